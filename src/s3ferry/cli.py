@@ -1,0 +1,124 @@
+"""The typer command line. Parses, renders, maps errors to exit codes; no transfer logic."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Optional
+
+import anyio
+import typer
+
+from . import api
+from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
+from .render import Reporter
+from .results import Summary
+
+app = typer.Typer(
+    name="s3ferry",
+    help="Move files to, from and between S3-compatible stores, fast, and prove every byte arrived.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
+                                                 help="S3 endpoint (default: AWS, or AWS_ENDPOINT_URL).")]
+Profile = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (default: AWS_PROFILE).")]
+Region = Annotated[Optional[str], typer.Option("--region", help="Region (default: AWS_REGION / profile).")]
+Concurrency = Annotated[int, typer.Option("--concurrency", "-c", help="Requests in flight.")]
+PartSize = Annotated[str, typer.Option("--part-size", help="Multipart part size, e.g. 8MiB.")]
+Threshold = Annotated[Optional[str], typer.Option("--multipart-threshold",
+                                                  help="Files at least this big go multipart (default: part size).")]
+Attempts = Annotated[int, typer.Option("--max-attempts", help="Attempts per request, including the first.")]
+NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip comparing ETags after the transfer.")]
+RequireVerify = Annotated[bool, typer.Option("--require-verify", help="Fail transfers that cannot be verified.")]
+Checksum = Annotated[str, typer.Option("--checksum", help="Extra upload checksum: off, crc32, crc32c, crc64nvme.")]
+Addressing = Annotated[str, typer.Option("--addressing-style", help="auto, path or virtual.")]
+Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, then a summary.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
+
+
+def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
+                 part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
+                 require_verify: bool, checksum: str, addressing_style: str) -> Config:
+    part = parse_size(part_size)
+    return Config(
+        endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
+        part_size=part, multipart_threshold=parse_size(multipart_threshold) if multipart_threshold else part,
+        max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
+        checksum=checksum, addressing_style=addressing_style,  # type: ignore[arg-type]
+    )
+
+
+def run(operation: Callable[[Reporter], Awaitable[Summary]], *, json_lines: bool, quiet: bool) -> None:
+    """Run one operation on the event loop and exit with its documented code."""
+    reporter = Reporter(json_lines=json_lines, quiet=quiet)
+    try:
+        with reporter:
+            summary = anyio.run(operation, reporter, backend="asyncio",
+                                backend_options={"use_uvloop": sys.platform != "win32"})
+    except KeyboardInterrupt:
+        print("interrupted: in-flight uploads aborted, temporary files removed", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    reporter.summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _guard(build: Callable[[], Config]) -> Config:
+    try:
+        return build()
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def put(
+    source: Annotated[str, typer.Argument(help="Local file or folder.")],
+    destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
+    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
+    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
+    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+) -> None:
+    """Upload a file, or a folder recursively."""
+    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
+                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
+    run(lambda reporter: api.put(source, destination, config=config, progress=reporter), json_lines=json, quiet=quiet)
+
+
+@app.command()
+def get(
+    source: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
+    destination: Annotated[str, typer.Argument(help="Local file or folder.")],
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
+    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
+    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
+    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+) -> None:
+    """Download an object, or a prefix recursively."""
+    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
+                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
+    run(lambda reporter: api.get(source, destination, config=config, progress=reporter), json_lines=json, quiet=quiet)
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
+        if os.environ.get("S3FERRY_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set S3FERRY_DEBUG=1 for a traceback)", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The storage edge: the aiobotocore client factory, and the mapping of its errors to ours."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aioboto3
+from aiobotocore.config import AioConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from .config import Config
+from .errors import (
+    AccessError,
+    ConfigError,
+    EndpointError,
+    LocalIOError,
+    NotFoundError,
+    S3FerryError,
+)
+
+S3Client = Any  # aiobotocore's generated client has no importable type
+
+_CHECKSUM_WHEN = {"off": "when_required"}
+
+
+def _aio_config(config: Config) -> AioConfig:
+    return AioConfig(
+        max_pool_connections=config.pool_size,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        # One retry policy (retry.py) owns every retry; botocore's own would multiply it.
+        retries={"total_max_attempts": 1},
+        s3={"addressing_style": config.addressing_style, "payload_signing_enabled": config.sign_payload},
+        request_checksum_calculation=_CHECKSUM_WHEN.get(config.checksum, "when_supported"),
+        response_checksum_validation="when_required",
+        tcp_keepalive=True,
+    )
+
+
+@asynccontextmanager
+async def open_client(config: Config) -> AsyncIterator[S3Client]:
+    """An S3 client sized to the config's concurrency. Profiles and AWS_* variables work as
+    in aws-cli because botocore's own session resolves them."""
+    try:
+        session = aioboto3.Session(profile_name=config.profile, region_name=config.region)
+    except ProfileNotFound as exc:
+        raise ConfigError(str(exc)) from None
+    if session.region_name is None and config.region is None:
+        # Stores other than AWS ignore the region, but SigV4 needs one to sign with.
+        session = aioboto3.Session(profile_name=config.profile, region_name="us-east-1")
+    async with session.client("s3", endpoint_url=config.endpoint_url, config=_aio_config(config)) as client:
+        yield client
+
+
+def map_error(exc: BaseException, *, what: str = "") -> BaseException:
+    """Turn a botocore/OS error into our tree; anything unknown passes through unchanged."""
+    if isinstance(exc, S3FerryError):
+        return exc
+    if isinstance(exc, ClientError):
+        return _map_client_error(exc, what)
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return AccessError("no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)")
+    if isinstance(exc, EndpointConnectionError):
+        return EndpointError(f"cannot reach endpoint {exc.kwargs.get('endpoint_url', '')}")
+    if isinstance(exc, BotoCoreError):
+        return EndpointError(str(exc))
+    if isinstance(exc, OSError):
+        return _map_os_error(exc)
+    return exc
+
+
+def _map_client_error(exc: ClientError, what: str) -> S3FerryError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = error.get("Message") or code
+    if code == "NoSuchBucket":
+        bucket = error.get("BucketName")
+        return NotFoundError(f"bucket does not exist{f': {bucket}' if bucket else ''}")
+    if code in ("NoSuchKey", "NotFound", "404") or status == 404:
+        return NotFoundError(f"not found: {what}" if what else "not found")
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403") or status == 403:
+        return AccessError(f"access denied ({code or status}): check credentials and permissions")
+    if code == "PreconditionFailed" or status == 412:
+        return S3FerryError(f"object changed during the transfer ({code})")
+    return S3FerryError(f"{code or status}: {message}")
+
+
+def _map_os_error(exc: OSError) -> S3FerryError:
+    name = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOENT:
+        return NotFoundError(f"no such file or directory{name}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return AccessError(f"permission denied{name}")
+    if exc.errno == errno.EISDIR:
+        return LocalIOError(f"is a directory{name}")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return LocalIOError(f"no space left on device{name}")
+    return LocalIOError(f"{exc.strerror or exc}{name}")

@@ -1,0 +1,25 @@
+"""What every operation shares while it runs: the client, the config, the global limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+
+from .client import S3Client
+from .config import Config
+from .results import NoProgress, Progress
+
+
+@dataclass(frozen=True)
+class Context:
+    client: S3Client
+    config: Config
+    progress: Progress = field(default_factory=NoProgress)
+    # One limiter for every request that carries a part's bytes, across all files: it is what
+    # bounds memory to max_concurrency x part_size.
+    slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.slots is None:
+            object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))

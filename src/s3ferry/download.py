@@ -1,0 +1,191 @@
+"""get: one S3 object to one local file, by parallel ranged GETs into a temporary file that
+is renamed into place only once its ETag is verified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+from anyio import to_thread
+
+from . import fileio
+from .config import DOWNLOAD_CHUNK, TEMP_SUFFIX
+from .context import Context
+from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
+from .etag import ETag, composite_etag, normalize, parse_etag
+from .layout import Layout, remote_layout
+from .locations import S3Location
+from .planning import Part, part_count, plan_parts
+from .results import TransferResult, Verdict
+from .retry import with_retry
+from .upload import failed
+
+# A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
+# in transit fails the first pass and passes the second.
+VERIFY_PASSES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    loc: S3Location
+    size: int
+    etag_raw: str  # as the server sent it, for If-Match
+    metadata: dict[str, str] | None  # None: not fetched (known from a listing)
+    last_modified: datetime | None = None
+
+    @property
+    def etag(self) -> ETag | None:
+        return parse_etag(self.etag_raw)
+
+
+async def head(ctx: Context, loc: S3Location) -> RemoteObject:
+    response = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=loc.bucket, Key=loc.key))
+    return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
+                        response.get("Metadata", {}), response.get("LastModified"))
+
+
+def temp_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}{TEMP_SUFFIX}")
+
+
+async def download_object(ctx: Context, loc: S3Location, dest: Path,
+                          known: RemoteObject | None = None) -> TransferResult:
+    """Download ``loc`` to ``dest``. Never raises for a failed transfer: the result carries
+    the error, and the destination is untouched. Cancellation propagates (after cleanup)."""
+    started = time.monotonic()
+    try:
+        obj = known if _enough(known) else await head(ctx, loc)
+        ctx.progress.started(str(loc), obj.size)
+        verdict, detail = await _download(ctx, obj, dest)
+        result = TransferResult("get", str(loc), str(dest), obj.size, normalize(obj.etag_raw),
+                                verdict, detail, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a result
+        result = failed("get", str(loc), str(dest), exc, started)
+    ctx.progress.finished(result)
+    return result
+
+
+def _enough(known: RemoteObject | None) -> bool:
+    """A listing tells size and ETag; only a multipart object needs the HEAD's metadata too."""
+    if known is None:
+        return False
+    etag = known.etag
+    return known.metadata is not None or etag is None or not etag.is_multipart
+
+
+async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdict, str]:
+    etag = obj.etag
+    layout = await remote_layout(ctx, obj.loc, obj.size, etag, obj.metadata or {}) if etag else Layout(None, "unknown")
+    tmp = temp_path(dest)
+    await to_thread.run_sync(lambda: dest.parent.mkdir(parents=True, exist_ok=True))
+    fd = await to_thread.run_sync(lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    try:
+        try:
+            await to_thread.run_sync(fileio.preallocate, fd, obj.size)
+            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp)
+        finally:
+            os.close(fd)
+        await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await to_thread.run_sync(fileio.remove_quietly, tmp)
+        raise
+    return verdict, detail
+
+
+def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
+    if last_modified is not None:  # as aws-cli does: the local mtime is the object's
+        stamp = last_modified.timestamp()
+        os.utime(tmp, (stamp, stamp))
+    os.replace(tmp, dest)
+
+
+async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout,
+                            fd: int, tmp: Path) -> tuple[Verdict, str]:
+    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
+    range_size = layout.part_size or ctx.config.part_size
+    for attempt in range(VERIFY_PASSES):
+        digests = await _fetch_all(ctx, obj, fd, range_size)
+        if not ctx.config.verify:
+            return Verdict.SKIPPED, "verification off"
+        local = await _local_etag(etag, layout, digests, tmp)
+        if local is None:
+            return _unverifiable(ctx, etag, layout)
+        if local == str(etag):
+            return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
+    raise IntegrityError(f"downloaded bytes have ETag {local}, object has {etag}")
+
+
+async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], tmp: Path) -> str | None:
+    if etag is None or not layout.known:
+        return None
+    if etag.is_multipart:
+        return composite_etag(digests)
+    if len(digests) == 1:
+        return digests[0].hex()
+    # A large single-PUT object came in several ranges: its MD5 needs the bytes in order.
+    return (await to_thread.run_sync(fileio.hash_file, tmp)).hex()
+
+
+def _unverifiable(ctx: Context, etag: ETag | None, layout: Layout) -> tuple[Verdict, str]:
+    reason = "ETag is not an MD5 (SSE-KMS/SSE-C or non-AWS store)" if etag is None else \
+        f"unknown part layout for {etag}"
+    if ctx.config.require_verify:
+        raise UnverifiableError(reason)
+    return Verdict.UNVERIFIABLE, reason
+
+
+async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int) -> list[bytes]:
+    parts = list(plan_parts(obj.size, range_size))
+    digests: list[bytes] = [b""] * len(parts)
+
+    whole = len(parts) == 1
+
+    async def fetch(part: Part, token: object) -> None:
+        try:
+            digests[part.number - 1] = await with_retry(
+                ctx.config, lambda: _fetch_range(ctx, obj, part, fd, whole))
+        finally:
+            ctx.slots.release_on_behalf_of(token)
+
+    async with anyio.create_task_group() as tg:
+        for part in plan_parts(obj.size, range_size):
+            token = object()  # a borrower unique to this range, across all concurrent files
+            await ctx.slots.acquire_on_behalf_of(token)
+            tg.start_soon(fetch, part, token)
+    return digests
+
+
+async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool) -> bytes:
+    """One GET of one range, hashed and written as it streams in, a chunk per thread hop."""
+    extra = {} if whole else {"Range": part.http_range}
+    response = await ctx.client.get_object(Bucket=obj.loc.bucket, Key=obj.loc.key, IfMatch=obj.etag_raw, **extra)
+    md5 = hashlib.md5()
+    offset, pending, pending_size = part.offset, [], 0
+    async with response["Body"] as body:
+        while chunk := await body.content.read(DOWNLOAD_CHUNK):
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= DOWNLOAD_CHUNK:
+                await _flush(ctx, fd, offset, pending, md5, part.end)
+                offset, pending, pending_size = offset + pending_size, [], 0
+        await _flush(ctx, fd, offset, pending, md5, part.end)
+    received = offset + pending_size - part.offset
+    if received != part.size:
+        raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+    return md5.digest()
+
+
+async def _flush(ctx: Context, fd: int, offset: int, chunks: list[bytes], md5: "hashlib._Hash", end: int) -> None:
+    size = sum(len(c) for c in chunks)
+    if not size:
+        return
+    if offset + size > end:
+        raise RangeIntegrityError(f"server sent more bytes than the range {offset}-{end - 1} holds")
+    await to_thread.run_sync(fileio.write_and_hash, fd, offset, chunks, md5)
+    ctx.progress.advanced(size)

@@ -1,0 +1,142 @@
+"""put and get of files and whole trees: resolve what the arguments mean, then run one
+transfer per file, many at a time, under the global limit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path, PurePosixPath
+
+import anyio
+
+from .client import map_error
+from .config import FILES_PER_SLOT
+from .context import Context
+from .download import RemoteObject, download_object, head
+from .errors import ConfigError, NotFoundError, TransferError
+from .locations import S3Location, safe_relative_path
+from .results import Summary, TransferResult
+from .retry import with_retry
+from .upload import upload_file
+from .walk import list_remote, walk_local
+
+Job = Callable[[], Awaitable[TransferResult]]
+
+
+async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> Summary:
+    """Run jobs as they are produced, a bounded number of files at a time, so a listing of
+    millions of entries never sits in memory and transfers start while it is still going."""
+    started = time.monotonic()
+    in_flight = anyio.Semaphore(ctx.config.max_concurrency * FILES_PER_SLOT)
+
+    async def run(job: Job) -> None:
+        try:
+            summary.add(await job())
+        finally:
+            in_flight.release()
+
+    async with anyio.create_task_group() as tg:
+        async for job in jobs:
+            await in_flight.acquire()
+            tg.start_soon(run, job)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _single(result_job: Job) -> AsyncIterator[Job]:
+    async def one() -> AsyncIterator[Job]:
+        yield result_job
+    return one()
+
+
+async def check_bucket(ctx: Context, bucket: str) -> None:
+    try:
+        await with_retry(ctx.config, lambda: ctx.client.head_bucket(Bucket=bucket))
+    except Exception as exc:  # noqa: BLE001
+        error = map_error(exc, what=f"s3://{bucket}")
+        if isinstance(error, NotFoundError):
+            raise NotFoundError(f"bucket does not exist: {bucket}") from None
+        raise error from None
+
+
+# ---- put -------------------------------------------------------------------------------
+
+async def put_path(ctx: Context, source: Path, dest: S3Location) -> Summary:
+    summary = Summary("put")
+    if source.is_dir():
+        await check_bucket(ctx, dest.bucket)
+        return await run_jobs(ctx, _put_tree_jobs(ctx, source, dest), summary)
+    key = dest.child(source.name) if dest.is_prefix else dest
+    return await run_jobs(ctx, _single(lambda: upload_file(ctx, source, key)), summary)
+
+
+async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location) -> AsyncIterator[Job]:
+    base = dest if dest.is_prefix else S3Location(dest.bucket, dest.key + "/")
+    entries = walk_local(root)
+    while True:
+        # The walk stats files: run it on a worker thread, a batch at a time.
+        batch = await anyio.to_thread.run_sync(_take, entries, 256)
+        for entry in batch:
+            yield _bind(upload_file, ctx, entry.path, base.child(entry.relative))
+        if len(batch) < 256:
+            return
+
+
+def _take(iterator, count: int) -> list:  # type: ignore[no-untyped-def]
+    batch = []
+    for item in iterator:
+        batch.append(item)
+        if len(batch) == count:
+            break
+    return batch
+
+
+def _bind(fn, *args) -> Job:  # type: ignore[no-untyped-def]
+    return lambda: fn(*args)
+
+
+# ---- get -------------------------------------------------------------------------------
+
+async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
+    summary = Summary("get")
+    if not source.is_prefix:
+        try:
+            obj = await head(ctx, source)
+        except Exception as exc:  # noqa: BLE001
+            error = map_error(exc, what=str(source))
+            if not isinstance(error, NotFoundError) or not await _has_children(ctx, source):
+                await check_bucket(ctx, source.bucket)
+                raise TransferError("get", str(source), str(dest), error) from None
+            source = S3Location(source.bucket, source.key + "/")
+        else:
+            target = dest / PurePosixPath(source.key).name if _is_folder(dest) else dest
+            return await run_jobs(ctx, _single(lambda: download_object(ctx, source, target, obj)), summary)
+    await check_bucket(ctx, source.bucket)
+    return await run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary), summary)
+
+
+def _is_folder(dest: Path) -> bool:
+    return dest.is_dir() or str(dest).endswith(("/", "\\"))
+
+
+async def _has_children(ctx: Context, loc: S3Location) -> bool:
+    response = await with_retry(ctx.config, lambda: ctx.client.list_objects_v2(
+        Bucket=loc.bucket, Prefix=loc.key + "/", MaxKeys=1))
+    return bool(response.get("KeyCount") or response.get("Contents"))
+
+
+async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: Summary) -> AsyncIterator[Job]:
+    async for entry in list_remote(ctx.client, ctx.config, source.bucket, source.key):
+        if entry.key.endswith("/") and entry.size == 0:
+            continue  # a "folder" marker object, not a file
+        loc = S3Location(source.bucket, entry.key)
+        try:
+            relative = safe_relative_path(entry.key, source.key)
+        except ConfigError as exc:
+            # A hostile key is refused on its own; the rest of the transfer goes on.
+            error = TransferError("get", str(loc), str(root), exc)
+            summary.add(TransferResult("get", str(loc), str(root), error=str(error), exit_code=error.exit_code))
+            ctx.progress.finished(TransferResult("get", str(loc), str(root), error=str(error)))
+            continue
+        known = RemoteObject(loc, entry.size, entry.etag, None, entry.last_modified)  # type: ignore[arg-type]
+        yield _bind(download_object, ctx, loc, root / relative, known)
