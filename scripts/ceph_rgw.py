@@ -25,8 +25,8 @@ Layout of DIR::
     pids               "NAME PID" lines of every process started here
     info.json          the dict returned by start()
     mon/ osd/ rgw/     daemon data
-    block/osd.0.img    sparse file used as the BlueStore block device
-    run/               admin sockets
+    block/ceph-0.img   sparse file used as the BlueStore block device
+    run/               admin sockets (/tmp/ceph-rgw-run-HASH if DIR is too deep)
     logs/              daemon logs (NAME.log) and their stdout/stderr (NAME.out)
 
 Stdlib only, Python >= 3.8.
@@ -35,7 +35,7 @@ Stdlib only, Python >= 3.8.
 from __future__ import annotations
 
 import argparse
-import errno
+import hashlib
 import json
 import os
 import shutil
@@ -189,13 +189,28 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# Unix socket paths are capped at 107 bytes; the longest one we create is
+# RUN/ceph-client.rgw.a.asok. If DIR is too deep for that, the run dir goes to
+# a short per-DIR path under /tmp instead (removed again by stop()).
+_ASOK_NAME = "ceph-%s.asok" % RGW_NAME
+_SUN_PATH_MAX = 107
+
+
+def _run_dir(d: str) -> str:
+    run = os.path.join(d, "run")
+    if len(os.path.join(run, _ASOK_NAME).encode()) <= _SUN_PATH_MAX:
+        return run
+    digest = hashlib.sha1(d.encode()).hexdigest()[:12]
+    return "/tmp/ceph-rgw-run-%s" % digest
+
+
 def _paths(d: str) -> Dict[str, str]:
     return {
         "conf": os.path.join(d, "ceph.conf"),
         "pids": os.path.join(d, "pids"),
         "info": os.path.join(d, "info.json"),
         "logs": os.path.join(d, "logs"),
-        "run": os.path.join(d, "run"),
+        "run": _run_dir(d),
         "mon": os.path.join(d, "mon"),
         "osd": os.path.join(d, "osd"),
         "rgw": os.path.join(d, "rgw"),
@@ -301,7 +316,8 @@ mon osd nearfull ratio = 0.95
 
 [mon]
 mon data = {p['mon']}/$cluster-$id
-paxos propose interval = 0.1
+paxos propose interval = 0.02
+paxos min wait = 0.01
 mon osd down out interval = 0
 mon osd report timeout = 3600
 mon lease = 5
@@ -322,9 +338,9 @@ osd crush update on start = true
 osd op num shards = 2
 osd op num threads per shard = 2
 osd max object size = 134217728
-osd scrub auto repair = false
-osd scrub begin hour = 0
-osd scrub end hour = 0
+osd scrub min interval = 31536000
+osd scrub max interval = 31536000
+osd deep scrub interval = 31536000
 osd beacon report interval = 60
 
 [{RGW_NAME}]
@@ -422,6 +438,12 @@ def _scan_procs(d: str) -> List[int]:
     return found
 
 
+# Popen objects of the daemons this process started, per DIR: kept so that
+# they are not garbage-collected while running (ResourceWarning) and so that
+# stop() can reap them.
+_PROCS: Dict[str, List[subprocess.Popen]] = {}
+
+
 def _spawn(d: str, name: str, argv: List[str]) -> subprocess.Popen:
     p = _paths(d)
     out = open(os.path.join(p["logs"], name + ".out"), "ab")
@@ -432,6 +454,7 @@ def _spawn(d: str, name: str, argv: List[str]) -> subprocess.Popen:
             env=_child_env(d))
     finally:
         out.close()
+    _PROCS.setdefault(d, []).append(proc)
     _append_pid(d, name, proc.pid)
     return proc
 
@@ -502,10 +525,12 @@ def _wait_tcp(port: int, deadline: float, d: str,
 def _wait_s3(url: str, deadline: float, d: str,
              procs: Dict[str, subprocess.Popen]) -> None:
     last = None
+    # no proxies: an http_proxy in the environment must not catch 127.0.0.1
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while True:
         _check_alive(d, procs)
         try:
-            with urllib.request.urlopen(url + "/", timeout=2) as r:
+            with opener.open(url + "/", timeout=2) as r:
                 r.read()
                 return
         except urllib.error.HTTPError as e:  # any HTTP answer means S3 is up
@@ -518,25 +543,6 @@ def _wait_s3(url: str, deadline: float, d: str,
             raise CephRgwError("timed out waiting for S3 at %s (%s)"
                                % (url, last))
         time.sleep(0.1)
-
-
-def _wait_osd_up(d: str, deadline: float,
-                 procs: Dict[str, subprocess.Popen]) -> None:
-    conf = _paths(d)["conf"]
-    while True:
-        _check_alive(d, procs)
-        out = _run(d, ["ceph", "-c", conf, "--connect-timeout", "10",
-                       "osd", "dump", "-f", "json"], timeout=30,
-                   what="ceph osd dump")
-        try:
-            osds = json.loads(out).get("osds", [])
-        except ValueError:
-            osds = []
-        if any(o.get("osd") == OSD_ID and o.get("up") == 1 for o in osds):
-            return
-        if time.monotonic() > deadline:
-            raise CephRgwError("timed out waiting for osd.%d to be up" % OSD_ID)
-        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------
@@ -554,11 +560,13 @@ def start(dir: str, port: Optional[int] = None, *,
     that process exits (so a crashed test run does not leave daemons behind).
     Raises CephRgwError (after cleaning up) on failure.
     """
-    if not is_installed():
-        raise CephRgwError("Ceph is not installed; run: python3 %s install"
-                           % os.path.abspath(__file__))
-    d = os.path.abspath(dir)
     t0 = time.monotonic()
+    missing = [b for b in BINARIES if not shutil.which(b)]
+    if missing:
+        raise CephRgwError("Ceph is not installed (missing %s); run: python3 %s"
+                           " install" % (", ".join(missing),
+                                         os.path.abspath(__file__)))
+    d = os.path.abspath(dir)
     deadline = t0 + timeout
     if (os.path.isdir(d) and os.listdir(d)
             and not os.path.exists(os.path.join(d, MARKER))):
@@ -599,7 +607,7 @@ def start(dir: str, port: Optional[int] = None, *,
     ok = False
     try:
         if watch_pid:
-            procs["watchdog"] = _spawn_watchdog(d, watch_pid)
+            _spawn_watchdog(d, watch_pid)
 
         # OSD mkfs needs only the fsid from the conf: run it in the
         # background while the monitor is created and started.
@@ -721,6 +729,11 @@ def _kill_all(d: str) -> None:
     end = time.monotonic() + 15
     while time.monotonic() < end and any(_alive(p) for p in pids):
         time.sleep(0.02)
+    for proc in _PROCS.pop(d, []):
+        try:
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
     left = [p for p in pids if _alive(p)]
     if left:
         raise CephRgwError("processes did not exit: %s" % left)
@@ -733,9 +746,12 @@ def stop(dir: str) -> None:
     the marker file); otherwise only the daemons are killed.
     """
     d = os.path.abspath(dir)
+    _kill_all(d)  # works from /proc even if DIR was deleted under us
+    run = _paths(d)["run"]
+    if os.path.dirname(run) != d:
+        shutil.rmtree(run, ignore_errors=True)
     if not os.path.isdir(d):
         return
-    _kill_all(d)
     if not os.path.exists(os.path.join(d, MARKER)):
         if os.listdir(d):
             raise CephRgwError("not wiping %s: it was not made by ceph_rgw.py "
@@ -778,7 +794,8 @@ def status(dir: str) -> Dict[str, object]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(
         description="Throw-away single-node Ceph RGW (S3) on 127.0.0.1")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True,
+                            metavar="{install,start,stop,status}")
     sub.add_parser("install", help="apt-get install the Ceph packages")
     sp = sub.add_parser("start", help="start a fresh cluster in DIR")
     sp.add_argument("--dir", required=True)
