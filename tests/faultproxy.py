@@ -38,6 +38,29 @@ matching request (``every=k``) or with a seeded probability
 pass-through).  Without ``every``/``probability`` every matching request is
 hit.
 
+For the response-side modes (``reset_response``, ``truncate``, ``flip``),
+``every``/``probability``/``limit`` count only responses the mode can apply to
+(e.g. ``truncate`` skips HEAD/204; ``flip`` needs a GET 200/206 with a body).
+Bodies are streamed (256 KiB pieces) except: ``stall`` buffers the request body,
+and a response-side rule makes chunked/close-delimited responses buffered
+(they are re-sent with a ``Content-Length``).  Client keep-alive is handled
+by the proxy, separately from the upstream connection (moto closes after every
+response; clients of the proxy still keep their connections).
+
+Observed client behaviour (botocore 1.40/1.43 + urllib3, retries off):
+``status`` -> ``ClientError`` (Code ``SlowDown``/``InternalError``; for HEAD
+the code is just ``"503"`` since there is no body); ``reset_request`` and
+``reset_response`` on a body-less response -> ``ConnectionClosedError``;
+``reset_response``/``truncate`` on GetObject -> ``ResponseStreamingError`` when
+reading ``Body``; ``truncate`` on a non-streaming operation ->
+``ConnectionClosedError``; ``stall`` -> ``ReadTimeoutError``; ``flip`` on a
+whole-object GET of an object stored with a checksum -> ``FlexibleChecksumError``
+(default ``response_checksum_validation``), silently corrupt otherwise.
+aiobotocore/aiohttp: aiohttp itself retries idempotent requests
+(GET/HEAD/PUT/DELETE) once after a connection error before any response, even
+with botocore retries off, so a single ``reset_request`` is invisible there;
+use ``limit>=2`` (it then surfaces as ``EndpointConnectionError``).
+
 Command line (for subprocess tests)::
 
     python tests/faultproxy.py --upstream 127.0.0.1:5000 --mode status --every 3

@@ -446,7 +446,7 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
 def echo_proxy():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
     srv.daemon_threads = True
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     th.start()
     try:
         with FaultProxy("127.0.0.1", srv.server_address[1]) as p:
