@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import anyio
 import typer
 
-from . import api
+from . import _tuning, api
 from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from .render import Reporter
@@ -110,7 +110,27 @@ def get(
     run(lambda reporter: api.get(source, destination, config=config, progress=reporter), json_lines=json, quiet=quiet)
 
 
+@app.command()
+def demo(
+    large_mib: Annotated[int, typer.Option(help="Size of the large file, MiB.")] = 128,
+    small_files: Annotated[int, typer.Option(help="Number of small files.")] = 500,
+    small_kib: Annotated[int, typer.Option(help="Size of each small file, KiB.")] = 64,
+) -> None:
+    """Round-trip a large file and a folder of small files through an embedded local S3 server."""
+    from .demo import run_demo  # needs the `server` extra (moto)
+
+    try:
+        code = run_demo(large_mib, small_files, small_kib)
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
+
+
 def main() -> None:
+    _tuning.bound_allocator()
+    if sys.platform != "win32":
+        _tuning.coalesce_without_copy()
     try:
         app()
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback

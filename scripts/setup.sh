@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create .venv and install s3ferry into it with the given extras (default: server).
+# Used by scripts/demo.sh and scripts/test.sh; safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-server}"
+python3 -m venv .venv
+# The machine's pip 23 backtracks for minutes over aioboto3 + moto; a current pip resolves in seconds.
+.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install --quiet -e ".[${extras}]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import s3ferry" # fail here, loudly, if the install did not take

@@ -1,0 +1,97 @@
+"""GiB-scale behaviour: byte-identical round trip, bounded memory, Ctrl-C cleanup."""
+
+from __future__ import annotations
+
+import filecmp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from s3ferry.config import GiB, MiB
+from s3ferry.etag import normalize
+
+from helpers import random_file, run_cli
+
+RSS_PROBE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+
+
+def peak_rss_mib(server, *args: str) -> float:
+    """Peak RSS of one CLI run, measured by a parent whose only child is that run."""
+    probe = subprocess.run([sys.executable, "-c", RSS_PROBE, sys.executable, "-m", "s3ferry", *args],
+                           env=server.env(), capture_output=True, text=True, timeout=600)
+    kib, code = probe.stdout.split()[-2:]
+    assert code == "0", probe.stderr
+    return int(kib) / 1024
+
+
+@pytest.mark.slow
+def test_one_gib_round_trip_on_ceph(ceph, tmp_path):
+    server = ceph
+    bucket = "gib-round-trip"
+    s3 = server.client()
+    s3.create_bucket(Bucket=bucket)
+    try:
+        src = random_file(tmp_path / "gib.bin", GiB, seed=1)
+        put = run_cli(server, "put", str(src), f"s3://{bucket}/gib.bin", "--json")
+        assert put.returncode == 0, put.stderr
+        assert '"verdict": "match"' in put.stdout
+        head = s3.head_object(Bucket=bucket, Key="gib.bin")
+        assert normalize(head["ETag"]).endswith("-128")
+        out = tmp_path / "back.bin"
+        get = run_cli(server, "get", f"s3://{bucket}/gib.bin", str(out), "--json")
+        assert get.returncode == 0 and '"verdict": "match"' in get.stdout, get.stderr
+        assert filecmp.cmp(src, out, shallow=False)
+    finally:
+        s3.delete_object(Bucket=bucket, Key="gib.bin")
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        s3.delete_bucket(Bucket=bucket)
+
+
+@pytest.mark.slow
+def test_put_memory_is_bounded_and_flat_in_file_size(ceph, tmp_path):
+    s3 = ceph.client()
+    s3.create_bucket(Bucket="rss")
+    try:
+        small = random_file(tmp_path / "256m.bin", 256 * MiB, seed=2)
+        large = random_file(tmp_path / "1g.bin", GiB, seed=3)
+        options = ("--part-size", "8MiB", "--concurrency", "8", "--quiet")
+        rss_small = peak_rss_mib(ceph, "put", str(small), "s3://rss/small", *options)
+        rss_large = peak_rss_mib(ceph, "put", str(large), "s3://rss/large", *options)
+        print(f"peak RSS: 256 MiB file {rss_small:.0f} MiB, 1 GiB file {rss_large:.0f} MiB")
+        assert rss_large < 300
+        # Four times the bytes may not cost more memory: allow allocator noise, not growth.
+        assert rss_large < rss_small + 32
+    finally:
+        for key in ("small", "large"):
+            s3.delete_object(Bucket="rss", Key=key)
+        s3.delete_bucket(Bucket="rss")
+
+
+def test_sigint_aborts_the_multipart_upload(server, bucket, tmp_path):
+    src = random_file(tmp_path / "big.bin", 256 * MiB, seed=4)
+    s3 = server.client()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "s3ferry", "put", str(src), f"s3://{bucket}/big.bin", "-c", "1",
+         "--part-size", "5MiB"], env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+            if uploads and s3.list_parts(Bucket=bucket, Key="big.bin",
+                                         UploadId=uploads[0]["UploadId"]).get("Parts"):
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the upload finished before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
