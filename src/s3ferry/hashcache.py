@@ -1,6 +1,8 @@
 """A small local cache of file content hashes, so a re-sync of an unchanged tree hashes
-nothing. Keyed by path, size, mtime_ns and inode: any change to the file misses the cache.
-Safe to delete at any time (it is only ever a shortcut)."""
+nothing. Keyed by path, size, mtime_ns, inode and ctime_ns: any change to the file misses the
+cache. ctime matters: a rewrite with the same size and its mtime set back (``os.utime``) keeps
+all the others, but the kernel moves ctime and nobody can set it back. Safe to delete at any
+time (it is only ever a shortcut)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ import threading
 from pathlib import Path
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS hashes (
+CREATE TABLE IF NOT EXISTS hashes_v2 (
     path TEXT NOT NULL,
     part_size INTEGER NOT NULL,     -- 0: a single-PUT MD5
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     etag TEXT NOT NULL,
     PRIMARY KEY (path, part_size)
 )
@@ -44,8 +47,9 @@ class HashCache:
     def get(self, path: Path, info: os.stat_result, part_size: int) -> str | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT etag FROM hashes WHERE path=? AND part_size=? AND size=? AND mtime_ns=? AND inode=?",
-                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino)).fetchone()
+                "SELECT etag FROM hashes_v2 WHERE path=? AND part_size=? AND size=? AND mtime_ns=? AND inode=?"
+                " AND ctime_ns=?",
+                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
         if row is None:
             self.misses += 1
             return None
@@ -55,8 +59,9 @@ class HashCache:
     def put(self, path: Path, info: os.stat_result, part_size: int, etag: str) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO hashes (path, part_size, size, mtime_ns, inode, etag) VALUES (?,?,?,?,?,?)",
-                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino, etag))
+                "INSERT OR REPLACE INTO hashes_v2 (path, part_size, size, mtime_ns, inode, ctime_ns, etag)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns, etag))
 
     def close(self) -> None:
         with self._lock:

@@ -125,3 +125,16 @@ def test_hash_cache_hits_only_for_the_same_file(tmp_path):
         os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns + 1))
         assert cache.get(target, os.stat(target), 0) is None  # any change misses
         assert (cache.hits, cache.misses) == (1, 3)
+
+
+def test_hash_cache_sees_a_rewrite_with_mtime_put_back(tmp_path):
+    target = tmp_path / "f"
+    target.write_bytes(b"one")
+    with HashCache(tmp_path / "cache.sqlite") as cache:
+        before = os.stat(target)
+        cache.put(target, before, 0, "etag-1")
+        target.write_bytes(b"two")  # same size, same inode
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = os.stat(target)
+        assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+        assert cache.get(target, after, 0) is None
