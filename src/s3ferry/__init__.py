@@ -1,6 +1,6 @@
 """s3ferry: an async, high-throughput S3 transfer engine that proves every byte arrived."""
 
-from .api import get, put
+from .api import get, put, verify
 from .config import Config, parse_size
 from .errors import (
     AccessError,
@@ -42,4 +42,5 @@ __all__ = [
     "parse_etag",
     "parse_size",
     "put",
+    "verify",
 ]

@@ -13,6 +13,7 @@ from .errors import ConfigError
 from .locations import is_s3_url, parse_s3_url
 from .results import NoProgress, Progress, Summary
 from .transfer import get_path, put_path
+from .verify import verify_path
 
 
 @asynccontextmanager
@@ -43,3 +44,18 @@ async def get(source: str, destination: str | Path, *, config: Config | None = N
     src = parse_s3_url(source)
     async with _context(config, progress) as ctx:
         return await get_path(ctx, src, Path(destination))
+
+
+async def verify(source: str | Path, destination: str, *, config: Config | None = None,
+                 progress: Progress | None = None) -> Summary:
+    """Check a local file (or folder, recursively) against ``s3://bucket/key`` (or a prefix).
+
+    Every pair gets one verdict (match, mismatch, missing-local, missing-remote, unverifiable);
+    ``summary.exit_code`` is 0 only when every pair matches, 3 when any pair mismatches or
+    cannot be verified, else 4 when any side is missing.
+    """
+    if is_s3_url(str(source)):
+        raise ConfigError(f"verify takes a local file or folder first, got {source}")
+    remote = parse_s3_url(destination)
+    async with _context(config, progress) as ctx:
+        return await verify_path(ctx, Path(source), remote)

@@ -111,6 +111,24 @@ def get(
 
 
 @app.command()
+def verify(
+    source: Annotated[str, typer.Argument(help="Local file or folder.")],
+    destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
+    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+) -> None:
+    """Check that local files and objects hold the same bytes, whoever uploaded them.
+
+    Exit 0 when every pair matches; 3 when any mismatches or is unverifiable; else 4 when a
+    file or object is missing."""
+    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, "8MiB", None,
+                                         max_attempts, False, False, "off", addressing_style))
+    run(lambda reporter: api.verify(source, destination, config=config, progress=reporter),
+        json_lines=json, quiet=quiet)
+
+
+@app.command()
 def demo(
     large_mib: Annotated[int, typer.Option(help="Size of the large file, MiB.")] = 128,
     small_files: Annotated[int, typer.Option(help="Number of small files.")] = 500,

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from . import fileio
+from . import fileio, guess
 from .config import DOWNLOAD_CHUNK, TEMP_SUFFIX
 from .context import Context
 from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
@@ -114,6 +114,12 @@ async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, 
         if not ctx.config.verify:
             return Verdict.SKIPPED, "verification off"
         local = await _local_etag(etag, layout, digests, tmp)
+        if local is None and etag is not None and etag.is_multipart:
+            # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
+            # the finished temporary file, before it is renamed into place.
+            guessed = await _guess_layout(obj, etag, tmp)
+            if guessed is not None:
+                return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
         if local is None:
             return _unverifiable(ctx, etag, layout)
         if local == str(etag):
@@ -130,6 +136,21 @@ async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], t
         return digests[0].hex()
     # A large single-PUT object came in several ranges: its MD5 needs the bytes in order.
     return (await to_thread.run_sync(fileio.hash_file, tmp)).hex()
+
+
+async def _guess_layout(obj: RemoteObject, etag: ETag, tmp: Path) -> int | None:
+    candidates = guess.candidate_part_sizes(obj.size, etag.parts or 0)
+    if not candidates.sizes:
+        return None
+    return await to_thread.run_sync(lambda: _find_in_file(tmp, obj.size, str(etag), candidates.sizes))
+
+
+def _find_in_file(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) -> int | None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return guess.find_part_size(guess.file_reader(fd), size, etag, part_sizes)
+    finally:
+        os.close(fd)
 
 
 def _unverifiable(ctx: Context, etag: ETag | None, layout: Layout) -> tuple[Verdict, str]:

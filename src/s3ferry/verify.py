@@ -1,0 +1,284 @@
+"""verify: prove a local file and an S3 object hold the same bytes, whoever uploaded the object.
+
+Each (local, remote) pair gets exactly one verdict: match, mismatch, missing-local,
+missing-remote or unverifiable (with its reason). The part layout of a multipart object comes
+from our metadata, then HeadObject(PartNumber=1), then guessing (guess.py: every consistent
+candidate hashed in one pass over the file). "No comparable hash" is a verdict, never a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio import to_thread
+
+from . import guess
+from .guess import part_text
+from .client import map_error
+from .config import MiB
+from .context import Context
+from .errors import EXIT_MISMATCH, EXIT_NOT_FOUND, LocalIOError, NotFoundError, TransferError
+from .etag import ETag, composite_etag, normalize, parse_etag
+from .layout import remote_layout
+from .locations import S3Location
+from .results import Summary, TransferResult, Verdict
+from .transfer import Job, check_bucket, run_jobs
+from .walk import LocalEntry, list_remote, walk_local
+
+NOT_MD5 = "ETag is not an MD5 (SSE-KMS/SSE-C or non-AWS store)"
+# Files at least this big hash on all cores under a run-wide limit (so 32 concurrent big
+# files do not each start a thread per core and a queue of blocks); smaller ones in one hop.
+PARALLEL_HASH_MIN = 64 * MiB
+PARALLEL_HASHES = 2
+
+
+# ---- pure decisions ---------------------------------------------------------------------
+
+def decide_etag(etag: ETag | None, computed: Mapping[int | None, str], *, layout_known: bool = True,
+                tried: str = "") -> tuple[Verdict, str]:
+    """The verdict from the remote ETag and the local ETags computed for each layout tried
+    (None: a single PUT). With an unknown layout, no candidate matching is not proof of a
+    difference (the uploader may have used an unusual part size): unverifiable, not mismatch."""
+    if etag is None:
+        return Verdict.UNVERIFIABLE, NOT_MD5
+    for part_size, local in computed.items():
+        if local == str(etag):
+            return Verdict.MATCH, part_text(part_size)
+    if layout_known and computed:
+        local = next(iter(computed.values()))
+        return Verdict.MISMATCH, f"local ETag {local}, object has {etag}"
+    why = f"no candidate part size gives {etag.parts} parts" if not computed else \
+        "no candidate part size matched: the local file differs, or the object used an unusual part size"
+    return Verdict.UNVERIFIABLE, f"unknown part layout for {etag}: {why}" + (f" ({tried})" if tried else "")
+
+
+def verify_exit_code(summary: VerifySummary) -> int:
+    if summary.mismatched:
+        return EXIT_MISMATCH
+    if summary.missing:
+        return EXIT_NOT_FOUND
+    return summary.other_exit_code
+
+
+@dataclass(slots=True)
+class VerifySummary(Summary):
+    """0 only when every pair matches; 3 any mismatch or unverifiable; else 4 any missing;
+    else the code of the other failures (1 for a mix)."""
+
+    mismatched: int = 0
+    missing: int = 0
+    other_exit_code: int = 0
+
+    def add(self, result: TransferResult) -> None:
+        if result.verdict in (Verdict.MISMATCH, Verdict.UNVERIFIABLE):
+            self.mismatched += 1
+        elif result.verdict in (Verdict.MISSING_LOCAL, Verdict.MISSING_REMOTE):
+            self.missing += 1
+        elif result.error is not None:
+            code = result.exit_code
+            self.other_exit_code = code if self.other_exit_code in (0, code) else 1
+        Summary.add(self, result)
+        self.exit_code = verify_exit_code(self)
+
+
+# ---- one pair ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    loc: S3Location
+    size: int
+    etag_raw: str
+    metadata: dict[str, str] | None  # None: from a listing, not fetched
+
+
+class Verifier:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.big = anyio.CapacityLimiter(PARALLEL_HASHES)
+
+    async def pair(self, local: Path, loc: S3Location, remote: Remote | None = None,
+                   local_known: bool | None = None) -> TransferResult:
+        """Never raises for a failed pair: the result carries the verdict or the error."""
+        started = time.monotonic()
+        try:
+            result = await self._pair(local, loc, remote, local_known, started)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a result
+            error = TransferError("verify", str(local), str(loc), map_error(exc, what=str(loc)))
+            result = TransferResult("verify", str(local), str(loc), seconds=time.monotonic() - started,
+                                    error=str(error), exit_code=error.exit_code)
+        self.ctx.progress.finished(result)
+        return result
+
+    async def _pair(self, local: Path, loc: S3Location, remote: Remote | None, local_known: bool | None,
+                    started: float) -> TransferResult:
+        size = await to_thread.run_sync(_local_size, local) if local_known is not False else None
+        if remote is None:
+            remote = await self._head(loc)
+        if size is None and remote is None:
+            raise NotFoundError(f"neither exists: {local} and {loc}")
+        if size is None:
+            assert remote is not None
+            return verdict_result(local, loc, Verdict.MISSING_LOCAL, f"no such file: {local}", remote.size,
+                                  normalize(remote.etag_raw), started)
+        if remote is None:
+            return verdict_result(local, loc, Verdict.MISSING_REMOTE, f"no such object: {loc}", size, None, started)
+        self.ctx.progress.started(str(local), size)
+        if size != remote.size:
+            verdict, detail = Verdict.MISMATCH, f"size differs: local {size} bytes, object {remote.size}"
+        else:
+            verdict, detail = await self._compare(local, size, remote)
+        self.ctx.progress.advanced(size)
+        return verdict_result(local, loc, verdict, detail, size, normalize(remote.etag_raw), started)
+
+    async def missing_remote(self, local: Path, loc: S3Location, size: int) -> TransferResult:
+        result = verdict_result(local, loc, Verdict.MISSING_REMOTE, f"no such object: {loc}", size, None,
+                                time.monotonic())
+        self.ctx.progress.finished(result)
+        return result
+
+    async def _head(self, loc: S3Location) -> Remote | None:
+        try:
+            response = await self.ctx.client.head_object(Bucket=loc.bucket, Key=loc.key)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(map_error(exc), NotFoundError):
+                return None
+            raise
+        return Remote(loc, int(response["ContentLength"]), response.get("ETag", ""), response.get("Metadata", {}))
+
+    async def _compare(self, local: Path, size: int, remote: Remote) -> tuple[Verdict, str]:
+        etag = parse_etag(remote.etag_raw)
+        if etag is None:
+            return decide_etag(None, {})
+        if not etag.is_multipart:
+            digest = await self._hash(guess.md5_file, local, size=size)
+            return decide_etag(etag, {None: digest.hex()})
+        if remote.metadata is None:
+            fetched = await self._head(remote.loc)
+            if fetched is None or fetched.etag_raw != remote.etag_raw:
+                raise NotFoundError(f"object changed or vanished during verify: {remote.loc}")
+            remote = fetched
+        layout = await remote_layout(self.ctx, remote.loc, size, etag, remote.metadata or {})
+        if layout.known and layout.part_size is not None:
+            computed = await self._composites(local, size, [layout.part_size])
+            verdict, detail = decide_etag(etag, computed, layout_known=True)
+            return verdict, f"{layout.source}: {detail}" if verdict is Verdict.MATCH else detail
+        candidates = guess.candidate_part_sizes(size, etag.parts or 0)
+        computed = await self._composites(local, size, list(candidates.sizes)) if candidates.sizes else {}
+        verdict, detail = decide_etag(etag, computed, layout_known=False, tried=candidates.describe())
+        return verdict, f"guessed: {detail}" if verdict is Verdict.MATCH else detail
+
+    async def _composites(self, local: Path, size: int, part_sizes: list[int]) -> dict[int | None, str]:
+        digests = await self._hash(guess.hash_file_parts, local, size, part_sizes, size=size)
+        return {p: composite_etag(d) for p, d in digests.items()}
+
+    async def _hash(self, fn, *args, size: int):  # type: ignore[no-untyped-def]
+        if size >= PARALLEL_HASH_MIN:
+            async with self.big:
+                return await to_thread.run_sync(fn, *args)
+        return await to_thread.run_sync(fn, *args)
+
+
+def _local_size(path: Path) -> int | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if stat_module.S_ISDIR(info.st_mode):
+        raise LocalIOError(f"is a directory (verify it against a prefix ending in /): {path}")
+    if not stat_module.S_ISREG(info.st_mode):
+        raise LocalIOError(f"not a regular file: {path}")
+    return info.st_size
+
+
+def verdict_result(local: Path, loc: S3Location, verdict: Verdict, detail: str, size: int,
+                   etag: str | None, started: float) -> TransferResult:
+    """A pair's result; anything but match/unverifiable carries an error line, so the CLI
+    prints exactly one line for it."""
+    error, code = None, 0
+    if verdict is Verdict.MISMATCH:
+        error, code = f"verify {local} -> {loc}: mismatch: {detail}", EXIT_MISMATCH
+    elif verdict in (Verdict.MISSING_LOCAL, Verdict.MISSING_REMOTE):
+        error, code = f"verify {local} -> {loc}: {verdict.value}: {detail}", EXIT_NOT_FOUND
+    return TransferResult("verify", str(local), str(loc), size, etag, verdict, detail,
+                          time.monotonic() - started, error, code)
+
+
+# ---- paths and trees --------------------------------------------------------------------
+
+async def verify_path(ctx: Context, local: Path, remote: S3Location) -> VerifySummary:
+    summary = VerifySummary("verify")
+    verifier = Verifier(ctx)
+    is_dir = await to_thread.run_sync(local.is_dir)
+    if is_dir or remote.is_prefix and not await to_thread.run_sync(local.exists):
+        base = remote if remote.is_prefix else S3Location(remote.bucket, remote.key + "/")
+        await check_bucket(ctx, base.bucket)
+        return await run_jobs(ctx, _tree_jobs(verifier, local, base), summary)  # type: ignore[return-value]
+    key = remote.child(local.name) if remote.is_prefix else remote
+
+    async def one() -> AsyncIterator[Job]:
+        yield lambda: verifier.pair(local, key)
+    return await run_jobs(ctx, one(), summary)  # type: ignore[return-value]
+
+
+async def _local_entries(root: Path) -> AsyncIterator[LocalEntry]:
+    if not await to_thread.run_sync(root.is_dir):
+        return
+    entries = walk_local(root)
+    while True:
+        batch = await to_thread.run_sync(_take, entries, 256)
+        for entry in batch:
+            yield entry
+        if len(batch) < 256:
+            return
+
+
+def _take(iterator, count: int) -> list:  # type: ignore[no-untyped-def]
+    batch = []
+    for item in iterator:
+        batch.append(item)
+        if len(batch) == count:
+            break
+    return batch
+
+
+def _byte_key(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+async def _tree_jobs(verifier: Verifier, root: Path, base: S3Location) -> AsyncIterator[Job]:
+    """Merge-join the sorted local walk with the sorted listing: bounded memory, one job
+    per pair, started while both sides are still being read."""
+    ctx = verifier.ctx
+    locals_ = _local_entries(root)
+    remotes = (e async for e in list_remote(ctx.client, ctx.config, base.bucket, base.key)
+               if not (e.key.endswith("/") and e.size == 0))  # "folder" markers are not files
+    here = await anext(locals_, None)
+    there = await anext(remotes, None)
+    while here is not None or there is not None:
+        here_key = _byte_key(here.relative) if here is not None else None
+        there_key = _byte_key(there.key[len(base.key):]) if there is not None else None
+        if there_key is None or (here_key is not None and here_key < there_key):
+            assert here is not None
+            yield _bind(verifier.missing_remote, here.path, base.child(here.relative), here.size)
+            here = await anext(locals_, None)
+        elif here_key is None or there_key < here_key:
+            assert there is not None
+            relative = there.key[len(base.key):]
+            remote = Remote(S3Location(base.bucket, there.key), there.size, there.etag, None)
+            yield _bind(verifier.pair, root / relative, remote.loc, remote, False)
+            there = await anext(remotes, None)
+        else:
+            assert here is not None and there is not None
+            remote = Remote(S3Location(base.bucket, there.key), there.size, there.etag, None)
+            yield _bind(verifier.pair, here.path, remote.loc, remote, True)
+            here, there = await anext(locals_, None), await anext(remotes, None)
+
+
+def _bind(fn, *args) -> Job:  # type: ignore[no-untyped-def]
+    return lambda: fn(*args)
