@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from .client import map_error, open_client
 from .config import Config
 from .context import Context
 from .errors import ConfigError
-from .locations import is_s3_url, parse_s3_url
+from .hashcache import HashCache
+from .locations import S3Location, is_s3_url, parse_s3_url
 from .results import NoProgress, Progress, Summary
+from .sync import SyncOptions, default_trash, load_filter
+from .sync import sync as sync_trees
+from .sync_plan import RULES
 from .transfer import get_path, put_path
+from .uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
+from .uploads import abort as abort_upload_id
 from .verify import verify_path
 
 
@@ -59,3 +67,73 @@ async def verify(source: str | Path, destination: str, *, config: Config | None 
     remote = parse_s3_url(destination)
     async with _context(config, progress) as ctx:
         return await verify_path(ctx, Path(source), remote)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync did: the transfer summary plus the sync counters."""
+
+    summary: Summary
+    copied: int
+    skipped: int
+    deleted: int
+    hashed: int
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.ok
+
+
+def _sync_side(text: str | Path) -> Path | S3Location:
+    return parse_s3_url(str(text)) if is_s3_url(str(text)) else Path(text)
+
+
+async def sync(source: str | Path, destination: str | Path, *, config: Config | None = None,
+               progress: Progress | None = None, rule: str = "content", delete: bool = False,
+               trash: str | None = "default", max_delete: int | None = None, dry_run: bool = False,
+               excludes: Sequence[str] = (), includes: Sequence[str] = (),
+               cache_path: Path | None = None) -> SyncReport:
+    """Make ``destination`` equal to ``source`` (a local folder and an s3:// prefix, either way).
+
+    ``rule``: "content" (default: same size is compared by ETag), "size-only" or "mtime".
+    With ``delete``, extra remote objects move under ``trash`` (a prefix below the destination;
+    "default" is ``.s3ferry-trash/<timestamp>/``, None deletes outright); extra local files are
+    removed. ``max_delete`` refuses to delete more than that many."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
+    src, dst = _sync_side(source), _sync_side(destination)
+    keys = load_filter(src if isinstance(src, Path) else None, list(excludes), list(includes))
+    options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else trash,
+                          max_delete=max_delete, dry_run=dry_run, keys=keys)
+    async with _context(config, progress) as ctx:
+        with HashCache(cache_path) as cache:
+            options.cache = cache
+            summary, stats = await sync_trees(ctx, src, dst, options)
+    summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
+    return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
+
+
+async def list_uploads(where: str, *, older_than: timedelta | None = None,
+                       config: Config | None = None) -> list[IncompleteUpload]:
+    """Incomplete multipart uploads under ``s3://bucket[/prefix]`` (optionally only old ones)."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        return [u async for u in list_incomplete(ctx, loc, older_than)]
+
+
+async def abort_uploads(where: str, *, older_than: timedelta | None = None,
+                        config: Config | None = None) -> list[IncompleteUpload]:
+    """Abort the incomplete multipart uploads under ``s3://bucket[/prefix]``; returns them."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        found = [u async for u in list_incomplete(ctx, loc, older_than)]
+        for upload in found:
+            await abort_upload_id(ctx, upload)
+        return found
+
+
+async def add_abort_rule(bucket: str, *, days: int = 7, config: Config | None = None) -> None:
+    """Install the bucket lifecycle rule AbortIncompleteMultipartUpload after ``days``."""
+    loc = parse_s3_url(bucket)
+    async with _context(config, None) as ctx:
+        await install_lifecycle_rule(ctx, loc.bucket, days)

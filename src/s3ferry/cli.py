@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from .render import Reporter
 from .results import Summary
+from .uploads import parse_age
 
 app = typer.Typer(
     name="s3ferry",
@@ -126,6 +128,90 @@ def verify(
                                          max_attempts, False, False, "off", addressing_style))
     run(lambda reporter: api.verify(source, destination, config=config, progress=reporter),
         json_lines=json, quiet=quiet)
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Argument(help="Local folder or s3://bucket/prefix/ .")],
+    destination: Annotated[str, typer.Argument(help="s3://bucket/prefix/ or local folder.")],
+    delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
+    trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
+    no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
+    max_delete: Annotated[Optional[int], typer.Option(help="Refuse to delete more than this many.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    size_only: Annotated[bool, typer.Option("--size-only", help="Same size means unchanged (cheap, unsafe).")] = False,
+    mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Glob to leave out (repeatable).")] = None,
+    include: Annotated[Optional[list[str]], typer.Option(help="Glob to keep despite excludes (repeatable).")] = None,
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
+    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
+    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
+    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+) -> None:
+    """Make DESTINATION equal to SOURCE; by default a same-size file is compared by content."""
+    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
+                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
+    rule = "size-only" if size_only else "mtime" if mtime else "content"
+    trash_prefix = None if no_trash else (trash or "default")
+
+    async def operation(reporter: Reporter) -> Summary:
+        report = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
+                                trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
+                                excludes=exclude or (), includes=include or ())
+        return report.summary
+
+    run(operation, json_lines=json, quiet=quiet)
+
+
+uploads_app = typer.Typer(help="Incomplete multipart uploads: they are billed until aborted.", no_args_is_help=True)
+app.add_typer(uploads_app, name="uploads")
+OlderThan = Annotated[Optional[str], typer.Option("--older-than", help="Only uploads at least this old: 2d, 12h.")]
+
+
+def _simple(call: Callable[[], Awaitable[object]]) -> object:
+    try:
+        return anyio.run(call, backend="asyncio")
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@uploads_app.command("ls")
+def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+               endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+               json: Json = False) -> None:
+    """List incomplete multipart uploads."""
+    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
+    age = _guard(lambda: parse_age(older_than)) if older_than else None
+    found = _simple(lambda: api.list_uploads(where, older_than=age, config=config))
+    for upload in found:  # type: ignore[attr-defined]
+        line = {"bucket": upload.bucket, "key": upload.key, "upload_id": upload.upload_id,
+                "initiated": upload.initiated.isoformat()}
+        print(jsonlib.dumps(line) if json else f"{upload.initiated:%Y-%m-%d %H:%M} s3://{upload.bucket}/{upload.key} "
+              f"{upload.upload_id}")
+
+
+@uploads_app.command("abort")
+def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+                  endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None) -> None:
+    """Abort incomplete multipart uploads (optionally only old ones)."""
+    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
+    age = _guard(lambda: parse_age(older_than)) if older_than else None
+    aborted = _simple(lambda: api.abort_uploads(where, older_than=age, config=config))
+    print(f"aborted {len(aborted)} incomplete upload(s)")  # type: ignore[arg-type]
+
+
+@uploads_app.command("lifecycle")
+def uploads_lifecycle(bucket: Annotated[str, typer.Argument(help="s3://bucket")],
+                      days: Annotated[int, typer.Option(help="Abort uploads this many days old.")] = 7,
+                      endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None) -> None:
+    """Install the AbortIncompleteMultipartUpload lifecycle rule on a bucket."""
+    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
+    _simple(lambda: api.add_abort_rule(bucket, days=days, config=config))
+    print(f"{bucket}: incomplete multipart uploads are aborted after {days} day(s)")
 
 
 @app.command()

@@ -35,7 +35,7 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
                         "failed": summary.failed, "unverified": summary.unverified,
                         "seconds": round(summary.seconds, 3),
                         "mib_per_second": round(summary.mib_per_second, 1),
-                        "exit_code": summary.exit_code}}
+                        "exit_code": summary.exit_code, **summary.counters}}
 
 
 class Reporter:
@@ -110,6 +110,8 @@ def human_size(n: float) -> str:
 def human_summary(summary: Summary) -> str:
     text = (f"{summary.op}: {summary.files} file(s), {human_size(summary.bytes)} in {summary.seconds:.2f} s "
             f"({summary.mib_per_second:.1f} MiB/s)")
+    if summary.counters:
+        text += ", " + ", ".join(f"{name} {value}" for name, value in summary.counters.items())
     if summary.unverified:
         text += f", {summary.unverified} unverifiable"
     if summary.failed:

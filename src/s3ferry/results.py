@@ -48,6 +48,7 @@ class Summary:
     seconds: float = 0.0
     exit_code: int = 0
     errors: list[str] = field(default_factory=list)  # the first few, for the API caller
+    counters: dict[str, int] = field(default_factory=dict)  # operation-specific, e.g. sync's copied/skipped
 
     MAX_ERRORS_KEPT = 100
 
