@@ -62,6 +62,10 @@ class RangeIntegrityError(IntegrityError):
     """One downloaded range was short or corrupt; worth fetching again."""
 
 
+class UnsafeKeyError(S3FerryError):
+    """A listed key would be written outside the destination folder (``..``, absolute)."""
+
+
 class SourceChangedError(S3FerryError):
     """The source changed while it was being transferred."""
 

@@ -9,11 +9,11 @@ from pathlib import Path, PurePosixPath
 
 import anyio
 
-from .client import map_error
+from .client import first_error, map_error
 from .config import FILES_PER_SLOT
 from .context import Context
 from .download import RemoteObject, download_object, head
-from .errors import ConfigError, NotFoundError, TransferError
+from .errors import ConfigError, NotFoundError, S3FerryError, TransferError, UnsafeKeyError
 from .locations import S3Location, safe_relative_path
 from .results import Summary, TransferResult
 from .retry import with_retry
@@ -35,10 +35,21 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> 
         finally:
             in_flight.release()
 
-    async with anyio.create_task_group() as tg:
-        async for job in jobs:
-            await in_flight.acquire()
-            tg.start_soon(run, job)
+    try:
+        async with anyio.create_task_group() as tg:
+            async for job in jobs:
+                await in_flight.acquire()
+                tg.start_soon(run, job)
+    except BaseExceptionGroup as group:
+        # Jobs never raise (a result carries the error); what lands here is the listing
+        # failing. Surface it as the one error it is, so the CLI prints one line with its code.
+        error = first_error(group)
+        if not isinstance(error, Exception):
+            raise
+        mapped = map_error(error)
+        if isinstance(mapped, S3FerryError):
+            raise mapped from None
+        raise error from None
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -104,7 +115,9 @@ async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
             obj = await head(ctx, source)
         except Exception as exc:  # noqa: BLE001
             error = map_error(exc, what=str(source))
-            if not isinstance(error, NotFoundError) or not await _has_children(ctx, source):
+            if not isinstance(error, NotFoundError):  # unreachable, denied, ...: name the object
+                raise TransferError("get", str(source), str(dest), error) from None
+            if not await _has_children(ctx, source):
                 await check_bucket(ctx, source.bucket)
                 raise TransferError("get", str(source), str(dest), error) from None
             source = S3Location(source.bucket, source.key + "/")
@@ -133,10 +146,12 @@ async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: 
         try:
             relative = safe_relative_path(entry.key, source.key)
         except ConfigError as exc:
-            # A hostile key is refused on its own; the rest of the transfer goes on.
-            error = TransferError("get", str(loc), str(root), exc)
-            summary.add(TransferResult("get", str(loc), str(root), error=str(error), exit_code=error.exit_code))
-            ctx.progress.finished(TransferResult("get", str(loc), str(root), error=str(error)))
+            # A hostile key is refused on its own; the rest of the transfer goes on. A failed
+            # transfer (exit 1), not a usage error: the user typed nothing wrong.
+            error = TransferError("get", str(loc), str(root), UnsafeKeyError(str(exc)))
+            refused = TransferResult("get", str(loc), str(root), error=str(error), exit_code=error.exit_code)
+            summary.add(refused)
+            ctx.progress.finished(refused)
             continue
         known = RemoteObject(loc, entry.size, entry.etag, None, entry.last_modified)  # type: ignore[arg-type]
         yield _bind(download_object, ctx, loc, root / relative, known)

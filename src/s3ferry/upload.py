@@ -13,7 +13,7 @@ import anyio
 from anyio import to_thread
 
 from . import fileio
-from .client import map_error
+from .client import create_multipart_upload, map_error
 from .config import META_PART_SIZE
 from .context import Context
 from .errors import IntegrityError, TransferError, UnverifiableError, describe
@@ -101,10 +101,9 @@ async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
 
 async def _multipart(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
                      content_type: str, part_size: int) -> tuple[str, str]:
-    created = await with_retry(ctx.config, lambda: ctx.client.create_multipart_upload(
-        Bucket=dest.bucket, Key=dest.key, ContentType=content_type,
-        Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx)))
-    upload_id = created["UploadId"]
+    upload_id = await create_multipart_upload(
+        ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
+        Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx))
     # From here on, every way out that is not success aborts the upload: no billed orphans.
     try:
         builder = CompositeBuilder(part_count(info.st_size, part_size))
