@@ -7,7 +7,6 @@ Gateway (a production S3 implementation). Both listen on 127.0.0.1 only.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator

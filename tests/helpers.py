@@ -5,8 +5,13 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from faultproxy import FaultProxy
 
 
 def run_cli(server: Any, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -26,3 +31,27 @@ def random_file(path: Path, size: int, seed: int = 0) -> Path:
             handle.write(rng.randbytes(block))
             left -= block
     return path
+
+
+def boto3_multipart(s3: Any, bucket: str, key: str, data: bytes, part_size: int, **create: Any) -> str:
+    """Upload ``data`` in ``part_size`` parts with plain boto3 calls, as another tool would
+    (no s3ferry metadata unless given); returns the server's ETag."""
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+    parts = []
+    for number, offset in enumerate(range(0, max(len(data), 1), part_size), start=1):
+        response = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                  Body=data[offset:offset + part_size])
+        parts.append({"PartNumber": number, "ETag": response["ETag"]})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    return str(done.get("ETag", ""))
+
+
+@contextmanager
+def proxy_in_front(server: Any) -> Iterator[FaultProxy]:
+    """A fault-injection proxy on 127.0.0.1 forwarding to ``server``."""
+    url = urlsplit(server.endpoint_url)
+    proxy = FaultProxy(url.hostname or "127.0.0.1", url.port or 80).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

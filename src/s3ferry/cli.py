@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json as jsonlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import anyio
@@ -43,6 +46,23 @@ Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
 
 
+# The options every transfer command takes, added to each by @transfer_command.
+TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
+    "endpoint_url": (Endpoint, None), "profile": (Profile, None), "region": (Region, None),
+    "concurrency": (Concurrency, DEFAULT_MAX_CONCURRENCY), "part_size": (PartSize, "8MiB"),
+    "multipart_threshold": (Threshold, None), "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
+    "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
+    "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
+}
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    config: Config
+    json_lines: bool
+    quiet: bool
+
+
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
                  require_verify: bool, checksum: str, addressing_style: str) -> Config:
@@ -55,9 +75,29 @@ def build_config(endpoint_url: str | None, profile: str | None, region: str | No
     )
 
 
-def run(operation: Callable[[Reporter], Awaitable[Summary]], *, json_lines: bool, quiet: bool) -> None:
+def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the shared options. ``fn`` declares only its own parameters plus
+    ``opts: TransferOptions``; typer sees the shared options appended to its signature."""
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "opts"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+              for name, (annotation, default) in TRANSFER_OPTIONS.items()]
+
+    @functools.wraps(fn)
+    def command(**kwargs: object) -> None:
+        values = {name: kwargs.pop(name) for name in TRANSFER_OPTIONS}
+        json_lines, quiet = bool(values.pop("json")), bool(values.pop("quiet"))
+        config = _guard(lambda: build_config(**values))  # type: ignore[arg-type]
+        fn(**kwargs, opts=TransferOptions(config, json_lines, quiet))
+
+    command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own + shared}
+    del command.__wrapped__  # typer must read the new signature, not fn's
+    return command
+
+
+def run(operation: Callable[[Reporter], Awaitable[Summary]], opts: TransferOptions) -> None:
     """Run one operation on the event loop and exit with its documented code."""
-    reporter = Reporter(json_lines=json_lines, quiet=quiet)
+    reporter = Reporter(json_lines=opts.json_lines, quiet=opts.quiet)
     try:
         with reporter:
             summary = anyio.run(operation, reporter, backend="asyncio",
@@ -81,59 +121,47 @@ def _guard(build: Callable[[], Config]) -> Config:
 
 
 @app.command()
+@transfer_command
 def put(
     source: Annotated[str, typer.Argument(help="Local file or folder.")],
     destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
-    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
-    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
-    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
-    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
-    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+    opts: TransferOptions,
 ) -> None:
     """Upload a file, or a folder recursively."""
-    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
-                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
-    run(lambda reporter: api.put(source, destination, config=config, progress=reporter), json_lines=json, quiet=quiet)
+    run(lambda reporter: api.put(source, destination, config=opts.config, progress=reporter), opts)
 
 
 @app.command()
+@transfer_command
 def get(
     source: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
     destination: Annotated[str, typer.Argument(help="Local file or folder.")],
-    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
-    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
-    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
-    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
-    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+    opts: TransferOptions,
 ) -> None:
     """Download an object, or a prefix recursively."""
-    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
-                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
-    run(lambda reporter: api.get(source, destination, config=config, progress=reporter), json_lines=json, quiet=quiet)
+    run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
 
 
 @app.command()
+@transfer_command
 def verify(
     source: Annotated[str, typer.Argument(help="Local file or folder.")],
     destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
-    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
-    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
-    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
+    opts: TransferOptions,
 ) -> None:
     """Check that local files and objects hold the same bytes, whoever uploaded them.
 
     Exit 0 when every pair matches; 3 when any mismatches or is unverifiable; else 4 when a
     file or object is missing."""
-    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, "8MiB", None,
-                                         max_attempts, False, False, "off", addressing_style))
-    run(lambda reporter: api.verify(source, destination, config=config, progress=reporter),
-        json_lines=json, quiet=quiet)
+    run(lambda reporter: api.verify(source, destination, config=opts.config, progress=reporter), opts)
 
 
 @app.command()
+@transfer_command
 def sync(
     source: Annotated[str, typer.Argument(help="Local folder or s3://bucket/prefix/ .")],
     destination: Annotated[str, typer.Argument(help="s3://bucket/prefix/ or local folder.")],
+    opts: TransferOptions,
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
     trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
@@ -143,25 +171,18 @@ def sync(
     mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
     exclude: Annotated[Optional[list[str]], typer.Option(help="Glob to leave out (repeatable).")] = None,
     include: Annotated[Optional[list[str]], typer.Option(help="Glob to keep despite excludes (repeatable).")] = None,
-    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
-    concurrency: Concurrency = DEFAULT_MAX_CONCURRENCY, part_size: PartSize = "8MiB",
-    multipart_threshold: Threshold = None, max_attempts: Attempts = DEFAULT_MAX_ATTEMPTS,
-    no_verify: NoVerify = False, require_verify: RequireVerify = False, checksum: Checksum = "off",
-    addressing_style: Addressing = "auto", json: Json = False, quiet: Quiet = False,
 ) -> None:
     """Make DESTINATION equal to SOURCE; by default a same-size file is compared by content."""
-    config = _guard(lambda: build_config(endpoint_url, profile, region, concurrency, part_size, multipart_threshold,
-                                         max_attempts, no_verify, require_verify, checksum, addressing_style))
     rule = "size-only" if size_only else "mtime" if mtime else "content"
     trash_prefix = None if no_trash else (trash or "default")
 
     async def operation(reporter: Reporter) -> Summary:
-        report = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
+        report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
                                 trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
                                 excludes=exclude or (), includes=include or ())
         return report.summary
 
-    run(operation, json_lines=json, quiet=quiet)
+    run(operation, opts)
 
 
 uploads_app = typer.Typer(help="Incomplete multipart uploads: they are billed until aborted.", no_args_is_help=True)

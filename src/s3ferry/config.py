@@ -42,6 +42,11 @@ RETRY_MAX_WAIT = 5.0
 # User-metadata key under which our uploads record their part size (x-amz-meta-...).
 META_PART_SIZE = "s3ferry-part-size"
 TEMP_SUFFIX = ".s3ferry.tmp"
+# sync: deleted objects move under this prefix (below the destination); never synced itself.
+TRASH_ROOT = ".s3ferry-trash/"
+IGNORE_FILE = ".s3ferryignore"
+# Local files stat'ed per worker-thread hop while walking a tree.
+WALK_BATCH = 256
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]

@@ -20,7 +20,7 @@ from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
 from .etag import ETag, composite_etag, normalize, parse_etag
 from .layout import Layout, remote_layout
 from .locations import S3Location
-from .planning import Part, part_count, plan_parts
+from .planning import Part, plan_parts
 from .results import TransferResult, Verdict
 from .retry import with_retry
 from .upload import failed
@@ -117,6 +117,8 @@ async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, 
         if local is None and etag is not None and etag.is_multipart:
             # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
             # the finished temporary file, before it is renamed into place.
+            if _ranges_match(digests, etag, range_size):
+                return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
             guessed = await _guess_layout(obj, etag, tmp)
             if guessed is not None:
                 return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
@@ -136,6 +138,12 @@ async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], t
         return digests[0].hex()
     # A large single-PUT object came in several ranges: its MD5 needs the bytes in order.
     return (await to_thread.run_sync(fileio.hash_file, tmp)).hex()
+
+
+def _ranges_match(digests: list[bytes], etag: ETag, range_size: int) -> bool:
+    """The ranges were cut at ``range_size``: when the uploader used that part size too (8 MiB
+    is the common default), their MD5s already make the ETag and the file need not be re-read."""
+    return len(digests) == etag.parts and composite_etag(digests) == str(etag)
 
 
 async def _guess_layout(obj: RemoteObject, etag: ETag, tmp: Path) -> int | None:

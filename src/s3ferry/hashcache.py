@@ -1,5 +1,6 @@
-"""A small local cache of file content hashes, so a re-sync of an unchanged tree hashes
-nothing. Keyed by path, size, mtime_ns, inode and ctime_ns: any change to the file misses the
+"""A small local cache of which ETags a local file is known to have, so a re-sync of an
+unchanged tree hashes nothing. An entry is written only after bytes were proven equal (a
+verified transfer or comparison), so it holds for whatever part layout made that ETag. Keyed by path, size, mtime_ns, inode and ctime_ns: any change to the file misses the
 cache. ctime matters: a rewrite with the same size and its mtime set back (``os.utime``) keeps
 all the others, but the kernel moves ctime and nobody can set it back. Safe to delete at any
 time (it is only ever a shortcut)."""
@@ -12,15 +13,14 @@ import threading
 from pathlib import Path
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS hashes_v2 (
+CREATE TABLE IF NOT EXISTS known_etags (
     path TEXT NOT NULL,
-    part_size INTEGER NOT NULL,     -- 0: a single-PUT MD5
+    etag TEXT NOT NULL,             -- as S3 shows it: md5 hex, or md5 hex + "-N"
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    PRIMARY KEY (path, part_size)
+    PRIMARY KEY (path, etag)
 )
 """
 
@@ -44,24 +44,25 @@ class HashCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, path: Path, info: os.stat_result, part_size: int) -> str | None:
+    def knows(self, path: Path, info: os.stat_result, etag: str) -> bool:
+        """Is ``path``, exactly as ``info`` describes it, known to have ``etag``?"""
         with self._lock:
             row = self._db.execute(
-                "SELECT etag FROM hashes_v2 WHERE path=? AND part_size=? AND size=? AND mtime_ns=? AND inode=?"
+                "SELECT 1 FROM known_etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? AND inode=?"
                 " AND ctime_ns=?",
-                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
+                (str(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
         if row is None:
             self.misses += 1
-            return None
+            return False
         self.hits += 1
-        return str(row[0])
+        return True
 
-    def put(self, path: Path, info: os.stat_result, part_size: int, etag: str) -> None:
+    def remember(self, path: Path, info: os.stat_result, etag: str) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO hashes_v2 (path, part_size, size, mtime_ns, inode, ctime_ns, etag)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (str(path), part_size, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns, etag))
+                "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
+                " VALUES (?,?,?,?,?,?)",
+                (str(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
 
     def close(self) -> None:
         with self._lock:

@@ -6,37 +6,33 @@ The decisions are sync_plan's; this module only carries them out.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
+from functools import partial
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import anyio
 from anyio import to_thread
 
 from . import fileio
 from .client import map_error
+from .config import IGNORE_FILE, TRASH_ROOT
 from .context import Context
-from .download import RemoteObject, download_object, head
+from .download import RemoteObject, download_object
 from .errors import ConfigError, S3FerryError, TransferError
-from .etag import composite_etag, normalize, parse_etag
+from .etag import parse_etag
 from .hashcache import HashCache
-from .layout import remote_layout
 from .locations import S3Location, safe_relative_path
-from .planning import choose_part_size, part_count
 from .results import Summary, TransferResult, Verdict
 from .retry import with_retry
 from .sync_plan import Action, Item, KeyFilter, Rule, Step, amerge_join, decide, resolve_compare
-from .transfer import check_bucket, run_jobs
+from .transfer import Job, check_bucket, refuse_key, run_jobs
 from .upload import upload_file
-from .walk import list_remote, walk_local
+from .verify import Verifier
+from .walk import local_items, remote_items
 
-TRASH_ROOT = ".s3ferry-trash/"
-IGNORE_FILE = ".s3ferryignore"
-HASH_BLOCK = 8 * 1024 * 1024
 
 
 @dataclass
@@ -63,92 +59,50 @@ def default_trash() -> str:
     return f"{TRASH_ROOT}{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}/"
 
 
-# ---- listings as Items -------------------------------------------------------------------
-
-async def local_items(root: Path, keys: KeyFilter) -> AsyncIterator[Item]:
-    entries = walk_local(root)
-    while True:
-        batch = await to_thread.run_sync(lambda: [e for _, e in zip(range(512), entries)])
-        for entry in batch:
-            if entry.relative != IGNORE_FILE and keys.allows(entry.relative):
-                yield Item(entry.relative, entry.size, entry.mtime_ns / 1e9)
-        if len(batch) < 512:
-            return
-
-
-async def remote_items(ctx: Context, where: S3Location, keys: KeyFilter) -> AsyncIterator[Item]:
-    prefix = where.key
-    async for entry in list_remote(ctx.client, ctx.config, where.bucket, prefix):
-        relative = entry.key[len(prefix):]
-        if not relative or relative.startswith(TRASH_ROOT) or relative.endswith("/") or not keys.allows(relative):
-            continue
-        stamp = entry.last_modified.timestamp() if isinstance(entry.last_modified, datetime) else 0.0
-        yield Item(relative, entry.size, stamp, entry.etag)
-
-
 def load_filter(root: Path | None, excludes: list[str], includes: list[str]) -> KeyFilter:
+    """The user's globs plus the source root's ignore file, which is itself never synced."""
     text = ""
     if root is not None and (root / IGNORE_FILE).is_file():
         text = (root / IGNORE_FILE).read_text()
-    return KeyFilter.parse_ignore_file(text, excludes=excludes, includes=includes)
+    return KeyFilter.parse_ignore_file(text, excludes=[*excludes, IGNORE_FILE], includes=includes)
 
 
 # ---- content comparison -------------------------------------------------------------------
 
-def hash_at(path: Path, part_size: int | None) -> str:
-    """The ETag ``path`` would have uploaded whole (None) or in ``part_size`` parts."""
-    digests, whole = [], hashlib.md5()
-    with open(path, "rb", buffering=0) as handle:
-        if part_size is None:
-            while block := handle.read(HASH_BLOCK):
-                whole.update(block)
-            return whole.hexdigest()
-        while block := handle.read(part_size):
-            digests.append(hashlib.md5(block).digest())
-    return composite_etag(digests or [hashlib.md5(b"").digest()])
+class ContentJudge:
+    """Do a local file and an object of the same size hold the same bytes? The hash cache
+    answers for files already seen unchanged; otherwise verify's comparison does (layout from
+    metadata, part 1 or guessing), and a match is remembered."""
 
+    def __init__(self, ctx: Context, cache: HashCache | None):
+        self.verifier = Verifier(ctx)
+        self.cache = cache
 
-async def local_etag(ctx: Context, path: Path, part_size: int | None, options: SyncOptions,
-                     stats: SyncStats) -> str:
-    info = await to_thread.run_sync(os.stat, path)
-    cache_key = part_size or 0
-    if options.cache is not None:
-        cached = await to_thread.run_sync(options.cache.get, path, info, cache_key)
-        if cached is not None:
-            return cached
-    async with ctx.slots:
-        etag = await to_thread.run_sync(hash_at, path, part_size)
-    stats.hashed += 1
-    if options.cache is not None:
-        await to_thread.run_sync(options.cache.put, path, info, cache_key, etag)
-    return etag
+    @property
+    def hashed(self) -> int:
+        return self.verifier.hashed
 
+    async def same(self, path: Path, loc: S3Location, item: Item) -> bool | None:
+        """True or False; None when there is no comparable hash."""
+        etag = parse_etag(item.etag)
+        if etag is None:
+            return None
+        info = await to_thread.run_sync(os.stat, path)
+        if self.cache is not None and await to_thread.run_sync(self.cache.knows, path, info, str(etag)):
+            return True
+        verdict, _ = await self.verifier.compare(path, item.size, RemoteObject(loc, item.size, item.etag or "", None))
+        if verdict is Verdict.MATCH:
+            await self.remember(path, str(etag), info)
+        return {Verdict.MATCH: True, Verdict.MISMATCH: False}.get(verdict)
 
-async def same_content(ctx: Context, path: Path, remote: S3Location, remote_item: Item,
-                       options: SyncOptions, stats: SyncStats) -> tuple[str | None, str | None]:
-    """(local ETag at the remote's layout, remote ETag); a None means no comparable hash."""
-    etag = parse_etag(remote_item.etag)
-    if etag is None:
-        return None, None
-    if etag.parts is None:
-        return await local_etag(ctx, path, None, options, stats), str(etag)
-    # Our own uploads with today's settings: no request needed to know the layout.
-    ours = choose_part_size(remote_item.size, ctx.config.part_size)
-    if part_count(remote_item.size, ours) == etag.parts:
-        local = await local_etag(ctx, path, ours, options, stats)
-        if local == str(etag):
-            return local, str(etag)
-    obj = await head(ctx, remote)
-    layout = await remote_layout(ctx, remote, obj.size, etag, obj.metadata or {})
-    if not layout.known or layout.part_size is None:
-        return None, str(etag)
-    return await local_etag(ctx, path, layout.part_size, options, stats), str(etag)
+    async def remember(self, path: Path, etag: str, info: os.stat_result | None = None) -> None:
+        if self.cache is None:
+            return
+        info = info or await to_thread.run_sync(os.stat, path)
+        await to_thread.run_sync(self.cache.remember, path, info, etag)
 
 
 # ---- carrying out steps -----------------------------------------------------------------
-
-Job = Callable[[], Awaitable[TransferResult]]
-
 
 def _skip_result(step: Step, source: str, dest: str) -> TransferResult:
     # Size 0: a skipped file moves no bytes, and the summary counts bytes moved.
@@ -161,21 +115,23 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
                options: SyncOptions) -> tuple[Summary, SyncStats]:
     stats = SyncStats()
     summary = Summary("sync")
+    judge = ContentJudge(ctx, options.cache)
     if isinstance(source, Path) and isinstance(dest, S3Location):
         await check_bucket(ctx, dest.bucket)
         base = _as_prefix(dest)
-        pairs = amerge_join(local_items(source, options.keys), remote_items(ctx, base, options.keys))
-        jobs = _up_jobs(ctx, source, base, pairs, options, stats, summary)
+        pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.client, ctx.config, base, options.keys))
+        jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
         await check_bucket(ctx, source.bucket)
         base = _as_prefix(source)
         dest.mkdir(parents=True, exist_ok=True)
-        pairs = amerge_join(remote_items(ctx, base, options.keys), local_items(dest, options.keys))
-        jobs = _down_jobs(ctx, base, dest, pairs, options, stats, summary)
+        pairs = amerge_join(remote_items(ctx.client, ctx.config, base, options.keys), local_items(dest, options.keys))
+        jobs = _down_jobs(ctx, judge, base, dest, pairs, options, stats, summary)
     else:
         raise ConfigError("sync needs one local folder and one s3:// prefix")
     await run_jobs(ctx, jobs, summary)
     await _deletes(ctx, dest, options, stats, summary)
+    stats.hashed = judge.hashed
     return summary, stats
 
 
@@ -183,8 +139,9 @@ def _as_prefix(loc: S3Location) -> S3Location:
     return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
 
 
-async def _up_jobs(ctx: Context, root: Path, base: S3Location, pairs: AsyncIterator[tuple[Item | None, Item | None]],
-                   options: SyncOptions, stats: SyncStats, summary: Summary) -> AsyncIterator[Job]:
+async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Location,
+                   pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                   stats: SyncStats) -> AsyncIterator[Job]:
     async for local, remote in pairs:
         step = decide(local, remote, options.rule, delete=options.delete)
         key = base.child(step.key)
@@ -194,13 +151,12 @@ async def _up_jobs(ctx: Context, root: Path, base: S3Location, pairs: AsyncItera
         if step.action is Action.EXTRA:
             continue
         path = root / step.key
-        yield _bind_step(ctx, step, options, stats,
-                         compare=lambda s=step, p=path, k=key: same_content(ctx, p, k, s.dest, options, stats),
-                         copy=lambda p=path, k=key: upload_file(ctx, p, k), source=str(path), dest=str(key),
-                         local=path)
+        yield _bind_step(ctx, judge, step, options, stats,
+                         compare=partial(judge.same, path, key, step.dest),
+                         copy=partial(upload_file, ctx, path, key), source=str(path), dest=str(key), local=path)
 
 
-async def _down_jobs(ctx: Context, base: S3Location, root: Path,
+async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: Path,
                      pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
                      stats: SyncStats, summary: Summary) -> AsyncIterator[Job]:
     async for remote, local in pairs:
@@ -214,30 +170,26 @@ async def _down_jobs(ctx: Context, base: S3Location, root: Path,
         try:
             path = root / safe_relative_path(key.key, base.key)
         except ConfigError as exc:
-            error = TransferError("sync", str(key), str(root), exc)
-            summary.add(TransferResult("sync", str(key), str(root), error=str(error), exit_code=error.exit_code))
+            refuse_key(ctx, summary, "sync", key, root, exc)
             continue
         remote_item = step.source
         assert remote_item is not None
         known = RemoteObject(key, remote_item.size, remote_item.etag or "", None, None)
-        yield _bind_step(ctx, step, options, stats,
-                         compare=lambda p=path, k=key, r=remote_item: same_content(ctx, p, k, r, options, stats),
-                         copy=lambda p=path, k=key, o=known: download_object(ctx, k, p, o),
+        yield _bind_step(ctx, judge, step, options, stats,
+                         compare=partial(judge.same, path, key, remote_item),
+                         copy=partial(download_object, ctx, key, path, known),
                          source=str(key), dest=str(path), local=path)
 
 
-def _bind_step(ctx: Context, step: Step, options: SyncOptions, stats: SyncStats, *,
-               compare: Callable[[], Awaitable[tuple[str | None, str | None]]],
+def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptions, stats: SyncStats, *,
+               compare: Callable[[], Awaitable[bool | None]],
                copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path) -> Job:
-    async def remember(result: TransferResult) -> None:
-        await _remember(ctx, options, local, result)
-
     async def job() -> TransferResult:
         current = step
         started = time.monotonic()
         if current.action is Action.COMPARE:
             try:
-                current = resolve_compare(current, *await compare())
+                current = resolve_compare(current, await compare())
             except Exception as exc:  # noqa: BLE001 - a failed comparison is that file's failure
                 error = TransferError("sync", source, dest, map_error(exc))
                 return _report(ctx, TransferResult("sync", source, dest, error=str(error), exit_code=error.exit_code,
@@ -252,7 +204,9 @@ def _bind_step(ctx: Context, step: Step, options: SyncOptions, stats: SyncStats,
         result = await copy()
         if result.ok:
             stats.copied += 1
-            await remember(result)
+            if result.verdict is Verdict.MATCH and result.etag:
+                # The bytes on both sides are now known equal: the next sync need not hash them.
+                await judge.remember(local, result.etag)
         return result
     return job
 
@@ -260,22 +214,6 @@ def _bind_step(ctx: Context, step: Step, options: SyncOptions, stats: SyncStats,
 def _report(ctx: Context, result: TransferResult) -> TransferResult:
     ctx.progress.finished(result)
     return result
-
-
-async def _remember(ctx: Context, options: SyncOptions, path: Path, result: TransferResult) -> None:
-    """Record the verified ETag of a file we just sent or fetched, so the next sync of an
-    unchanged tree hashes nothing. Only layouts the next comparison will ask for are stored."""
-    etag = parse_etag(result.etag)
-    if options.cache is None or etag is None or result.verdict is not Verdict.MATCH:
-        return
-    if etag.parts is None:
-        part_size: int | None = 0
-    else:
-        ours = choose_part_size(result.size, ctx.config.part_size)
-        part_size = ours if part_count(result.size, ours) == etag.parts else None
-    if part_size is not None:
-        info = await to_thread.run_sync(os.stat, path)
-        await to_thread.run_sync(options.cache.put, path, info, part_size, str(etag))
 
 
 async def _deletes(ctx: Context, dest: Path | S3Location, options: SyncOptions, stats: SyncStats,

@@ -100,12 +100,12 @@ def decide(source: Item | None, dest: Item | None, rule: Rule, *, delete: bool) 
     return Step(action, source.key, source, dest, reason)
 
 
-def resolve_compare(step: Step, source_etag: str | None, dest_etag: str | None) -> Step:
-    """Finish a COMPARE step once the source's ETag at the destination's layout is known.
+def resolve_compare(step: Step, same: bool | None) -> Step:
+    """Finish a COMPARE step once the content comparison is in (None: no comparable hash).
     No comparable hash is never taken for "the same": the file is copied."""
-    if source_etag is None or dest_etag is None:
+    if same is None:
         return Step(Action.COPY, step.key, step.source, step.dest, "no comparable hash")
-    if source_etag == dest_etag:
+    if same:
         return Step(Action.SKIP, step.key, step.source, step.dest, "same content")
     return Step(Action.COPY, step.key, step.source, step.dest, "content differs")
 

@@ -4,6 +4,7 @@ transfer per file, many at a time, under the global limit."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
@@ -18,7 +19,7 @@ from .locations import S3Location, safe_relative_path
 from .results import Summary, TransferResult
 from .retry import with_retry
 from .upload import upload_file
-from .walk import list_remote, walk_local
+from .walk import iter_local, list_remote
 
 Job = Callable[[], Awaitable[TransferResult]]
 
@@ -83,27 +84,8 @@ async def put_path(ctx: Context, source: Path, dest: S3Location) -> Summary:
 
 async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location) -> AsyncIterator[Job]:
     base = dest if dest.is_prefix else S3Location(dest.bucket, dest.key + "/")
-    entries = walk_local(root)
-    while True:
-        # The walk stats files: run it on a worker thread, a batch at a time.
-        batch = await anyio.to_thread.run_sync(_take, entries, 256)
-        for entry in batch:
-            yield _bind(upload_file, ctx, entry.path, base.child(entry.relative))
-        if len(batch) < 256:
-            return
-
-
-def _take(iterator, count: int) -> list:  # type: ignore[no-untyped-def]
-    batch = []
-    for item in iterator:
-        batch.append(item)
-        if len(batch) == count:
-            break
-    return batch
-
-
-def _bind(fn, *args) -> Job:  # type: ignore[no-untyped-def]
-    return lambda: fn(*args)
+    async for entry in iter_local(root):
+        yield partial(upload_file, ctx, entry.path, base.child(entry.relative))
 
 
 # ---- get -------------------------------------------------------------------------------
@@ -128,6 +110,15 @@ async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
     return await run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary), summary)
 
 
+def refuse_key(ctx: Context, summary: Summary, op: str, loc: S3Location, root: Path, why: ConfigError) -> None:
+    """A hostile key is refused on its own and the rest of the transfer goes on. A failed
+    transfer (exit 1), not a usage error: the user typed nothing wrong."""
+    error = TransferError(op, str(loc), str(root), UnsafeKeyError(str(why)))
+    refused = TransferResult(op, str(loc), str(root), error=str(error), exit_code=error.exit_code)
+    summary.add(refused)
+    ctx.progress.finished(refused)
+
+
 def _is_folder(dest: Path) -> bool:
     return dest.is_dir() or str(dest).endswith(("/", "\\"))
 
@@ -140,18 +131,11 @@ async def _has_children(ctx: Context, loc: S3Location) -> bool:
 
 async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: Summary) -> AsyncIterator[Job]:
     async for entry in list_remote(ctx.client, ctx.config, source.bucket, source.key):
-        if entry.key.endswith("/") and entry.size == 0:
-            continue  # a "folder" marker object, not a file
         loc = S3Location(source.bucket, entry.key)
         try:
             relative = safe_relative_path(entry.key, source.key)
         except ConfigError as exc:
-            # A hostile key is refused on its own; the rest of the transfer goes on. A failed
-            # transfer (exit 1), not a usage error: the user typed nothing wrong.
-            error = TransferError("get", str(loc), str(root), UnsafeKeyError(str(exc)))
-            refused = TransferResult("get", str(loc), str(root), error=str(error), exit_code=error.exit_code)
-            summary.add(refused)
-            ctx.progress.finished(refused)
+            refuse_key(ctx, summary, "get", loc, root, exc)
             continue
         known = RemoteObject(loc, entry.size, entry.etag, None, entry.last_modified)  # type: ignore[arg-type]
-        yield _bind(download_object, ctx, loc, root / relative, known)
+        yield partial(download_object, ctx, loc, root / relative, known)

@@ -124,11 +124,7 @@ async def _multipart(ctx: Context, fd: int, info: os.stat_result, dest: S3Locati
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
                        builder: CompositeBuilder, token: object) -> None:
     try:
-        data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, part.offset, part.size)
-        response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
-            Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
-            Body=data, ContentMD5=content_md5(digest), **_checksum_args(ctx)))
-        del data
+        response, digest = await _send_part(ctx, fd, dest, upload_id, part)
     finally:
         ctx.slots.release_on_behalf_of(token)
     echoed = normalize(response.get("ETag"))
@@ -136,6 +132,15 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
         raise IntegrityError(f"part {part.number}: server ETag {echoed} differs from local MD5 {digest.hex()}")
     builder.add(part.number, digest, echoed or digest.hex())
     ctx.progress.advanced(part.size)
+
+
+async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part) -> tuple[Any, bytes]:
+    # The part's bytes live only in this frame, so they are freed before its slot is released.
+    data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, part.offset, part.size)
+    response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
+        Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
+        Body=data, ContentMD5=content_md5(digest), **_checksum_args(ctx)))
+    return response, digest
 
 
 async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder) -> str:

@@ -13,6 +13,7 @@ import stat as stat_module
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -23,13 +24,15 @@ from .guess import part_text
 from .client import map_error
 from .config import MiB
 from .context import Context
+from .download import RemoteObject, head
 from .errors import EXIT_MISMATCH, EXIT_NOT_FOUND, LocalIOError, NotFoundError, TransferError
 from .etag import ETag, composite_etag, normalize, parse_etag
 from .layout import remote_layout
 from .locations import S3Location
 from .results import Summary, TransferResult, Verdict
 from .transfer import Job, check_bucket, run_jobs
-from .walk import LocalEntry, list_remote, walk_local
+from .sync_plan import KeyFilter, amerge_join
+from .walk import local_items, remote_items
 
 NOT_MD5 = "ETag is not an MD5 (SSE-KMS/SSE-C or non-AWS store)"
 # Files at least this big hash on all cores under a run-wide limit (so 32 concurrent big
@@ -89,20 +92,13 @@ class VerifySummary(Summary):
 
 # ---- one pair ---------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Remote:
-    loc: S3Location
-    size: int
-    etag_raw: str
-    metadata: dict[str, str] | None  # None: from a listing, not fetched
-
-
 class Verifier:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.big = anyio.CapacityLimiter(PARALLEL_HASHES)
+        self.hashed = 0  # local files read to compute an ETag
 
-    async def pair(self, local: Path, loc: S3Location, remote: Remote | None = None,
+    async def pair(self, local: Path, loc: S3Location, remote: RemoteObject | None = None,
                    local_known: bool | None = None) -> TransferResult:
         """Never raises for a failed pair: the result carries the verdict or the error."""
         started = time.monotonic()
@@ -115,7 +111,7 @@ class Verifier:
         self.ctx.progress.finished(result)
         return result
 
-    async def _pair(self, local: Path, loc: S3Location, remote: Remote | None, local_known: bool | None,
+    async def _pair(self, local: Path, loc: S3Location, remote: RemoteObject | None, local_known: bool | None,
                     started: float) -> TransferResult:
         size = await to_thread.run_sync(_local_size, local) if local_known is not False else None
         if remote is None:
@@ -132,7 +128,7 @@ class Verifier:
         if size != remote.size:
             verdict, detail = Verdict.MISMATCH, f"size differs: local {size} bytes, object {remote.size}"
         else:
-            verdict, detail = await self._compare(local, size, remote)
+            verdict, detail = await self.compare(local, size, remote)
         self.ctx.progress.advanced(size)
         return verdict_result(local, loc, verdict, detail, size, normalize(remote.etag_raw), started)
 
@@ -142,16 +138,16 @@ class Verifier:
         self.ctx.progress.finished(result)
         return result
 
-    async def _head(self, loc: S3Location) -> Remote | None:
+    async def _head(self, loc: S3Location) -> RemoteObject | None:
         try:
-            response = await self.ctx.client.head_object(Bucket=loc.bucket, Key=loc.key)
+            return await head(self.ctx, loc)
         except Exception as exc:  # noqa: BLE001
             if isinstance(map_error(exc), NotFoundError):
                 return None
             raise
-        return Remote(loc, int(response["ContentLength"]), response.get("ETag", ""), response.get("Metadata", {}))
 
-    async def _compare(self, local: Path, size: int, remote: Remote) -> tuple[Verdict, str]:
+    async def compare(self, local: Path, size: int, remote: RemoteObject) -> tuple[Verdict, str]:
+        """The verdict for a local file and an object of the same size."""
         etag = parse_etag(remote.etag_raw)
         if etag is None:
             return decide_etag(None, {})
@@ -178,6 +174,7 @@ class Verifier:
         return {p: composite_etag(d) for p, d in digests.items()}
 
     async def _hash(self, fn, *args, size: int):  # type: ignore[no-untyped-def]
+        self.hashed += 1
         if size >= PARALLEL_HASH_MIN:
             async with self.big:
                 return await to_thread.run_sync(fn, *args)
@@ -226,59 +223,15 @@ async def verify_path(ctx: Context, local: Path, remote: S3Location) -> VerifySu
     return await run_jobs(ctx, one(), summary)  # type: ignore[return-value]
 
 
-async def _local_entries(root: Path) -> AsyncIterator[LocalEntry]:
-    if not await to_thread.run_sync(root.is_dir):
-        return
-    entries = walk_local(root)
-    while True:
-        batch = await to_thread.run_sync(_take, entries, 256)
-        for entry in batch:
-            yield entry
-        if len(batch) < 256:
-            return
-
-
-def _take(iterator, count: int) -> list:  # type: ignore[no-untyped-def]
-    batch = []
-    for item in iterator:
-        batch.append(item)
-        if len(batch) == count:
-            break
-    return batch
-
-
-def _byte_key(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
 async def _tree_jobs(verifier: Verifier, root: Path, base: S3Location) -> AsyncIterator[Job]:
     """Merge-join the sorted local walk with the sorted listing: bounded memory, one job
     per pair, started while both sides are still being read."""
-    ctx = verifier.ctx
-    locals_ = _local_entries(root)
-    remotes = (e async for e in list_remote(ctx.client, ctx.config, base.bucket, base.key)
-               if not (e.key.endswith("/") and e.size == 0))  # "folder" markers are not files
-    here = await anext(locals_, None)
-    there = await anext(remotes, None)
-    while here is not None or there is not None:
-        here_key = _byte_key(here.relative) if here is not None else None
-        there_key = _byte_key(there.key[len(base.key):]) if there is not None else None
-        if there_key is None or (here_key is not None and here_key < there_key):
+    ctx, everything = verifier.ctx, KeyFilter()
+    pairs = amerge_join(local_items(root, everything), remote_items(ctx.client, ctx.config, base, everything))
+    async for here, there in pairs:
+        if there is None:
             assert here is not None
-            yield _bind(verifier.missing_remote, here.path, base.child(here.relative), here.size)
-            here = await anext(locals_, None)
-        elif here_key is None or there_key < here_key:
-            assert there is not None
-            relative = there.key[len(base.key):]
-            remote = Remote(S3Location(base.bucket, there.key), there.size, there.etag, None)
-            yield _bind(verifier.pair, root / relative, remote.loc, remote, False)
-            there = await anext(remotes, None)
-        else:
-            assert here is not None and there is not None
-            remote = Remote(S3Location(base.bucket, there.key), there.size, there.etag, None)
-            yield _bind(verifier.pair, here.path, remote.loc, remote, True)
-            here, there = await anext(locals_, None), await anext(remotes, None)
-
-
-def _bind(fn, *args) -> Job:  # type: ignore[no-untyped-def]
-    return lambda: fn(*args)
+            yield partial(verifier.missing_remote, root / here.key, base.child(here.key), here.size)
+            continue
+        remote = RemoteObject(base.child(there.key), there.size, there.etag or "", None)
+        yield partial(verifier.pair, root / there.key, remote.loc, remote, here is not None)

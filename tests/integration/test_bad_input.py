@@ -9,8 +9,6 @@ import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,8 +17,7 @@ from s3ferry.config import MiB
 from s3ferry.embedded import free_port
 from s3ferry.errors import EXIT_ACCESS, EXIT_ENDPOINT, EXIT_FAILED, EXIT_LOCAL_IO, EXIT_NOT_FOUND, EXIT_USAGE
 
-from faultproxy import FaultProxy
-from helpers import random_file, run_cli
+from helpers import proxy_in_front, random_file, run_cli
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)
 MP = ["--part-size", "5MiB", "--max-attempts", "2"]
@@ -136,9 +133,8 @@ def test_file_changing_during_upload_is_never_stored(server, bucket, tmp_path, m
                 os.utime(src, ns=(1, 1))
         return False  # inject nothing: the change is the fault
 
-    url = urlsplit(moto.endpoint_url)
     expected = "changed" if change != "truncate" else "shrank"
-    with FaultProxy(url.hostname, url.port) as proxy:
+    with proxy_in_front(moto) as proxy:
         proxy.set_fault("status", match=change_file)
         if change == "append":  # through the CLI once; the API (faster) for the others
             result = run_cli(server, "put", str(src), f"s3://{bucket}/growing.bin", *MP, "-c", "1",

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from s3ferry.config import MiB
 from s3ferry.etag import etag_of_bytes, normalize
 
+from helpers import boto3_multipart
+
 MIN = 5 * MiB
 
 
@@ -22,14 +24,7 @@ def test_composite_etag_equals_server(server, bucket, part_size, extra, parts, s
     size = max(1, (parts - 1) * part_size + min(extra, part_size))
     data = random.Random(seed).randbytes(size)
     s3 = server.client()
-    upload = s3.create_multipart_upload(Bucket=bucket, Key="prop")
-    done = []
-    for number, offset in enumerate(range(0, size, part_size), start=1):
-        response = s3.upload_part(Bucket=bucket, Key="prop", UploadId=upload["UploadId"], PartNumber=number,
-                                  Body=data[offset:offset + part_size])
-        done.append({"PartNumber": number, "ETag": response["ETag"]})
-    s3.complete_multipart_upload(Bucket=bucket, Key="prop", UploadId=upload["UploadId"],
-                                 MultipartUpload={"Parts": done})
+    boto3_multipart(s3, bucket, "prop", data, part_size)
     assert normalize(s3.head_object(Bucket=bucket, Key="prop")["ETag"]) == etag_of_bytes(data, part_size)
 
 

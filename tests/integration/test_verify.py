@@ -13,7 +13,7 @@ import s3ferry
 from s3ferry.config import MiB
 from s3ferry.results import Verdict
 
-from helpers import random_file, run_cli
+from helpers import boto3_multipart, random_file, run_cli
 
 SIZE = 40 * MiB
 
@@ -27,20 +27,9 @@ class Collect:
     def finished(self, result): self.results.append(result)
 
 
-def boto3_multipart(server, bucket: str, key: str, path: Path, part_size: int) -> None:
+def upload_like_another_tool(server, bucket: str, key: str, path: Path, part_size: int) -> None:
     """Upload as another tool would: plain multipart calls, no metadata."""
-    s3 = server.client()
-    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)
-    parts = []
-    with open(path, "rb") as handle:
-        number = 1
-        while chunk := handle.read(part_size):
-            response = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number,
-                                      Body=chunk)
-            parts.append({"PartNumber": number, "ETag": response["ETag"]})
-            number += 1
-    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"],
-                                 MultipartUpload={"Parts": parts})
+    boto3_multipart(server.client(), bucket, key, path.read_bytes(), part_size)
 
 
 def verify(server, local, remote, **config):
@@ -56,7 +45,7 @@ def big_file(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("part_mib", [5, 15, 8])
 def test_foreign_multipart_object_verifies_as_match(server, bucket, big_file, part_mib):
-    boto3_multipart(server, bucket, "big.bin", big_file, part_mib * MiB)
+    upload_like_another_tool(server, bucket, "big.bin", big_file, part_mib * MiB)
     summary, results = verify(server, big_file, f"s3://{bucket}/big.bin")
     assert summary.exit_code == 0 and summary.ok, results
     [result] = results
@@ -75,7 +64,7 @@ def test_changed_byte_is_a_mismatch(server, bucket, tmp_path):
     src = random_file(tmp_path / "f.bin", 12 * MiB + 5, seed=7)
     config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB)
     assert asyncio.run(s3ferry.put(src, f"s3://{bucket}/f.bin", config=config)).ok
-    boto3_multipart(server, bucket, "foreign.bin", src, 5 * MiB)
+    upload_like_another_tool(server, bucket, "foreign.bin", src, 5 * MiB)
     summary, results = verify(server, src, f"s3://{bucket}/f.bin")
     assert summary.exit_code == 0 and results[0].detail.startswith("metadata")
 
@@ -149,7 +138,7 @@ def test_recursive_verify_reports_exactly_the_altered_and_the_missing(server, bu
 
 def test_get_of_foreign_multipart_object_verifies_by_guessing(server, bucket, big_file, tmp_path):
     """No metadata, and on Ceph no PartNumber support: the download used to end unverifiable."""
-    boto3_multipart(server, bucket, "big.bin", big_file, 15 * MiB)
+    upload_like_another_tool(server, bucket, "big.bin", big_file, 15 * MiB)
     progress = Collect()
     out = tmp_path / "out.bin"
     summary = asyncio.run(s3ferry.get(f"s3://{bucket}/big.bin", out, config=server.config(require_verify=True),
