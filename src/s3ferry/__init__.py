@@ -1,6 +1,5 @@
 """s3ferry: an async, high-throughput S3 transfer engine that proves every byte arrived."""
 
-from .api import SyncReport, abort_uploads, add_abort_rule, get, list_uploads, put, sync, verify
 from .config import Config, parse_size
 from .errors import (
     AccessError,
@@ -15,10 +14,28 @@ from .errors import (
     UnverifiableError,
 )
 from .etag import composite_etag, etag_of_bytes, parse_etag
-from .uploads import IncompleteUpload
 from .results import Progress, Summary, TransferResult, Verdict
 
 __version__ = "0.1.0"
+
+# Loaded on first use (PEP 562): they pull in aiobotocore, ~0.5 s of imports that `s3ferry
+# --help` and the pure-logic modules never need.
+_LAZY = {name: ".api" for name in ("SyncReport", "abort_uploads", "add_abort_rule", "get", "list_uploads",
+                                    "put", "sync", "verify")} | {"IncompleteUpload": ".uploads"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 's3ferry' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "AccessError",

@@ -9,17 +9,22 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import anyio
 import typer
 
-from . import _tuning, api
+from . import _tuning
 from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
-from .render import Reporter
 from .results import Summary
-from .uploads import parse_age
+
+if TYPE_CHECKING:
+    from .render import Reporter
+
+# Loaded when a command runs, not for --help or a usage error (aiobotocore, rich: ~0.6 s).
+api = _tuning.lazy_import("s3ferry.api")
+uploads = _tuning.lazy_import("s3ferry.uploads")
 
 app = typer.Typer(
     name="s3ferry",
@@ -97,6 +102,8 @@ def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
 
 def run(operation: Callable[[Reporter], Awaitable[Summary]], opts: TransferOptions) -> None:
     """Run one operation on the event loop and exit with its documented code."""
+    from .render import Reporter
+
     reporter = Reporter(json_lines=opts.json_lines, quiet=opts.quiet)
     try:
         with reporter:
@@ -206,7 +213,7 @@ def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")
                json: Json = False) -> None:
     """List incomplete multipart uploads."""
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
-    age = _guard(lambda: parse_age(older_than)) if older_than else None
+    age = _guard(lambda: uploads.parse_age(older_than)) if older_than else None
     found = _simple(lambda: api.list_uploads(where, older_than=age, config=config))
     for upload in found:  # type: ignore[attr-defined]
         line = {"bucket": upload.bucket, "key": upload.key, "upload_id": upload.upload_id,
@@ -220,7 +227,7 @@ def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix
                   endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None) -> None:
     """Abort incomplete multipart uploads (optionally only old ones)."""
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
-    age = _guard(lambda: parse_age(older_than)) if older_than else None
+    age = _guard(lambda: uploads.parse_age(older_than)) if older_than else None
     aborted = _simple(lambda: api.abort_uploads(where, older_than=age, config=config))
     print(f"aborted {len(aborted)} incomplete upload(s)")  # type: ignore[arg-type]
 
@@ -254,6 +261,7 @@ def demo(
 
 def main() -> None:
     _tuning.bound_allocator()
+    _tuning.calm_gc()
     if sys.platform != "win32":
         _tuning.coalesce_without_copy()
     try:
