@@ -83,11 +83,9 @@ async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdic
     etag = obj.etag
     layout = await remote_layout(ctx, obj.loc, obj.size, etag, obj.metadata or {}) if etag else Layout(None, "unknown")
     tmp = temp_path(dest)
-    await to_thread.run_sync(lambda: dest.parent.mkdir(parents=True, exist_ok=True))
-    fd = await to_thread.run_sync(lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    fd = await to_thread.run_sync(fileio.create_temp, tmp, obj.size)  # one hop: small files pay per hop
     try:
         try:
-            await to_thread.run_sync(fileio.preallocate, fd, obj.size)
             verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp)
         finally:
             os.close(fd)

@@ -39,6 +39,13 @@ def read_and_hash(fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
     return memoryview(data), hashlib.md5(data).digest()
 
 
+def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:
+    """A single-PUT file's bytes and MD5, and the check that it did not change meanwhile."""
+    data, digest = read_and_hash(fd, 0, before.st_size)
+    check_unchanged(fd, before)
+    return data, digest
+
+
 def check_unchanged(fd: int, before: os.stat_result) -> None:
     after = os.fstat(fd)
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
@@ -64,6 +71,19 @@ def _write_all(fd: int, data: memoryview, offset: int) -> None:
     written = os.pwrite(fd, data, offset)
     while written < len(data):  # short writes are legal; finish them
         written += os.pwrite(fd, data[written:], offset + written)
+
+
+def create_temp(tmp: Path, size: int) -> int:
+    """Open a download's temporary file (and its folders), its space reserved."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        preallocate(fd, size)
+    except BaseException:  # e.g. a full disk: leave no empty temporary file behind
+        os.close(fd)
+        remove_quietly(tmp)
+        raise
+    return fd
 
 
 def preallocate(fd: int, size: int) -> None:

@@ -90,8 +90,7 @@ def _checksum_args(ctx: Context) -> dict[str, Any]:
 async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
                   content_type: str) -> tuple[str, str]:
     async with ctx.slots:
-        data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, 0, info.st_size)
-        await to_thread.run_sync(fileio.check_unchanged, fd, info)
+        data, digest = await to_thread.run_sync(fileio.read_whole, fd, info)
         response = await with_retry(ctx.config, lambda: ctx.client.put_object(
             Bucket=dest.bucket, Key=dest.key, Body=data, ContentMD5=content_md5(digest),
             ContentType=content_type, **_checksum_args(ctx)))
