@@ -8,6 +8,7 @@ import anyio
 
 from .client import S3Client
 from .config import Config
+from .fileio import PartBuffers
 from .results import NoProgress, Progress
 
 
@@ -19,7 +20,11 @@ class Context:
     # One limiter for every request that carries a part's bytes, across all files: it is what
     # bounds memory to max_concurrency x part_size.
     slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
+    # Part buffers for uploads, lent only to holders of a slot.
+    buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.slots is None:
             object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
+        if self.buffers is None:
+            object.__setattr__(self, "buffers", PartBuffers(self.config.max_concurrency))

@@ -134,11 +134,16 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
 
 
 async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part) -> tuple[Any, bytes]:
-    # The part's bytes live only in this frame, so they are freed before its slot is released.
-    data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, part.offset, part.size)
-    response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
-        Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
-        Body=data, ContentMD5=content_md5(digest), **_checksum_args(ctx)))
+    # The part's buffer goes back to the pool before its slot is released.
+    data, digest = await to_thread.run_sync(fileio.read_part, ctx.buffers, fd, part.offset, part.size)
+    try:
+        response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
+            Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
+            Body=data, ContentMD5=content_md5(digest), **_checksum_args(ctx)))
+    except BaseException:
+        ctx.buffers.forget()  # a failed send may still hold the bytes: never reuse them
+        raise
+    ctx.buffers.give(data)
     return response, digest
 
 
