@@ -181,6 +181,11 @@ async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int) 
         finally:
             ctx.slots.release_on_behalf_of(token)
 
+    if whole:  # the common small object: no task group (and task) for one range
+        token = object()
+        await ctx.slots.acquire_on_behalf_of(token)
+        await fetch(parts[0], token)
+        return digests
     async with anyio.create_task_group() as tg:
         for part in plan_parts(obj.size, range_size):
             token = object()  # a borrower unique to this range, across all concurrent files
