@@ -2,12 +2,13 @@
 """Client CPU of the s3ferry CLI on the four transfer workloads, and optionally a py-spy profile.
 
     python benchmarks/profile.py --endpoint-url URL [--rounds 3] [--workloads put_big,...]
-                                 [--spy DIR] [--s3ferry .venv/bin/s3ferry]
+                                 [--spy DIR] [--s3ferry [LABEL=]EXE ...]
 
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (benchmarks/profile.sh
 starts a Ceph RGW and sets them). CPU = user+sys of the client process tree, from
 getrusage(RUSAGE_CHILDREN) around each run: much steadier than wall time on a shared
-machine. With --spy DIR each workload also runs once under `py-spy record --native` and
+machine. Several --s3ferry builds (e.g. before=/tmp/base/s3ferry after=.venv/bin/s3ferry) run
+interleaved, round by round, so they share the machine's load alike. With --spy DIR each workload also runs once under `py-spy record --native` and
 writes DIR/WORKLOAD.speedscope.json plus DIR/WORKLOAD.top.txt (self-time per frame).
 Stdlib + boto3 (for the bucket) only.
 """
@@ -98,13 +99,26 @@ def top_frames(raw: Path, n: int = 30) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summarize(label: str, name: str, runs: list[dict[str, float]]) -> str:
+    cpu = statistics.median(r["cpu"] for r in runs)
+    wall = statistics.median(r["wall"] for r in runs)
+    rss = max(r["rss"] for r in runs)
+    per = {"put_big": f"{cpu:.2f} CPU-s/GiB, {1024 / wall:.0f} MiB/s",
+           "get_big": f"{cpu:.2f} CPU-s/GiB, {1024 / wall:.0f} MiB/s",
+           "put_small": f"{1000 * cpu / SMALL:.2f} ms CPU/object, {SMALL / wall:.0f} objects/s",
+           "get_small": f"{1000 * cpu / SMALL:.2f} ms CPU/object, {SMALL / wall:.0f} objects/s",
+           "help": f"{cpu:.2f} CPU-s, {wall:.2f} s wall"}[name]
+    spread = ", ".join(f"{r['cpu']:.2f}" for r in runs)
+    return f"{label:8s} {name:10s} cpu {cpu:6.2f} s [{spread}] wall {wall:6.2f} s rss {rss:4.0f} MiB  ({per})"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoint-url", required=True)
     ap.add_argument("--bucket", default="perf")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="put_big,get_big,put_small,get_small,help")
-    ap.add_argument("--s3ferry", default=str(Path(__file__).resolve().parent.parent / ".venv/bin/s3ferry"))
+    ap.add_argument("--s3ferry", nargs="+", default=[str(Path(__file__).resolve().parent.parent / ".venv/bin/s3ferry")])
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "s3ferry-profile-data"))
     ap.add_argument("--spy", help="directory for py-spy profiles (one extra run per workload)")
     args = ap.parse_args()
@@ -119,33 +133,26 @@ def main() -> int:
     root = Path(args.data)
     root.mkdir(parents=True, exist_ok=True)
     make_data(root)
-    cmds = commands(args.s3ferry, args.bucket, root)
+    builds = dict(b.split("=", 1) if "=" in b else (b, b) for b in args.s3ferry)
     names = args.workloads.split(",")
-    results: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    results: dict[tuple[str, str], list[dict[str, float]]] = {(b, n): [] for b in builds for n in names}
     for _ in range(args.rounds):
         for name in names:
-            reset(name, root)
-            run = measured(cmds[name])
-            if run["rc"] != 0:
-                print(f"{name}: exit {run['rc']}", file=sys.stderr)
-            results[name].append(run)
+            for label, exe in builds.items():
+                reset(name, root)
+                run = measured(commands(exe, args.bucket, root)[name])
+                if run["rc"] != 0:
+                    print(f"{label} {name}: exit {run['rc']}", file=sys.stderr)
+                results[label, name].append(run)
     for name in names:
-        runs = results[name]
-        cpu = statistics.median(r["cpu"] for r in runs)
-        wall = statistics.median(r["wall"] for r in runs)
-        rss = max(r["rss"] for r in runs)
-        unit = {"put_big": f"{cpu:.2f} CPU-s/GiB, {1024 / wall:.0f} MiB/s",
-                "get_big": f"{cpu:.2f} CPU-s/GiB, {1024 / wall:.0f} MiB/s",
-                "put_small": f"{1000 * cpu / SMALL:.2f} ms CPU/object, {SMALL / wall:.0f} objects/s",
-                "get_small": f"{1000 * cpu / SMALL:.2f} ms CPU/object, {SMALL / wall:.0f} objects/s",
-                "help": f"{cpu:.2f} CPU-s, {wall:.2f} s wall"}[name]
-        spread = ", ".join(f"{r['cpu']:.2f}" for r in runs)
-        print(f"{name:10s} cpu {cpu:6.2f} s [{spread}] wall {wall:6.2f} s rss {rss:4.0f} MiB  ({unit})")
+        for label in builds:
+            print(summarize(label, name, results[label, name]))
     if args.spy:
-        for name in names:
-            reset(name, root)
-            spy(name, cmds[name], Path(args.spy))
-            print(f"profile: {args.spy}/{name}.top.txt")
+        for label, exe in builds.items():
+            for name in names:
+                reset(name, root)
+                spy(f"{Path(label).name}-{name}", commands(exe, args.bucket, root)[name], Path(args.spy))
+                print(f"profile: {args.spy}/{Path(label).name}-{name}.top.txt")
     return 0
 
 
