@@ -236,6 +236,41 @@ def uploads_lifecycle(bucket: Annotated[str, typer.Argument(help="s3://bucket")]
 
 
 @app.command()
+def bench(
+    where: Annotated[Optional[str], typer.Argument(
+        help="s3://bucket[/prefix] to write under; needed with --endpoint-url. None: embedded server.")] = None,
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    addressing_style: Addressing = "auto", checksum: Checksum = "off",
+    size: Annotated[Optional[str], typer.Option(help="Generated file size (default 256MiB; 64MiB embedded).")] = None,
+    part_sizes: Annotated[str, typer.Option(help="Part sizes to try, comma-separated.")] = "8MiB,16MiB,64MiB",
+    concurrency_levels: Annotated[str, typer.Option(help="Concurrency levels to try.")] = "4,8,16,32",
+    rounds: Annotated[int, typer.Option(help="Rounds; figures are medians over them.")] = 1,
+    files: Annotated[int, typer.Option(help="Also put/get this many small files (0: off).")] = 0,
+    file_size: Annotated[str, typer.Option(help="Size of each small file.")] = "64KiB",
+    embedded: Annotated[bool, typer.Option("--embedded", help="Use the embedded local server (moto).")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Measure put/get throughput over part sizes x concurrency, verified; removes all it wrote."""
+    from . import bench as bench_
+
+    options = _guard(lambda: bench_.parse_options(size, part_sizes, concurrency_levels, rounds, files, file_size))
+    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region,
+                                   addressing_style=addressing_style, checksum=checksum))  # type: ignore[arg-type]
+    say = None if quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    try:
+        report = anyio.run(functools.partial(bench_.run_bench, where, config, options, embedded=embedded, say=say),
+                           backend="asyncio", backend_options={"use_uvloop": sys.platform != "win32"})
+    except KeyboardInterrupt:
+        print("interrupted: benchmark objects, uploads and temporary files removed", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    bench_.print_report(report, as_json=json)
+
+
+@app.command()
 def demo(
     large_mib: Annotated[int, typer.Option(help="Size of the large file, MiB.")] = 128,
     small_files: Annotated[int, typer.Option(help="Number of small files.")] = 500,
