@@ -440,16 +440,16 @@ async def run_bench(where: str | None, config: Config, options: BenchOptions, *,
         root = S3Location(loc.bucket, _run_prefix(loc))
         target = f"embedded moto server {config.endpoint_url}" if embedded else config.endpoint_url or "default endpoint"
         report = BenchReport(target, root, plan)
+        await _prepare_bucket(config, root.bucket, create=embedded)  # before minutes of data generation
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="s3ferry-bench-")))
         say(f"generating {plan.label(LARGE)}" + (f" and {plan.label(SMALL)}" if plan.files else "") + f" in {tmp}")
         data = await to_thread.run_sync(_make_data, tmp, plan)
-        await _guarded(config, root, report, say, lambda: _sweep(config, root, report, data, tmp / "out", say,
-                                                                     create_bucket=embedded))
+        await _guarded(config, root, report, lambda: _sweep(config, root, report, data, tmp / "out", say), say)
     return report
 
 
-async def _guarded(config: Config, root: S3Location, report: BenchReport, say: Say,
-                   body: Callable[[], Awaitable[None]]) -> None:
+async def _guarded(config: Config, root: S3Location, report: BenchReport,
+                   body: Callable[[], Awaitable[None]], say: Say) -> None:
     """Run the sweep; whatever happens (failure, Ctrl-C), clean up before leaving."""
     try:
         await body()
@@ -463,8 +463,7 @@ async def _guarded(config: Config, root: S3Location, report: BenchReport, say: S
 
 
 async def _sweep(config: Config, root: S3Location, report: BenchReport, data: tuple[Path, Path], out: Path,
-                 say: Say, *, create_bucket: bool) -> None:
-    await _prepare_bucket(config, root.bucket, create=create_bucket)
+                 say: Say) -> None:
     plan = report.plan
     say(f"benchmarking {report.target}, under {root} ({len(plan.large) + len(plan.small)} settings, "
         f"{plan.rounds} round(s))")
