@@ -5,7 +5,7 @@ verification on, so the figures are what users get.
 The sweep plan, the statistics, the choice of the best setting and the table rows are pure
 (unit-tested without a server). The I/O half writes only under one unique prefix
 (``s3ferry-bench/<uuid>/``) and one temporary folder, and removes both in a clean-up that
-Ctrl-C cannot cut short (the CLI then exits 130).
+a Ctrl-C cannot cut short (the CLI then exits 130; a second Ctrl-C does cut it short).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import anyio
 from anyio import to_thread
 
+from .api import _context  # the API's own client set-up and error mapping
 from .config import (
     BENCH_CLEANUP_TIMEOUT,
     BENCH_CONCURRENCY,
@@ -36,18 +37,23 @@ from .config import (
     BENCH_PART_SIZES,
     BENCH_PREFIX,
     BENCH_SIZE,
-    GiB,
-    KiB,
     MAX_PART_SIZE,
     MIN_PART_SIZE,
-    MiB,
     Config,
+    GiB,
+    KiB,
+    MiB,
     parse_size,
 )
+from .context import Context
+from .embedded import moto_server
 from .errors import ConfigError, EndpointError, NotFoundError, S3FerryError
 from .locations import S3Location, parse_s3_url
 from .planning import choose_part_size, part_count, use_multipart
 from .results import Summary
+from .retry import with_retry
+from .transfer import check_bucket, get_path, put_path
+from .uploads import abort, list_incomplete
 
 log = logging.getLogger("s3ferry")
 
@@ -65,6 +71,12 @@ def size_text(n: int) -> str:
         if n >= scale and n % scale == 0:
             return f"{n // scale}{unit}"
     return f"{n}B"
+
+
+# The CLI's defaults, as text in the form its options take.
+DEFAULT_PART_SIZES = ",".join(size_text(p) for p in BENCH_PART_SIZES)
+DEFAULT_LEVELS = ",".join(str(c) for c in BENCH_CONCURRENCY)
+DEFAULT_FILE_SIZE = size_text(BENCH_FILE_SIZE)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -409,8 +421,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def _embedded(config: Config) -> Iterator[Config]:
-    from .embedded import moto_server
-
     with ExitStack() as stack:
         try:
             server = stack.enter_context(moto_server())
@@ -474,16 +484,8 @@ async def _sweep(config: Config, root: S3Location, report: BenchReport, data: tu
         say(f"round {round_}/{plan.rounds} {plan.label(workload)} {setting.flags}: {rates}")
 
 
-def _session(config: Config) -> Any:
-    from .api import _context  # the API's own client set-up and error mapping
-
-    return _context(config, None)
-
-
 async def _prepare_bucket(config: Config, bucket: str, *, create: bool) -> None:
-    from .transfer import check_bucket
-
-    async with _session(config) as ctx:
+    async with _context(config, None) as ctx:
         try:
             await check_bucket(ctx, bucket)
         except NotFoundError:
@@ -496,8 +498,6 @@ async def _measure(config: Config, round_: int, workload: str, setting: Setting,
                    data: tuple[Path, Path], out: Path, report: BenchReport) -> list[Run]:
     """One put and one get at one setting, each timed from the first request to the last
     (client set-up excluded), then the object(s) and the downloaded copy are removed."""
-    from .transfer import get_path, put_path
-
     config = config.replace(part_size=setting.part_size, multipart_threshold=setting.part_size,
                             max_concurrency=setting.concurrency, verify=True)
     folder = root.child(f"r{round_}/{workload}-{size_text(setting.part_size)}-c{setting.concurrency}/")
@@ -505,7 +505,7 @@ async def _measure(config: Config, round_: int, workload: str, setting: Setting,
     source, remote, local = ((large, folder.child(large.name), out / large.name) if workload == LARGE
                              else (small, folder, out / "small"))
     runs = []
-    async with _session(config) as ctx:
+    async with _context(config, None) as ctx:
         try:
             for op in OPS:
                 started = time.monotonic()
@@ -538,10 +538,8 @@ def _remove_local(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-async def _delete_prefix(ctx: Any, where: S3Location) -> int:
+async def _delete_prefix(ctx: Context, where: S3Location) -> int:
     """Delete every object under ``where``, a listing page (at most 1,000 keys) per request."""
-    from .retry import with_retry
-
     deleted, token = 0, {}
     while True:
         page = await with_retry(ctx.config, lambda: ctx.client.list_objects_v2(
@@ -561,10 +559,7 @@ async def _delete_prefix(ctx: Any, where: S3Location) -> int:
         token = {"ContinuationToken": page["NextContinuationToken"]}
 
 
-async def _left_under(ctx: Any, where: S3Location) -> int:
-    from .retry import with_retry
-    from .uploads import list_incomplete
-
+async def _left_under(ctx: Context, where: S3Location) -> int:
     page = await with_retry(ctx.config, lambda: ctx.client.list_objects_v2(
         Bucket=where.bucket, Prefix=where.key, MaxKeys=1000))
     return len(page.get("Contents", [])) + len([u async for u in list_incomplete(ctx, where)])
@@ -573,11 +568,9 @@ async def _left_under(ctx: Any, where: S3Location) -> int:
 async def _cleanup(config: Config, root: S3Location, tally: Tally, say: Say) -> None:
     """Abort our multipart uploads and delete our objects. Shielded: a Ctrl-C that cancelled
     the sweep must not cancel this too; bounded, so a dead endpoint cannot hang the exit."""
-    from .uploads import abort, list_incomplete
-
     with anyio.CancelScope(shield=True), anyio.move_on_after(BENCH_CLEANUP_TIMEOUT):
         try:
-            async with _session(config.replace(max_concurrency=4)) as ctx:
+            async with _context(config.replace(max_concurrency=4), None) as ctx:
                 uploads = [u async for u in list_incomplete(ctx, root)]
                 for upload in uploads:
                     await abort(ctx, upload)
