@@ -202,7 +202,7 @@ def _simple(call: Callable[[], Awaitable[object]]) -> object:
 
 
 @uploads_app.command("ls")
-def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket or s3://bucket/prefix")], older_than: OlderThan = None,
                endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
                json: Json = False) -> None:
     """List incomplete multipart uploads."""
@@ -217,7 +217,7 @@ def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")
 
 
 @uploads_app.command("abort")
-def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket or s3://bucket/prefix")], older_than: OlderThan = None,
                   endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None) -> None:
     """Abort incomplete multipart uploads (optionally only old ones)."""
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
