@@ -27,7 +27,7 @@ from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
 from .etag import ETag, CompositeBuilder, content_md5, normalize, parse_etag
 from .layout import Layout, remote_layout
 from .locations import S3Location
-from .planning import Part, choose_part_size, plan_parts
+from .planning import Part, choose_part_size, part_count, plan_parts
 from .results import TransferResult, Verdict
 from .retry import with_retry
 from .upload import ABORT_TIMEOUT, abort_upload, failed
@@ -175,8 +175,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
     upload_id = await create_multipart_upload(ctx.client, ctx.config, dest.bucket, dest.key,
                                               **_new_object_args(obj, plan.part_size))
     try:
-        parts = list(plan_parts(obj.size, plan.part_size))  # at most 10,000 small tuples
-        builder = CompositeBuilder(len(parts))
+        builder = CompositeBuilder(part_count(obj.size, plan.part_size))
 
         async def run(part: Part, token: object) -> None:
             try:
@@ -187,7 +186,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
             ctx.progress.advanced(part.size)
 
         async with anyio.create_task_group() as tg:
-            for part in parts:
+            for part in plan_parts(obj.size, plan.part_size):
                 token = object()
                 await ctx.slots.acquire_on_behalf_of(token)
                 tg.start_soon(run, part, token)
