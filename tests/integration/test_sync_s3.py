@@ -4,6 +4,7 @@ two lanes' servers (moto and Ceph) as two endpoints."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from s3ferry import api
 from s3ferry.config import MiB
 from s3ferry.locations import S3Location
 
-from helpers import boto3_multipart, random_file
+from helpers import boto3_multipart, random_file, run_cli
 from test_sync import make_tree, remote_keys, run_sync
 
 PART = 5 * MiB
@@ -163,3 +164,22 @@ def test_s3_to_s3_between_two_endpoints(server, bucket, other_server, other_buck
     assert report.ok and report.copied == 1 and report.deleted == 1
     assert body(dst_s3, bucket, "dst/big.bin") == bytes(changed)
     assert set(objects(dst_s3, bucket, "dst/")) == set(objects(src_s3, other_bucket, "src/"))
+
+
+def test_cli_s3_to_s3(server, bucket, tmp_path):
+    s3 = server.client()
+    s3.put_object(Bucket=bucket, Key="src/a.txt", Body=b"alpha")
+    s3.put_object(Bucket=bucket, Key="src/b/c.txt", Body=b"gamma")
+    done = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/dst/", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(line["destination"] for line in lines if line.get("op") == "copy") == \
+        [f"s3://{bucket}/dst/a.txt", f"s3://{bucket}/dst/b/c.txt"]
+    assert all(line["verdict"] == "match" for line in lines if line.get("op") == "copy")
+    assert body(s3, bucket, "dst/b/c.txt") == b"gamma"
+    # Overlapping prefixes on one endpoint would copy into what is being listed.
+    overlap = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/src/inner/")
+    assert overlap.returncode == 2 and "overlap" in overlap.stderr and "Traceback" not in overlap.stderr
+    # A source endpoint is for an s3:// source only.
+    local = run_cli(server, "sync", str(tmp_path), f"s3://{bucket}/x/", "--source-endpoint-url", "http://127.0.0.1:9")
+    assert local.returncode == 2 and "needs an s3:// source" in local.stderr
