@@ -62,11 +62,16 @@ def _prefix(loc: S3Location) -> S3Location:
 async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool, *, trash: str | None,
                       max_delete: int | None, dry_run: bool, summary: Summary) -> int:
     """Delete (or trash) every spooled key; returns how many went. Refuses all of them when
-    there are more than ``max_delete``."""
+    there are more than ``max_delete``, or when any copy failed."""
     if not spool.count:
         return 0
+    why = None
     if max_delete is not None and spool.count > max_delete:
-        error = S3FerryError(f"refusing to delete {spool.count} objects (more than --max-delete {max_delete})")
+        why = f"refusing to delete {spool.count} objects (more than --max-delete {max_delete})"
+    elif summary.failed:  # as rclone does: a source that half-failed to list or copy is no guide
+        why = f"not deleting {spool.count} extra objects because {summary.failed} transfer(s) failed; re-run to finish"
+    if why is not None:
+        error = S3FerryError(why)
         refused = TransferResult("delete", str(dest), "", error=str(error), exit_code=1)
         summary.add(refused)
         ctx.progress.finished(refused)
