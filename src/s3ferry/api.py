@@ -136,7 +136,7 @@ async def _source_context(ctx: Context, config: Config | None) -> AsyncIterator[
     try:
         async with open_client(config) as client:
             # One limit across both clients: parts in flight stay bounded by the concurrency.
-            yield Context(client, config, ctx.progress, ctx.slots)
+            yield Context(client, config, ctx.progress, ctx.slots, ctx.buffers)
     except Exception as exc:  # noqa: BLE001
         raise map_error(exc) from exc
 
