@@ -47,6 +47,10 @@ TRASH_ROOT = ".s3ferry-trash/"
 IGNORE_FILE = ".s3ferryignore"
 # Local files stat'ed per worker-thread hop while walking a tree.
 WALK_BATCH = 256
+# Resume journal: where it lives unless Config.journal_dir says (then $XDG_CACHE_HOME/s3ferry/journal).
+JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
+# Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.
+HASH_BLOCK = 1 * MiB
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]
@@ -74,6 +78,10 @@ class Config:
     sign_payload: bool = False
     verify: bool = True
     require_verify: bool = False
+    # On Ctrl-C or a failure, keep multipart uploads, temporary files and the journal for a resume.
+    keep_partial: bool = False
+    # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
+    journal_dir: str | None = None
 
     def __post_init__(self) -> None:
         _check(MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE,

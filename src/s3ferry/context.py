@@ -8,6 +8,7 @@ import anyio
 
 from .client import S3Client
 from .config import Config
+from .journal import Journal, journal_dir
 from .results import NoProgress, Progress
 
 
@@ -19,7 +20,10 @@ class Context:
     # One limiter for every request that carries a part's bytes, across all files: it is what
     # bounds memory to max_concurrency x part_size.
     slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
+    journal: Journal = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.slots is None:
             object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
+        if self.journal is None:
+            object.__setattr__(self, "journal", Journal(journal_dir(self.config)))

@@ -3,6 +3,7 @@ is renamed into place only once its ETag is verified."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -18,12 +19,14 @@ from .config import DOWNLOAD_CHUNK, TEMP_SUFFIX
 from .context import Context
 from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
 from .etag import ETag, composite_etag, normalize, parse_etag
+from .journal import GetRecord
 from .layout import Layout, remote_layout
 from .locations import S3Location
-from .planning import Part, plan_parts
-from .results import TransferResult, Verdict
+from .planning import Part, part_count, plan_parts
+from .results import TransferResult, Verdict, report_kept
+from .resume import RangeSet
 from .retry import with_retry
-from .upload import failed
+from .upload import failed, keeps_partial
 
 # A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
 # in transit fails the first pass and passes the second.
@@ -81,21 +84,102 @@ def _enough(known: RemoteObject | None) -> bool:
 async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdict, str]:
     etag = obj.etag
     layout = await remote_layout(ctx, obj.loc, obj.size, etag, obj.metadata or {}) if etag else Layout(None, "unknown")
+    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
+    range_size = layout.part_size or ctx.config.part_size
     tmp = temp_path(dest)
     await to_thread.run_sync(lambda: dest.parent.mkdir(parents=True, exist_ok=True))
-    fd = await to_thread.run_sync(lambda: os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    ranges = await _ranges_for(ctx, obj, dest, tmp, range_size)
+    flags = os.O_RDWR | os.O_CREAT | (0 if ranges is not None and ranges.resumed else os.O_TRUNC)
+    fd = await to_thread.run_sync(lambda: os.open(tmp, flags, 0o644))
     try:
         try:
-            await to_thread.run_sync(fileio.preallocate, fd, obj.size)
-            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp)
+            if ranges is None or not ranges.resumed:
+                await to_thread.run_sync(fileio.preallocate, fd, obj.size)
+            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp, range_size, ranges)
         finally:
             os.close(fd)
         await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
-    except BaseException:
+    except BaseException as exc:
         with anyio.CancelScope(shield=True):
-            await to_thread.run_sync(fileio.remove_quietly, tmp)
+            if ranges is not None and keeps_partial(ctx, exc):
+                await ranges.flush()
+                report_kept(ctx.progress, f"get {obj.loc} -> {dest}: {len(ranges.done)} of {ranges.done.count} "
+                                          f"ranges in {tmp}; re-run the same command to resume, or delete it")
+            else:
+                await to_thread.run_sync(fileio.remove_quietly, tmp)
+                if ranges is not None:
+                    await ranges.forget()
         raise
+    if ranges is not None:
+        await ranges.forget()
     return verdict, detail
+
+
+async def _ranges_for(ctx: Context, obj: RemoteObject, dest: Path, tmp: Path, range_size: int) -> RangeLog | None:
+    """The journal of a download in several ranges, resumed when it describes this very
+    object (same ETag, size and range size) and the temporary file is still there. Only a
+    download whose result is verified resumes: the final check covers the reused ranges."""
+    count = part_count(obj.size, range_size)
+    if count < 2 or obj.etag is None or not ctx.config.verify:
+        return None
+    entry = ctx.journal.entry("get", obj.loc.bucket, obj.loc.key, dest)
+    record = await to_thread.run_sync(ctx.journal.load, entry, GetRecord)
+    fresh = GetRecord(obj.loc.bucket, obj.loc.key, obj.size, obj.etag_raw, str(dest), range_size,
+                      RangeSet(count).encode())
+    if record is not None and _identity(record) == _identity(fresh) \
+            and await to_thread.run_sync(_size_of, tmp) == obj.size:
+        return RangeLog(ctx, entry, record, RangeSet.decode(record.done, count), resumed=True)
+    # Written before the temporary file is truncated, so no entry ever vouches for lost bytes.
+    log_ = RangeLog(ctx, entry, fresh, RangeSet(count), resumed=False)
+    await log_.flush(changed=True)
+    return log_
+
+
+def _identity(record: GetRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in ("bucket", "key", "size", "etag", "destination", "range_size")}
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1
+
+
+class RangeLog:
+    """Which ranges are in the temporary file, mirrored to the journal as they land. Writes
+    coalesce: the task that finds the entry stale writes it until it is current, the others
+    only mark it stale, so the journal never falls behind by more than one write."""
+
+    def __init__(self, ctx: Context, entry: Path, record: GetRecord, done: RangeSet, resumed: bool):
+        self.ctx, self.entry, self.record, self.done, self.resumed = ctx, entry, record, done, resumed
+        self._stale = False
+        self._writing = False
+
+    async def add(self, number: int) -> None:
+        self.done.add(number)
+        await self.flush(changed=True)
+
+    async def clear(self) -> None:
+        self.done.clear()
+        await self.flush(changed=True)
+
+    async def flush(self, changed: bool = False) -> None:
+        """Bring the journal up to date (``changed``: the set just changed)."""
+        self._stale = self._stale or changed
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while self._stale:
+                self._stale = False
+                record = dataclasses.replace(self.record, done=self.done.encode())
+                await to_thread.run_sync(self.ctx.journal.save, self.entry, record)
+        finally:
+            self._writing = False
+
+    async def forget(self) -> None:
+        await to_thread.run_sync(self.ctx.journal.remove, self.entry)
 
 
 def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
@@ -105,28 +189,39 @@ def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
     os.replace(tmp, dest)
 
 
-async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout,
-                            fd: int, tmp: Path) -> tuple[Verdict, str]:
-    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
-    range_size = layout.part_size or ctx.config.part_size
+async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, fd: int,
+                            tmp: Path, range_size: int, ranges: RangeLog | None) -> tuple[Verdict, str]:
     for attempt in range(VERIFY_PASSES):
-        digests = await _fetch_all(ctx, obj, fd, range_size)
-        if not ctx.config.verify:
-            return Verdict.SKIPPED, "verification off"
-        local = await _local_etag(etag, layout, digests, tmp)
-        if local is None and etag is not None and etag.is_multipart:
-            # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
-            # the finished temporary file, before it is renamed into place.
-            if _ranges_match(digests, etag, range_size):
-                return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
-            guessed = await _guess_layout(obj, etag, tmp)
-            if guessed is not None:
-                return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
-        if local is None:
-            return _unverifiable(ctx, etag, layout)
-        if local == str(etag):
-            return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
-    raise IntegrityError(f"downloaded bytes have ETag {local}, object has {etag}")
+        if attempt and ranges is not None:
+            await ranges.clear()  # the second pass fetches everything again
+        digests, reused = await _fetch_all(ctx, obj, fd, range_size, ranges)
+        verdict, detail = await _judge(ctx, obj, etag, layout, digests, tmp, range_size, attempt)
+        if verdict is not None:
+            if reused:
+                detail += f"; resumed: {reused} of {len(digests)} ranges were already in the temporary file"
+            return verdict, detail
+    raise IntegrityError(f"downloaded bytes have ETag {detail}, object has {etag}")
+
+
+async def _judge(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, digests: list[bytes],
+                 tmp: Path, range_size: int, attempt: int) -> tuple[Verdict | None, str]:
+    """The verdict on the fetched file, or (None, local ETag) when it mismatches."""
+    if not ctx.config.verify:
+        return Verdict.SKIPPED, "verification off"
+    local = await _local_etag(etag, layout, digests, tmp)
+    if local is None and etag is not None and etag.is_multipart:
+        # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
+        # the finished temporary file, before it is renamed into place.
+        if _ranges_match(digests, etag, range_size):
+            return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
+        guessed = await _guess_layout(obj, etag, tmp)
+        if guessed is not None:
+            return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
+    if local is None:
+        return _unverifiable(ctx, etag, layout)
+    if local == str(etag):
+        return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
+    return None, local
 
 
 async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], tmp: Path) -> str | None:
@@ -169,25 +264,38 @@ def _unverifiable(ctx: Context, etag: ETag | None, layout: Layout) -> tuple[Verd
     return Verdict.UNVERIFIABLE, reason
 
 
-async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int) -> list[bytes]:
+async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
+                     ranges: RangeLog | None) -> tuple[list[bytes], int]:
+    """Every range's MD5, and how many ranges were already in the file (re-hashed, not fetched)."""
     parts = list(plan_parts(obj.size, range_size))
     digests: list[bytes] = [b""] * len(parts)
+    reused = 0
 
     whole = len(parts) == 1
 
     async def fetch(part: Part, token: object) -> None:
+        nonlocal reused
+        present = ranges is not None and part.number in ranges.done
         try:
-            digests[part.number - 1] = await with_retry(
-                ctx.config, lambda: _fetch_range(ctx, obj, part, fd, whole))
+            if present:
+                digests[part.number - 1] = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+            else:
+                digests[part.number - 1] = await with_retry(
+                    ctx.config, lambda: _fetch_range(ctx, obj, part, fd, whole))
         finally:
             ctx.slots.release_on_behalf_of(token)
+        if present:
+            reused += 1
+            ctx.progress.advanced(part.size)
+        elif ranges is not None:
+            await ranges.add(part.number)
 
     async with anyio.create_task_group() as tg:
         for part in plan_parts(obj.size, range_size):
             token = object()  # a borrower unique to this range, across all concurrent files
             await ctx.slots.acquire_on_behalf_of(token)
             tg.start_soon(fetch, part, token)
-    return digests
+    return digests, reused
 
 
 async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool) -> bytes:

@@ -12,6 +12,7 @@ import stat as stat_module
 from collections.abc import Sequence
 from pathlib import Path
 
+from .config import HASH_BLOCK
 from .errors import LocalIOError, NotFoundError, SourceChangedError
 
 
@@ -37,6 +38,20 @@ def read_and_hash(fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
     if len(data) != size:
         raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {len(data)})")
     return memoryview(data), hashlib.md5(data).digest()
+
+
+def hash_range(fd: int, offset: int, size: int) -> bytes:
+    """MD5 of ``size`` bytes at ``offset``, read a block at a time (resume re-hashes parts it
+    does not send, so it need not hold them)."""
+    md5 = hashlib.md5()
+    end = offset + size
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {end - size})")
+        md5.update(block)
+        offset += len(block)
+    return md5.digest()
 
 
 def check_unchanged(fd: int, before: os.stat_result) -> None:

@@ -11,17 +11,21 @@ from typing import Any
 
 import anyio
 from anyio import to_thread
+from botocore.exceptions import ClientError
 
 from . import fileio
 from .client import create_multipart_upload, map_error
 from .config import META_PART_SIZE
 from .context import Context
-from .errors import IntegrityError, TransferError, UnverifiableError, describe
+from .errors import IntegrityError, SourceChangedError, TransferError, UnverifiableError, describe
 from .etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
+from .journal import PutRecord
 from .locations import S3Location
 from .planning import Part, choose_part_size, part_count, plan_parts, use_multipart
-from .results import TransferResult, Verdict
+from .results import TransferResult, Verdict, report_kept
+from .resume import StoredPart, fits_plan, reusable, worth_hashing
 from .retry import with_retry
+from .uploads import list_parts, uploads_of_key
 
 ABORT_TIMEOUT = 30.0
 log = logging.getLogger("s3ferry")
@@ -36,7 +40,7 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
         fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
         try:
             ctx.progress.started(source, info.st_size)
-            local, remote, layout = await _upload(ctx, fd, info, dest, _content_type(path))
+            local, remote, layout = await _upload(ctx, path, fd, info, dest, _content_type(path))
         finally:
             os.close(fd)
         verdict, detail = _judge(ctx, local, remote)
@@ -71,13 +75,15 @@ def _judge(ctx: Context, local: str, remote: str) -> tuple[Verdict, str]:
     return (Verdict.MATCH, "") if normalize(remote) == local else (Verdict.MISMATCH, "")
 
 
-async def _upload(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
+async def _upload(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
                   content_type: str) -> tuple[str, str, str]:
     """Returns (local ETag, server ETag, layout description)."""
     if use_multipart(info.st_size, ctx.config.multipart_threshold):
         part_size = choose_part_size(info.st_size, ctx.config.part_size)
-        local, remote = await _multipart(ctx, fd, info, dest, content_type, part_size)
-        return local, remote, f"{part_count(info.st_size, part_size)} parts of {part_size}"
+        local, remote, reused = await _multipart(ctx, path, fd, info, dest, content_type, part_size)
+        count = part_count(info.st_size, part_size)
+        resumed = f"; resumed: {reused} of {count} parts were already stored" if reused else ""
+        return local, remote, f"{count} parts of {part_size}{resumed}"
     local, remote = await _single(ctx, fd, info, dest, content_type)
     return local, remote, "single PUT"
 
@@ -99,26 +105,114 @@ async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
     return single_etag(digest), normalize(response.get("ETag"))
 
 
-async def _multipart(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
-                     content_type: str, part_size: int) -> tuple[str, str]:
-    upload_id = await create_multipart_upload(
-        ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
-        Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx))
-    # From here on, every way out that is not success aborts the upload: no billed orphans.
+async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
+                     content_type: str, part_size: int) -> tuple[str, str, int]:
+    """Returns (local ETag, server ETag, parts that were already stored and not sent)."""
+    entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
+    upload_id, stored = await _resume_or_create(ctx, entry, path, info, dest, content_type, part_size)
+    # From here on, every way out that is not success aborts the upload (no billed orphans),
+    # unless --keep-partial asked to keep it for a resume.
     try:
         builder = CompositeBuilder(part_count(info.st_size, part_size))
+        reused = [0]
         async with anyio.create_task_group() as tg:
             for part in plan_parts(info.st_size, part_size):
                 token = object()  # a borrower unique to this part, across all concurrent files
                 await ctx.slots.acquire_on_behalf_of(token)
-                tg.start_soon(_upload_part, ctx, fd, dest, upload_id, part, builder, token)
+                tg.start_soon(_place_part, ctx, fd, dest, upload_id, part, stored.get(part.number),
+                              builder, token, reused)
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
         remote = await _complete(ctx, dest, upload_id, builder)
-    except BaseException:
+    except BaseException as exc:
         with anyio.CancelScope(shield=True), anyio.move_on_after(ABORT_TIMEOUT):
-            await abort_upload(ctx, dest, upload_id)
+            if keeps_partial(ctx, exc):
+                report_kept(ctx.progress, f"put {path} -> {dest}: upload {upload_id}; re-run the same command "
+                                          f"to resume, or abort it: s3ferry uploads abort {dest}")
+            else:
+                await abort_upload(ctx, dest, upload_id)
+                await to_thread.run_sync(ctx.journal.remove, entry)
         raise
-    return builder.etag(), remote
+    await to_thread.run_sync(ctx.journal.remove, entry)
+    return builder.etag(), remote, reused[0]
+
+
+def keeps_partial(ctx: Context, exc: BaseException) -> bool:
+    """With --keep-partial, an interrupted or failed transfer keeps what it has for a resume;
+    never one whose bytes proved wrong or whose source changed (those must start over)."""
+    if not ctx.config.keep_partial:
+        return False
+    if isinstance(exc, (anyio.get_cancelled_exc_class(), KeyboardInterrupt)):
+        return True
+    return not isinstance(map_error(exc), (IntegrityError, SourceChangedError))
+
+
+async def _resume_or_create(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
+                            content_type: str, part_size: int) -> tuple[str, dict[int, StoredPart]]:
+    """The upload to continue (with the parts it holds) or a new one, noted in the journal."""
+    found = await _find_upload(ctx, entry, path, info, dest, part_size)
+    if found is not None:
+        return found
+    upload_id = await create_multipart_upload(
+        ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
+        Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx))
+    await _note(ctx, entry, path, info, dest, upload_id, part_size)
+    return upload_id, {}
+
+
+async def _note(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
+                upload_id: str, part_size: int) -> None:
+    record = PutRecord(dest.bucket, dest.key, upload_id, part_size, str(path), info.st_size,
+                       info.st_mtime_ns, info.st_ino)
+    await to_thread.run_sync(lambda: ctx.journal.save(entry, record, durable=True))
+
+
+async def _find_upload(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
+                       part_size: int) -> tuple[str, dict[int, StoredPart]] | None:
+    record = await to_thread.run_sync(ctx.journal.load, entry, PutRecord)
+    if record is None:
+        return await _find_by_key(ctx, entry, path, info, dest, part_size)
+    if record.same_source(info, part_size):
+        stored = await list_parts(ctx, dest, record.upload_id)
+        if stored is not None:
+            return record.upload_id, stored
+    else:  # the file changed since: its stored parts are worthless, start clean
+        await abort_upload(ctx, dest, record.upload_id, missing_ok=True)
+    await to_thread.run_sync(ctx.journal.remove, entry)
+    return None
+
+
+async def _find_by_key(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
+                       part_size: int) -> tuple[str, dict[int, StoredPart]] | None:
+    """No journal (deleted, or another machine): an incomplete upload of this key whose parts
+    fit this file's plan is taken for ours. Its parts are still checked one by one against
+    the local MD5s, and the final ETag against the whole file, so a wrong guess costs bytes
+    sent, never a wrong object."""
+    for upload in await uploads_of_key(ctx, dest):
+        stored = await list_parts(ctx, dest, upload.upload_id)
+        if stored and fits_plan(stored.values(), info.st_size, part_size):
+            await _note(ctx, entry, path, info, dest, upload.upload_id, part_size)
+            return upload.upload_id, stored
+    return None
+
+
+async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                      stored: StoredPart | None, builder: CompositeBuilder, token: object,
+                      reused: list[int]) -> None:
+    """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
+    sending); send the part otherwise."""
+    if worth_hashing(part, stored):
+        try:
+            digest = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+        except BaseException:
+            ctx.slots.release_on_behalf_of(token)
+            raise
+        if reusable(part, stored, digest):
+            ctx.slots.release_on_behalf_of(token)
+            builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
+            reused[0] += 1
+            ctx.progress.advanced(part.size)
+            return
+    await _upload_part(ctx, fd, dest, upload_id, part, builder, token)
 
 
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
@@ -145,22 +239,47 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
 
 async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder) -> str:
     parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
-    response = await with_retry(ctx.config, lambda: ctx.client.complete_multipart_upload(
-        Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, MultipartUpload={"Parts": parts}))
+    try:
+        response = await with_retry(ctx.config, lambda: ctx.client.complete_multipart_upload(
+            Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, MultipartUpload={"Parts": parts}))
+    except ClientError as exc:
+        if _code(exc) != "NoSuchUpload":
+            raise
+        # An earlier attempt may have completed the upload and lost its reply, so the retry
+        # finds no upload: the object is ours if its ETag is the one our bytes give.
+        remote = await _head_etag(ctx, dest)
+        if remote != builder.etag():
+            raise
+        return remote
     remote = normalize(response.get("ETag"))
     if not remote:  # Ceph answers Complete with an empty ETag; the object's HEAD has the real one
-        head = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=dest.bucket, Key=dest.key))
-        remote = normalize(head.get("ETag"))
+        remote = await _head_etag(ctx, dest)
     return remote
 
 
-async def abort_upload(ctx: Context, dest: S3Location, upload_id: str) -> None:
+async def _head_etag(ctx: Context, dest: S3Location) -> str:
+    try:
+        head = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=dest.bucket, Key=dest.key))
+    except ClientError as exc:
+        if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return ""
+        raise
+    return normalize(head.get("ETag"))
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+async def abort_upload(ctx: Context, dest: S3Location, upload_id: str, missing_ok: bool = False) -> None:
     """Abort, and if even that fails, say loudly what is left behind: the failure that got
     us here stays the error that propagates."""
     try:
         await with_retry(ctx.config, lambda: ctx.client.abort_multipart_upload(
             Bucket=dest.bucket, Key=dest.key, UploadId=upload_id))
     except Exception as exc:  # noqa: BLE001
+        if missing_ok and isinstance(exc, ClientError) and _code(exc) in ("NoSuchUpload", "404"):
+            return
         log.error("could not abort upload %s of %s (%s); run: s3ferry uploads abort %s",
                   upload_id, dest, describe(exc), dest)
 

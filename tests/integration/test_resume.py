@@ -1,0 +1,312 @@
+"""Resume (issue #5): an interrupted put or get, re-run with the same command, sends only
+what is missing and still ends verified.
+
+The first run is the real CLI in a subprocess, SIGKILLed about half way (judged from the
+store's ListParts for a put, from the journal for a get). The second run goes through a
+transparent FaultProxy, whose request log is the independent count of what it sent:
+UploadPart requests for a put, ranged GETs for a get (every part and range is 8 MiB here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from s3ferry.config import MiB
+from s3ferry.etag import etag_of_bytes, normalize
+from s3ferry.journal import GetRecord, Journal, PutRecord
+from s3ferry.resume import RangeSet
+
+from helpers import boto3_multipart, proxy_in_front, random_file
+
+SIZE = 200 * MiB
+PART = 8 * MiB
+COUNT = SIZE // PART  # 25
+HALF = COUNT // 2
+OPTIONS = ("--part-size", "8MiB", "-c", "2")
+KILL_DEADLINE = 300.0
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+def env(server, journal: Path) -> dict[str, str]:
+    return {**server.env(), "S3FERRY_JOURNAL_DIR": str(journal)}
+
+
+def start(server, journal: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "s3ferry", *args], env=env(server, journal),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(server, journal: Path, *args: str, endpoint: str | None = None) -> subprocess.CompletedProcess:
+    extra = ("--endpoint-url", endpoint) if endpoint else ()
+    return subprocess.run([sys.executable, "-m", "s3ferry", *args, *extra, "--json"], env=env(server, journal),
+                          capture_output=True, text=True, timeout=600)
+
+
+def result_line(process: subprocess.CompletedProcess) -> dict:
+    assert process.returncode == 0, process.stderr
+    return json.loads(process.stdout.splitlines()[0])
+
+
+def stored_parts(s3, bucket: str, key: str) -> dict[int, str]:
+    uploads = [u for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) if u["Key"] == key]
+    if not uploads:
+        return {}
+    parts = s3.list_parts(Bucket=bucket, Key=key, UploadId=uploads[0]["UploadId"]).get("Parts", [])
+    return {p["PartNumber"]: normalize(p["ETag"]) for p in parts}
+
+
+def kill_when(process: subprocess.Popen, ready) -> None:
+    """SIGKILL ``process`` as soon as ``ready()`` holds; it must still be running then."""
+    deadline = time.monotonic() + KILL_DEADLINE
+    while process.poll() is None and time.monotonic() < deadline and not ready():
+        time.sleep(0.02)
+    alive = process.poll() is None
+    process.kill()
+    _, stderr = process.communicate(timeout=60)
+    assert alive, f"the transfer ended before it could be killed: {stderr}"
+
+
+def kill_put_half_way(server, journal: Path, src: Path, bucket: str, key: str) -> dict[int, str]:
+    s3 = server.client()
+    process = start(server, journal, "put", str(src), f"s3://{bucket}/{key}", *OPTIONS, "--quiet")
+    kill_when(process, lambda: len(stored_parts(s3, bucket, key)) >= HALF)
+    stored = stored_parts(s3, bucket, key)
+    assert HALF <= len(stored) < COUNT
+    return stored
+
+
+def journal_ranges(journal: Path) -> RangeSet | None:
+    entries = list(journal.glob("get-*.json"))
+    record = Journal(journal).load(entries[0], GetRecord) if entries else None
+    return RangeSet.decode(record.done, COUNT) if record else None
+
+
+def kill_get_half_way(server, journal: Path, bucket: str, key: str, out: Path) -> RangeSet:
+    process = start(server, journal, "get", f"s3://{bucket}/{key}", str(out), *OPTIONS, "--quiet")
+    kill_when(process, lambda: (ranges := journal_ranges(journal)) is not None and len(ranges) >= HALF)
+    ranges = journal_ranges(journal)
+    assert ranges is not None and HALF <= len(ranges) < COUNT
+    return ranges
+
+
+def part_puts(proxy, key: str) -> list:
+    return [r for r in proxy.stats.log if r.method == "PUT" and f"/{key}?" in r.path and "partNumber=" in r.path
+            and r.status == 200]
+
+
+def range_gets(proxy, key: str) -> list:
+    return [r for r in proxy.stats.log if r.method == "GET" and r.path.split("?")[0].endswith(f"/{key}")
+            and r.status in (200, 206)]
+
+
+def no_uploads(server, bucket: str) -> bool:
+    return server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(8 * MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    return random_file(tmp_path_factory.mktemp("resume") / "big.bin", SIZE, seed=51)
+
+
+@pytest.fixture(scope="module")
+def big_etag(big: Path) -> str:
+    return etag_of_bytes(big.read_bytes(), PART)
+
+
+# ---- put --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("journal_kept", [True, False], ids=["journal", "no-journal"])
+def test_killed_put_resumes_sending_only_missing_parts(server, bucket, tmp_path, big, big_etag, journal_kept):
+    journal = tmp_path / "journal"
+    before = kill_put_half_way(server, journal, big, bucket, "big.bin")
+    entries = list(journal.glob("put-*.json"))
+    assert len(entries) == 1 and Journal(journal).load(entries[0], PutRecord) is not None
+    if not journal_kept:
+        shutil.rmtree(journal)  # ListMultipartUploads must find the upload instead
+    with proxy_in_front(server) as proxy:
+        second = result_line(run(server, journal, "put", str(big), f"s3://{bucket}/big.bin", *OPTIONS,
+                                 endpoint=proxy.url))
+        sent = part_puts(proxy, "big.bin")
+    fraction = len(sent) * PART / SIZE
+    print(f"\n[{server.name}] put resume ({'journal' if journal_kept else 'no journal'}): "
+          f"{len(before)} of {COUNT} parts stored at the kill; second run sent {len(sent)} parts = {fraction:.0%}")
+    assert second["verdict"] == "match" and second["etag"] == big_etag
+    assert f"resumed: {COUNT - len(sent)} of {COUNT} parts were already stored" in second["detail"]
+    assert fraction <= 0.6
+    sent_numbers = {int(r.path.split("partNumber=")[1].split("&")[0]) for r in sent}
+    assert sent_numbers.isdisjoint(before)  # no stored part was sent again
+    s3 = server.client()
+    assert normalize(s3.head_object(Bucket=bucket, Key="big.bin")["ETag"]) == big_etag
+    out = tmp_path / "back.bin"
+    assert run(server, journal, "get", f"s3://{bucket}/big.bin", str(out)).returncode == 0
+    assert md5_file(out) == md5_file(big)
+    assert no_uploads(server, bucket) and list(journal.glob("*.json")) == []
+
+
+def test_changed_source_restarts_the_put_cleanly(server, bucket, tmp_path):
+    journal = tmp_path / "journal"
+    src = random_file(tmp_path / "src.bin", SIZE, seed=52)
+    kill_put_half_way(server, journal, src, bucket, "src.bin")
+    random_file(src, SIZE, seed=53)  # same size, new bytes (and mtime)
+    second = result_line(run(server, journal, "put", str(src), f"s3://{bucket}/src.bin", *OPTIONS))
+    assert second["verdict"] == "match" and "resumed" not in second["detail"]
+    s3 = server.client()
+    assert normalize(s3.head_object(Bucket=bucket, Key="src.bin")["ETag"]) == etag_of_bytes(src.read_bytes(), PART)
+    assert no_uploads(server, bucket), "the old upload was left behind"
+    assert list(journal.glob("*.json")) == []
+
+
+def test_upload_of_wrong_parts_resends_those(server, bucket, tmp_path):
+    """An upload found by key whose stored parts hold other bytes: those parts are sent again."""
+    journal = tmp_path / "journal"
+    size = 4 * PART
+    src = random_file(tmp_path / "w.bin", size, seed=54)
+    data = src.read_bytes()
+    s3 = server.client()
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="w.bin")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="w.bin", UploadId=upload_id, PartNumber=1, Body=data[:PART])
+    s3.upload_part(Bucket=bucket, Key="w.bin", UploadId=upload_id, PartNumber=2, Body=bytes(PART))  # wrong bytes
+    with proxy_in_front(server) as proxy:
+        result = result_line(run(server, journal, "put", str(src), f"s3://{bucket}/w.bin", *OPTIONS,
+                                 endpoint=proxy.url))
+        sent = sorted(int(r.path.split("partNumber=")[1].split("&")[0]) for r in part_puts(proxy, "w.bin"))
+    assert sent == [2, 3, 4]
+    assert result["verdict"] == "match" and result["etag"] == etag_of_bytes(data, PART)
+    assert no_uploads(server, bucket)
+
+
+# ---- get --------------------------------------------------------------------------------
+
+@pytest.fixture
+def remote_big(server, bucket, big) -> str:
+    boto3_multipart(server.client(), bucket, "big.bin", big.read_bytes(), PART,
+                    Metadata={"s3ferry-part-size": str(PART)})
+    return "big.bin"
+
+
+def test_killed_get_resumes_fetching_only_missing_ranges(server, bucket, tmp_path, big, remote_big):
+    journal = tmp_path / "journal"
+    out = tmp_path / "dst" / "big.bin"
+    before = kill_get_half_way(server, journal, bucket, remote_big, out)
+    assert (out.parent / ".big.bin.s3ferry.tmp").exists() and not out.exists()
+    with proxy_in_front(server) as proxy:
+        second = result_line(run(server, journal, "get", f"s3://{bucket}/{remote_big}", str(out), *OPTIONS,
+                                 endpoint=proxy.url))
+        fetched = range_gets(proxy, remote_big)
+    fraction = len(fetched) * PART / SIZE
+    print(f"\n[{server.name}] get resume: {len(before)} of {COUNT} ranges journaled at the kill; "
+          f"second run fetched {len(fetched)} ranges = {fraction:.0%}")
+    assert second["verdict"] == "match"
+    assert f"resumed: {COUNT - len(fetched)} of {COUNT} ranges" in second["detail"]
+    assert fraction <= 0.6
+    assert md5_file(out) == md5_file(big)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["big.bin"]
+    assert list(journal.glob("*.json")) == []
+
+
+def test_changed_object_restarts_the_get(server, bucket, tmp_path, remote_big):
+    journal = tmp_path / "journal"
+    out = tmp_path / "dst" / "big.bin"
+    kill_get_half_way(server, journal, bucket, remote_big, out)
+    new = random_file(tmp_path / "new.bin", SIZE, seed=55)
+    boto3_multipart(server.client(), bucket, remote_big, new.read_bytes(), PART,
+                    Metadata={"s3ferry-part-size": str(PART)})
+    with proxy_in_front(server) as proxy:
+        second = result_line(run(server, journal, "get", f"s3://{bucket}/{remote_big}", str(out), *OPTIONS,
+                                 endpoint=proxy.url))
+        fetched = range_gets(proxy, remote_big)
+    assert second["verdict"] == "match" and "resumed" not in second["detail"]
+    assert len(fetched) == COUNT  # nothing of the old object was kept
+    assert md5_file(out) == md5_file(new)
+
+
+# ---- Ctrl-C with --keep-partial -----------------------------------------------------------
+
+def interrupt_when(process: subprocess.Popen, ready) -> str:
+    deadline = time.monotonic() + KILL_DEADLINE
+    while process.poll() is None and time.monotonic() < deadline and not ready():
+        time.sleep(0.02)
+    assert process.poll() is None, "the transfer ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    return stderr
+
+
+def test_keep_partial_put_keeps_upload_and_journal(server, bucket, tmp_path, big, big_etag):
+    journal = tmp_path / "journal"
+    url = f"s3://{bucket}/big.bin"
+    s3 = server.client()
+    process = start(server, journal, "put", str(big), url, *OPTIONS, "--keep-partial")
+    stderr = interrupt_when(process, lambda: len(stored_parts(s3, bucket, "big.bin")) >= 2)
+    assert f"kept: put {big} -> {url}" in stderr
+    assert f"s3ferry uploads abort {url}" in stderr and "re-run the same command" in stderr
+    assert not no_uploads(server, bucket), "the upload was not kept"
+    assert len(list(journal.glob("put-*.json"))) == 1
+    second = result_line(run(server, journal, "put", str(big), url, *OPTIONS))
+    assert second["verdict"] == "match" and second["etag"] == big_etag and "resumed" in second["detail"]
+    assert no_uploads(server, bucket) and list(journal.glob("*.json")) == []
+
+
+def test_keep_partial_get_keeps_temporary_and_journal(server, bucket, tmp_path, big, remote_big):
+    journal = tmp_path / "journal"
+    out = tmp_path / "dst" / "big.bin"
+    process = start(server, journal, "get", f"s3://{bucket}/{remote_big}", str(out), *OPTIONS, "--keep-partial")
+    stderr = interrupt_when(process, lambda: (r := journal_ranges(journal)) is not None and len(r) >= 2)
+    assert f"kept: get s3://{bucket}/{remote_big} -> {out}" in stderr and "re-run the same command" in stderr
+    assert (out.parent / ".big.bin.s3ferry.tmp").exists() and not out.exists()
+    assert len(list(journal.glob("get-*.json"))) == 1
+    second = result_line(run(server, journal, "get", f"s3://{bucket}/{remote_big}", str(out), *OPTIONS))
+    assert second["verdict"] == "match" and "resumed" in second["detail"]
+    assert md5_file(out) == md5_file(big)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["big.bin"]
+
+
+def test_sigint_without_keep_partial_leaves_no_journal_or_temporary(server, bucket, tmp_path, remote_big):
+    journal = tmp_path / "journal"
+    out = tmp_path / "dst" / "big.bin"
+    process = start(server, journal, "get", f"s3://{bucket}/{remote_big}", str(out), *OPTIONS)
+    interrupt_when(process, lambda: (r := journal_ranges(journal)) is not None and len(r) >= 2)
+    assert list(out.parent.iterdir()) == [] and list(journal.glob("*.json")) == []
+
+
+# ---- a Complete whose reply was lost --------------------------------------------------------
+
+def test_complete_retried_after_a_lost_reply_accepts_the_stored_object(server, bucket, tmp_path):
+    """The first CompleteMultipartUpload succeeds but its reply is cut: the retry may find no
+    upload (NoSuchUpload), and the object is accepted only because its ETag is ours."""
+    src = random_file(tmp_path / "c.bin", 3 * PART, seed=56)
+    journal = tmp_path / "journal"
+    with proxy_in_front(server) as proxy:
+        proxy.set_fault("reset_response", limit=1,
+                        match=lambda method, target: method == "POST" and "uploadId=" in target)
+        result = result_line(run(server, journal, "put", str(src), f"s3://{bucket}/c.bin", *OPTIONS,
+                                 endpoint=proxy.url))
+        completes = [r for r in proxy.stats.log if r.method == "POST" and "uploadId=" in r.path]
+    assert proxy.injected("reset_response") == 1 and len(completes) >= 2
+    print(f"\n[{server.name}] retried Complete answered {completes[-1].status}")
+    assert result["verdict"] == "match" and result["etag"] == etag_of_bytes(src.read_bytes(), PART)
+    assert no_uploads(server, bucket)
