@@ -109,10 +109,18 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
                      content_type: str, part_size: int) -> tuple[str, str, int]:
     """Returns (local ETag, server ETag, parts that were already stored and not sent)."""
     entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
-    upload_id, stored = await _resume_or_create(ctx, entry, path, info, dest, content_type, part_size)
+    found = await _find_upload(ctx, entry, path, info, dest, part_size)
+    if found is not None:
+        upload_id, stored = found
+    else:
+        upload_id, stored = await create_multipart_upload(
+            ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
+            Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx)), {}
     # From here on, every way out that is not success aborts the upload (no billed orphans),
     # unless --keep-partial asked to keep it for a resume.
     try:
+        if found is None:
+            await _note(ctx, entry, path, info, dest, upload_id, part_size)
         builder = CompositeBuilder(part_count(info.st_size, part_size))
         reused = [0]
         async with anyio.create_task_group() as tg:
@@ -144,19 +152,6 @@ def keeps_partial(ctx: Context, exc: BaseException) -> bool:
     if isinstance(exc, (anyio.get_cancelled_exc_class(), KeyboardInterrupt)):
         return True
     return not isinstance(map_error(exc), (IntegrityError, SourceChangedError))
-
-
-async def _resume_or_create(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
-                            content_type: str, part_size: int) -> tuple[str, dict[int, StoredPart]]:
-    """The upload to continue (with the parts it holds) or a new one, noted in the journal."""
-    found = await _find_upload(ctx, entry, path, info, dest, part_size)
-    if found is not None:
-        return found
-    upload_id = await create_multipart_upload(
-        ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
-        Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx))
-    await _note(ctx, entry, path, info, dest, upload_id, part_size)
-    return upload_id, {}
 
 
 async def _note(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,

@@ -310,3 +310,25 @@ def test_complete_retried_after_a_lost_reply_accepts_the_stored_object(server, b
     print(f"\n[{server.name}] retried Complete answered {completes[-1].status}")
     assert result["verdict"] == "match" and result["etag"] == etag_of_bytes(src.read_bytes(), PART)
     assert no_uploads(server, bucket)
+
+
+def test_complete_answered_no_such_upload_after_a_lost_reply(server, bucket, tmp_path):
+    """As AWS does: the first Complete succeeds but its reply is lost, and the retry is told
+    NoSuchUpload (moto and Ceph answer it 200, so the proxy answers for them). The object is
+    checked by HEAD and accepted because its ETag is the local composite."""
+    src = random_file(tmp_path / "n.bin", 3 * PART, seed=57)
+
+    def complete(method: str, target: str) -> bool:
+        return method == "POST" and "uploadId=" in target
+
+    lost: list[str] = []  # the reset rule's predicate notes each Complete it saw answered
+    with proxy_in_front(server) as proxy:
+        proxy.set_fault("status", status=404, code="NoSuchUpload", limit=1,
+                        match=lambda method, target: complete(method, target) and bool(lost))
+        proxy.add_fault("reset_response", limit=1,
+                        match=lambda method, target: complete(method, target) and not lost.append(target))
+        result = result_line(run(server, tmp_path / "journal", "put", str(src), f"s3://{bucket}/n.bin", *OPTIONS,
+                                 endpoint=proxy.url))
+    assert proxy.injected("reset_response") == 1 and proxy.injected("status") == 1
+    assert result["verdict"] == "match" and result["etag"] == etag_of_bytes(src.read_bytes(), PART)
+    assert no_uploads(server, bucket)
