@@ -182,11 +182,14 @@ async def _find_by_key(ctx: Context, entry: Path, path: Path, info: os.stat_resu
     fit this file's plan is taken for ours. Its parts are still checked one by one against
     the local MD5s, and the final ETag against the whole file, so a wrong guess costs bytes
     sent, never a wrong object."""
-    for upload in await uploads_of_key(ctx, dest):
-        stored = await list_parts(ctx, dest, upload.upload_id)
-        if stored and fits_plan(stored.values(), info.st_size, part_size):
-            await _note(ctx, entry, path, info, dest, upload.upload_id, part_size)
-            return upload.upload_id, stored
+    try:
+        for upload in await uploads_of_key(ctx, dest):
+            stored = await list_parts(ctx, dest, upload.upload_id)
+            if stored and fits_plan(stored.values(), info.st_size, part_size):
+                await _note(ctx, entry, path, info, dest, upload.upload_id, part_size)
+                return upload.upload_id, stored
+    except Exception as exc:  # noqa: BLE001 - only a shortcut: without it the upload starts afresh
+        log.debug("no resume by key for %s: %s", dest, describe(exc))
     return None
 
 
