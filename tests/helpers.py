@@ -14,6 +14,17 @@ from urllib.parse import urlsplit
 from faultproxy import FaultProxy
 
 
+class Collect:
+    """A progress sink that keeps every result, for tests of the library API."""
+
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+
+    def started(self, source: str, size: int) -> None: pass
+    def advanced(self, nbytes: int) -> None: pass
+    def finished(self, result: Any) -> None: self.results.append(result)
+
+
 def run_cli(server: Any, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess against ``server``."""
     return subprocess.run([sys.executable, "-m", "s3ferry", *args], env=server.env(), capture_output=True,

@@ -15,6 +15,7 @@ import anyio
 import typer
 
 from . import _tuning, api
+from . import bench as bench_
 from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from .render import Reporter
@@ -206,7 +207,7 @@ def _simple(call: Callable[[], Awaitable[object]]) -> object:
 
 
 @uploads_app.command("ls")
-def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket or s3://bucket/prefix")], older_than: OlderThan = None,
                endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
                json: Json = False) -> None:
     """List incomplete multipart uploads."""
@@ -221,7 +222,7 @@ def uploads_ls(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")
 
 
 @uploads_app.command("abort")
-def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket[/prefix]")], older_than: OlderThan = None,
+def uploads_abort(where: Annotated[str, typer.Argument(help="s3://bucket or s3://bucket/prefix")], older_than: OlderThan = None,
                   endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None) -> None:
     """Abort incomplete multipart uploads (optionally only old ones)."""
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
@@ -238,6 +239,39 @@ def uploads_lifecycle(bucket: Annotated[str, typer.Argument(help="s3://bucket")]
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
     _simple(lambda: api.add_abort_rule(bucket, days=days, config=config))
     print(f"{bucket}: incomplete multipart uploads are aborted after {days} day(s)")
+
+
+@app.command()
+def bench(
+    where: Annotated[Optional[str], typer.Argument(
+        help="s3://BUCKET or s3://BUCKET/PREFIX to write under; needed with --endpoint-url.")] = None,
+    endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
+    addressing_style: Addressing = "auto", checksum: Checksum = "off",
+    size: Annotated[Optional[str], typer.Option(help="Generated file size (default 256MiB; 64MiB embedded).")] = None,
+    part_sizes: Annotated[str, typer.Option(help="Part sizes to try, comma-separated.")] = bench_.DEFAULT_PART_SIZES,
+    concurrency_levels: Annotated[str, typer.Option(help="Concurrency levels to try.")] = bench_.DEFAULT_LEVELS,
+    rounds: Annotated[int, typer.Option(help="Rounds; figures are medians over them.")] = 1,
+    files: Annotated[int, typer.Option(help="Also put/get this many small files (0: off).")] = 0,
+    file_size: Annotated[str, typer.Option(help="Size of each small file.")] = bench_.DEFAULT_FILE_SIZE,
+    embedded: Annotated[bool, typer.Option("--embedded", help="Use the embedded local server (moto).")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Measure put/get throughput over part sizes x concurrency, verified; removes all it wrote."""
+    options = _guard(lambda: bench_.parse_options(size, part_sizes, concurrency_levels, rounds, files, file_size))
+    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region,
+                                   addressing_style=addressing_style, checksum=checksum))  # type: ignore[arg-type]
+    say = None if quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    try:
+        report = anyio.run(functools.partial(bench_.run_bench, where, config, options, embedded=embedded, say=say),
+                           backend="asyncio", backend_options={"use_uvloop": sys.platform != "win32"})
+    except KeyboardInterrupt:
+        print("interrupted: benchmark objects, uploads and temporary files removed", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except S3FerryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    bench_.print_report(report, as_json=json)
 
 
 @app.command()

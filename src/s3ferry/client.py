@@ -34,7 +34,8 @@ from .retry import with_retry
 S3Client = Any  # aiobotocore's generated client has no importable type
 log = logging.getLogger("s3ferry")
 
-_CHECKSUM_WHEN = {"off": "when_required"}
+# crc64nvme: we compute and send the values ourselves (upload.py), botocore adds none.
+_CHECKSUM_WHEN = {"off": "when_required", "crc64nvme": "when_required"}
 
 
 def _aio_config(config: Config) -> AioConfig:

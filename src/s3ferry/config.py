@@ -51,6 +51,16 @@ WALK_BATCH = 256
 JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
 # Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.
 HASH_BLOCK = 1 * MiB
+# `s3ferry bench`: a sweep that ends in well under a minute on a local server.
+BENCH_SIZE = 256 * MiB
+BENCH_EMBEDDED_SIZE = 64 * MiB  # moto is a test server: slow, and shares the client's cores
+BENCH_PART_SIZES = (8 * MiB, 16 * MiB, 64 * MiB)
+BENCH_CONCURRENCY = (4, 8, 16, 32)
+BENCH_FILE_SIZE = 64 * KiB
+BENCH_PREFIX = "s3ferry-bench/"
+BENCH_EMBEDDED_BUCKET = "s3ferry-bench"
+# Clean-up runs shielded from Ctrl-C, but not forever.
+BENCH_CLEANUP_TIMEOUT = 120.0
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]

@@ -19,8 +19,9 @@ from .config import DOWNLOAD_CHUNK, TEMP_SUFFIX
 from .context import Context
 from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
 from .etag import ETag, composite_etag, normalize, parse_etag
+from .checksums import etag_is_opaque
 from .journal import GetRecord
-from .layout import Layout, remote_layout
+from .layout import Layout, remote_layout, store_checksum_verdict
 from .locations import S3Location
 from .planning import Part, part_count, plan_parts
 from .results import TransferResult, Verdict, report_kept
@@ -40,16 +41,17 @@ class RemoteObject:
     etag_raw: str  # as the server sent it, for If-Match
     metadata: dict[str, str] | None  # None: not fetched (known from a listing)
     last_modified: datetime | None = None
+    opaque: bool | None = None  # SSE-KMS/SSE-C: the ETag is no MD5. None: unknown (a listing)
 
     @property
     def etag(self) -> ETag | None:
-        return parse_etag(self.etag_raw)
+        return None if self.opaque else parse_etag(self.etag_raw)
 
 
 async def head(ctx: Context, loc: S3Location) -> RemoteObject:
     response = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=loc.bucket, Key=loc.key))
     return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
-                        response.get("Metadata", {}), response.get("LastModified"))
+                        response.get("Metadata", {}), response.get("LastModified"), etag_is_opaque(response))
 
 
 def temp_path(dest: Path) -> Path:
@@ -205,7 +207,7 @@ async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, 
 
 async def _judge(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, digests: list[bytes],
                  tmp: Path, range_size: int, attempt: int) -> tuple[Verdict | None, str]:
-    """The verdict on the fetched file, or (None, local ETag) when it mismatches."""
+    """The verdict on the fetched file, or (None, local ETag) when it is worth fetching again."""
     if not ctx.config.verify:
         return Verdict.SKIPPED, "verification off"
     local = await _local_etag(etag, layout, digests, tmp)
@@ -217,11 +219,27 @@ async def _judge(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Lay
         guessed = await _guess_layout(obj, etag, tmp)
         if guessed is not None:
             return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
-    if local is None:
-        return _unverifiable(ctx, etag, layout)
-    if local == str(etag):
+    judged = None
+    if local is None:  # no ETag to compare: the store's own full-object checksum decides
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp)
+        if judged is None:
+            return _unverifiable(ctx, etag, layout)
+    elif local == str(etag):
         return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
-    return None, local
+    elif obj.opaque is None:  # known from a listing: an SSE-KMS ETag differs without a flipped byte
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp, only_if_opaque=True)
+    if judged is not None and (judged[0] is not Verdict.MISMATCH or attempt + 1 == VERIFY_PASSES):
+        return _final(ctx, judged)
+    return None, str(local)
+
+
+def _final(ctx: Context, judged: tuple[Verdict, str]) -> tuple[Verdict, str]:
+    verdict, detail = judged
+    if verdict is Verdict.MISMATCH:
+        raise IntegrityError(f"downloaded bytes differ from the store's checksum: {detail}")
+    if verdict is Verdict.UNVERIFIABLE and ctx.config.require_verify:
+        raise UnverifiableError(detail)
+    return verdict, detail
 
 
 async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], tmp: Path) -> str | None:

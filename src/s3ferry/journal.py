@@ -37,11 +37,12 @@ class PutRecord:
     size: int
     mtime_ns: int
     inode: int
+    checksum: str = "off"  # Config.checksum the upload was created with
 
-    def same_source(self, info: os.stat_result, part_size: int) -> bool:
-        """Is the file still the one whose parts the upload holds, cut the same way?"""
-        return (self.size, self.mtime_ns, self.inode, self.part_size) == \
-            (info.st_size, info.st_mtime_ns, info.st_ino, part_size)
+    def same_source(self, info: os.stat_result, part_size: int, checksum: str = "off") -> bool:
+        """Is the file still the one whose parts the upload holds, cut (and checksummed) the same way?"""
+        return (self.size, self.mtime_ns, self.inode, self.part_size, self.checksum) == \
+            (info.st_size, info.st_mtime_ns, info.st_ino, part_size, checksum)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Finding how an existing object was cut into parts, from what the server tells us.
+"""What the server tells us about an existing object: how it was cut into parts, and the
+full-object checksum it keeps, for when the ETag cannot decide.
 
 Order (DESIGN.md): our own metadata, then HeadObject(PartNumber=1). Guessing from the local
 file is verify's job (it needs the local bytes).
@@ -9,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pathlib import Path
+
+from anyio import to_thread
 from botocore.exceptions import ClientError
 
+from .checksums import etag_is_opaque, full_object_checksum
 from .config import META_PART_SIZE
 from .context import Context
 from .etag import ETag
 from .locations import S3Location
 from .planning import part_count
+from .results import Verdict
 from .retry import with_retry
 
 
@@ -73,3 +79,26 @@ async def remote_layout(ctx: Context, loc: S3Location, size: int, etag: ETag,
     if etag.parts == 1:
         return Layout(max(size, 1), "one-part")
     return from_metadata(size, etag, metadata) or await from_part_one(ctx, loc, size, etag) or UNKNOWN
+
+
+async def store_checksum_verdict(ctx: Context, loc: S3Location, local: Path, *,
+                                 only_if_opaque: bool = False) -> tuple[Verdict, str] | None:
+    """Judge a local file by the full-object checksum the store keeps (CRC64NVME, CRC32C,
+    CRC32, SHA256, SHA1), for objects whose ETag cannot decide. None: no such checksum, or
+    (``only_if_opaque``) the object's ETag is an MD5 after all and stays the judge."""
+    try:
+        head = await with_retry(ctx.config, lambda: ctx.client.head_object(
+            Bucket=loc.bucket, Key=loc.key, ChecksumMode="ENABLED"))
+    except ClientError:  # e.g. no kms:Decrypt: the checksum is unreadable, not wrong
+        return None
+    opaque = etag_is_opaque(head)
+    if only_if_opaque and not opaque:
+        return None
+    stored = full_object_checksum(head)
+    if stored is None:
+        return (Verdict.UNVERIFIABLE, "ETag is not an MD5 (SSE-KMS/SSE-C) and the store keeps no "
+                "full-object checksum") if opaque else None
+    computed = await to_thread.run_sync(stored.algorithm.of_file, local)
+    if computed == stored.value:
+        return Verdict.MATCH, f"store checksum {stored}"
+    return Verdict.MISMATCH, f"local {stored.algorithm.name} {computed}, store has {stored.value}"

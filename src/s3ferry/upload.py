@@ -7,17 +7,20 @@ import mimetypes
 import os
 import time
 from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from anyio import to_thread
 from botocore.exceptions import ClientError
 
-from . import fileio
+from . import checksums, fileio
 from .client import create_multipart_upload, map_error
 from .config import META_PART_SIZE
 from .context import Context
 from .errors import IntegrityError, SourceChangedError, TransferError, UnverifiableError, describe
+from .checksums import CrcBuilder, encode_crc, etag_is_opaque
 from .etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from .journal import PutRecord
 from .locations import S3Location
@@ -31,6 +34,17 @@ ABORT_TIMEOUT = 30.0
 log = logging.getLogger("s3ferry")
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What an upload sent and what the store answered."""
+
+    local: str  # the ETag our bytes make
+    remote: str  # the ETag the store reports
+    layout: str
+    reply: Mapping[str, Any]  # the PutObject / CompleteMultipartUpload reply
+    crc: str | None = None  # the full-object CRC64NVME we sent, base64
+
+
 async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferResult:
     """Upload ``path`` to ``dest`` and verify the stored ETag. Never raises for a failed
     transfer: the result carries the error. Cancellation propagates (after cleanup)."""
@@ -40,15 +54,15 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
         fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
         try:
             ctx.progress.started(source, info.st_size)
-            local, remote, layout = await _upload(ctx, path, fd, info, dest, _content_type(path))
+            sent = await _upload(ctx, path, fd, info, dest, _content_type(path))
         finally:
             os.close(fd)
-        verdict, detail = _judge(ctx, local, remote)
+        verdict, detail = _judge(ctx, sent)
         if verdict is Verdict.MISMATCH:
             await _delete_quietly(ctx, dest)
-            raise IntegrityError(f"stored ETag {remote} differs from the local {local}; object deleted")
-        result = TransferResult("put", source, str(dest), info.st_size, remote, verdict,
-                                detail or layout, time.monotonic() - started)
+            raise IntegrityError(f"stored {detail}; object deleted")
+        result = TransferResult("put", source, str(dest), info.st_size, sent.remote, verdict,
+                                detail or sent.layout, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a result; cancellation is not an Exception
         result = failed("put", source, str(dest), exc, started)
     ctx.progress.finished(result)
@@ -65,49 +79,69 @@ def _content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def _judge(ctx: Context, local: str, remote: str) -> tuple[Verdict, str]:
+def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
     if not ctx.config.verify:
         return Verdict.SKIPPED, "verification off"
-    if parse_etag(remote) is None:
+    stored_crc = sent.reply.get("ChecksumCRC64NVME")
+    if sent.crc and stored_crc and stored_crc != sent.crc:
+        return Verdict.MISMATCH, f"CRC64NVME {stored_crc} differs from the local {sent.crc}"
+    if parse_etag(sent.remote) is None or etag_is_opaque(sent.reply):
+        if sent.crc and stored_crc:  # the store kept (and on AWS checked) our full-object CRC
+            return Verdict.MATCH, f"{sent.layout}; store has our CRC64NVME {stored_crc} (ETag is not an MD5)"
+        why = f"server ETag {sent.remote!r} is not an MD5 (SSE-KMS/SSE-C or non-AWS store)"
         if ctx.config.require_verify:
-            raise UnverifiableError(f"server ETag {remote!r} is not an MD5 (SSE-KMS/SSE-C or non-AWS store)")
-        return Verdict.UNVERIFIABLE, f"server ETag {remote!r} is not an MD5"
-    return (Verdict.MATCH, "") if normalize(remote) == local else (Verdict.MISMATCH, "")
+            raise UnverifiableError(why)
+        return Verdict.UNVERIFIABLE, why
+    if sent.remote != sent.local:
+        return Verdict.MISMATCH, f"ETag {sent.remote} differs from the local {sent.local}"
+    return Verdict.MATCH, f"{sent.layout}; CRC64NVME {stored_crc}" if sent.crc and stored_crc else ""
 
 
 async def _upload(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                  content_type: str) -> tuple[str, str, str]:
-    """Returns (local ETag, server ETag, layout description)."""
+                  content_type: str) -> Sent:
     if use_multipart(info.st_size, ctx.config.multipart_threshold):
         part_size = choose_part_size(info.st_size, ctx.config.part_size)
-        local, remote, reused = await _multipart(ctx, path, fd, info, dest, content_type, part_size)
-        count = part_count(info.st_size, part_size)
-        resumed = f"; resumed: {reused} of {count} parts were already stored" if reused else ""
-        return local, remote, f"{count} parts of {part_size}{resumed}"
-    local, remote = await _single(ctx, fd, info, dest, content_type)
-    return local, remote, "single PUT"
+        return await _multipart(ctx, path, fd, info, dest, content_type, part_size)
+    return await _single(ctx, fd, info, dest, content_type)
+
+
+def _full_crc(ctx: Context) -> bool:
+    """crc64nvme: we send the whole object's CRC64NVME, so a store that supports it checks
+    the bytes end to end. crc32/crc32c: botocore adds its per-request checksums."""
+    return ctx.config.checksum == "crc64nvme"
 
 
 def _checksum_args(ctx: Context) -> dict[str, Any]:
     mode = ctx.config.checksum
-    return {} if mode == "off" else {"ChecksumAlgorithm": mode.upper()}
+    return {} if mode in ("off", "crc64nvme") else {"ChecksumAlgorithm": mode.upper()}
+
+
+def _read_part(fd: int, offset: int, size: int, crc: bool) -> tuple[memoryview, bytes, int | None]:
+    data, digest = fileio.read_and_hash(fd, offset, size)
+    return data, digest, checksums.crc64nvme(data) if crc else None
 
 
 async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
-                  content_type: str) -> tuple[str, str]:
+                  content_type: str) -> Sent:
     async with ctx.slots:
-        data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, 0, info.st_size)
+        data, digest, crc = await to_thread.run_sync(_read_part, fd, 0, info.st_size, _full_crc(ctx))
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
+        extra = _checksum_args(ctx)
+        if crc is not None:
+            extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumCRC64NVME": encode_crc(crc)}
         response = await with_retry(ctx.config, lambda: ctx.client.put_object(
             Bucket=dest.bucket, Key=dest.key, Body=data, ContentMD5=content_md5(digest),
-            ContentType=content_type, **_checksum_args(ctx)))
+            ContentType=content_type, **extra))
     ctx.progress.advanced(info.st_size)
-    return single_etag(digest), normalize(response.get("ETag"))
+    return Sent(single_etag(digest), normalize(response.get("ETag")), "single PUT", response,
+                encode_crc(crc) if crc is not None else None)
 
 
 async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                     content_type: str, part_size: int) -> tuple[str, str, int]:
-    """Returns (local ETag, server ETag, parts that were already stored and not sent)."""
+                     content_type: str, part_size: int) -> Sent:
+    count = part_count(info.st_size, part_size)
+    crcs = CrcBuilder(count) if _full_crc(ctx) else None
+    extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else _checksum_args(ctx)
     entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
     found = await _find_upload(ctx, entry, path, info, dest, part_size)
     if found is not None:
@@ -115,22 +149,22 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
     else:
         upload_id, stored = await create_multipart_upload(
             ctx.client, ctx.config, dest.bucket, dest.key, ContentType=content_type,
-            Metadata={META_PART_SIZE: str(part_size)}, **_checksum_args(ctx)), {}
+            Metadata={META_PART_SIZE: str(part_size)}, **extra), {}
     # From here on, every way out that is not success aborts the upload (no billed orphans),
     # unless --keep-partial asked to keep it for a resume.
     try:
         if found is None:
             await _note(ctx, entry, path, info, dest, upload_id, part_size)
-        builder = CompositeBuilder(part_count(info.st_size, part_size))
+        builder = CompositeBuilder(count)
         reused = [0]
         async with anyio.create_task_group() as tg:
             for part in plan_parts(info.st_size, part_size):
                 token = object()  # a borrower unique to this part, across all concurrent files
                 await ctx.slots.acquire_on_behalf_of(token)
                 tg.start_soon(_place_part, ctx, fd, dest, upload_id, part, stored.get(part.number),
-                              builder, token, reused)
+                              builder, crcs, token, reused)
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
-        remote = await _complete(ctx, dest, upload_id, builder)
+        reply = await _complete(ctx, dest, upload_id, builder, crcs)
     except BaseException as exc:
         with anyio.CancelScope(shield=True), anyio.move_on_after(ABORT_TIMEOUT):
             if keeps_partial(ctx, exc):
@@ -141,7 +175,9 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
                 await to_thread.run_sync(ctx.journal.remove, entry)
         raise
     await to_thread.run_sync(ctx.journal.remove, entry)
-    return builder.etag(), remote, reused[0]
+    resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
+    return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,
+                crcs.value() if crcs else None)
 
 
 def keeps_partial(ctx: Context, exc: BaseException) -> bool:
@@ -157,7 +193,7 @@ def keeps_partial(ctx: Context, exc: BaseException) -> bool:
 async def _note(ctx: Context, entry: Path, path: Path, info: os.stat_result, dest: S3Location,
                 upload_id: str, part_size: int) -> None:
     record = PutRecord(dest.bucket, dest.key, upload_id, part_size, str(path), info.st_size,
-                       info.st_mtime_ns, info.st_ino)
+                       info.st_mtime_ns, info.st_ino, ctx.config.checksum)
     await to_thread.run_sync(lambda: ctx.journal.save(entry, record, durable=True))
 
 
@@ -166,11 +202,11 @@ async def _find_upload(ctx: Context, entry: Path, path: Path, info: os.stat_resu
     record = await to_thread.run_sync(ctx.journal.load, entry, PutRecord)
     if record is None:
         return await _find_by_key(ctx, entry, path, info, dest, part_size)
-    if record.same_source(info, part_size):
+    if record.same_source(info, part_size, ctx.config.checksum):
         stored = await list_parts(ctx, dest, record.upload_id)
         if stored is not None:
             return record.upload_id, stored
-    else:  # the file changed since: its stored parts are worthless, start clean
+    else:  # the file (or how it is cut or checksummed) changed since: start clean
         await abort_upload(ctx, dest, record.upload_id, missing_ok=True)
     await to_thread.run_sync(ctx.journal.remove, entry)
     return None
@@ -181,7 +217,10 @@ async def _find_by_key(ctx: Context, entry: Path, path: Path, info: os.stat_resu
     """No journal (deleted, or another machine): an incomplete upload of this key whose parts
     fit this file's plan is taken for ours. Its parts are still checked one by one against
     the local MD5s, and the final ETag against the whole file, so a wrong guess costs bytes
-    sent, never a wrong object."""
+    sent, never a wrong object. Not with --checksum: how another upload was created (its
+    checksum algorithm and type) is not listed, and Complete must match it."""
+    if ctx.config.checksum != "off":
+        return None
     try:
         for upload in await uploads_of_key(ctx, dest):
             stored = await list_parts(ctx, dest, upload.upload_id)
@@ -194,75 +233,100 @@ async def _find_by_key(ctx: Context, entry: Path, path: Path, info: os.stat_resu
 
 
 async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                      stored: StoredPart | None, builder: CompositeBuilder, token: object,
-                      reused: list[int]) -> None:
+                      stored: StoredPart | None, builder: CompositeBuilder, crcs: CrcBuilder | None,
+                      token: object, reused: list[int]) -> None:
     """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
     sending); send the part otherwise."""
     if worth_hashing(part, stored):
         try:
-            digest = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs is not None)
         except BaseException:
             ctx.slots.release_on_behalf_of(token)
             raise
         if reusable(part, stored, digest):
             ctx.slots.release_on_behalf_of(token)
             builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
+            if crcs is not None and crc is not None:
+                crcs.add(part.number, crc, part.size)
             reused[0] += 1
             ctx.progress.advanced(part.size)
             return
-    await _upload_part(ctx, fd, dest, upload_id, part, builder, token)
+    await _upload_part(ctx, fd, dest, upload_id, part, builder, crcs, token)
+
+
+def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
+    if crc:  # the CRC needs the bytes in memory anyway
+        _, digest, value = _read_part(fd, part.offset, part.size, True)
+        return digest, value
+    return fileio.hash_range(fd, part.offset, part.size), None
 
 
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                       builder: CompositeBuilder, token: object) -> None:
+                       builder: CompositeBuilder, crcs: CrcBuilder | None, token: object) -> None:
     try:
-        response, digest = await _send_part(ctx, fd, dest, upload_id, part)
+        response, digest, crc = await _send_part(ctx, fd, dest, upload_id, part, crcs is not None)
     finally:
         ctx.slots.release_on_behalf_of(token)
     echoed = normalize(response.get("ETag"))
     if parse_etag(echoed) is not None and echoed != digest.hex():
         raise IntegrityError(f"part {part.number}: server ETag {echoed} differs from local MD5 {digest.hex()}")
     builder.add(part.number, digest, echoed or digest.hex())
+    if crcs is not None and crc is not None:
+        crcs.add(part.number, crc, part.size)
     ctx.progress.advanced(part.size)
 
 
-async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part) -> tuple[Any, bytes]:
+async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                     crc: bool = False) -> tuple[Any, bytes, int | None]:
     # The part's bytes live only in this frame, so they are freed before its slot is released.
-    data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, part.offset, part.size)
+    data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc)
+    extra = _checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
     response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
         Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
-        Body=data, ContentMD5=content_md5(digest), **_checksum_args(ctx)))
-    return response, digest
+        Body=data, ContentMD5=content_md5(digest), **extra))
+    return response, digest, value
 
 
-async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder) -> str:
+async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,
+                    crcs: CrcBuilder | None) -> Mapping[str, Any]:
     parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
+    extra: dict[str, Any] = {}
+    if crcs is not None:
+        for entry, value in zip(parts, crcs.part_values()):
+            entry["ChecksumCRC64NVME"] = value
+        extra = {"ChecksumCRC64NVME": crcs.value(), "ChecksumType": checksums.FULL_OBJECT}
     try:
         response = await with_retry(ctx.config, lambda: ctx.client.complete_multipart_upload(
-            Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, MultipartUpload={"Parts": parts}))
+            Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **extra))
     except ClientError as exc:
         if _code(exc) != "NoSuchUpload":
             raise
         # An earlier attempt may have completed the upload and lost its reply, so the retry
         # finds no upload: the object is ours if its ETag is the one our bytes give.
-        remote = await _head_etag(ctx, dest)
-        if remote != builder.etag():
+        head = await _head(ctx, dest, crcs)
+        if head is None or normalize(head.get("ETag")) != builder.etag():
             raise
-        return remote
-    remote = normalize(response.get("ETag"))
-    if not remote:  # Ceph answers Complete with an empty ETag; the object's HEAD has the real one
-        remote = await _head_etag(ctx, dest)
-    return remote
+        return head
+    missing_crc = crcs is not None and not response.get("ChecksumCRC64NVME")
+    if not normalize(response.get("ETag")) or missing_crc:
+        # Ceph answers Complete with an empty ETag, moto without the checksum it kept: the
+        # object's HEAD tells both.
+        head = await _head(ctx, dest, crcs) or {}
+        response = {**response, "ETag": response.get("ETag") or head.get("ETag"),
+                    "ChecksumCRC64NVME": response.get("ChecksumCRC64NVME") or head.get("ChecksumCRC64NVME")}
+    return response
 
 
-async def _head_etag(ctx: Context, dest: S3Location) -> str:
+async def _head(ctx: Context, dest: S3Location, crcs: CrcBuilder | None) -> Mapping[str, Any] | None:
+    """The object's HEAD (with its checksum when we sent one); None if there is no object."""
+    checksum_mode = {"ChecksumMode": "ENABLED"} if crcs is not None else {}
     try:
-        head = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=dest.bucket, Key=dest.key))
+        return await with_retry(ctx.config, lambda: ctx.client.head_object(
+            Bucket=dest.bucket, Key=dest.key, **checksum_mode))
     except ClientError as exc:
         if _code(exc) in ("404", "NoSuchKey", "NotFound"):
-            return ""
+            return None
         raise
-    return normalize(head.get("ETag"))
 
 
 def _code(exc: ClientError) -> str:

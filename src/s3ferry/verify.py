@@ -26,8 +26,8 @@ from .config import MiB
 from .context import Context
 from .download import RemoteObject, head
 from .errors import EXIT_MISMATCH, EXIT_NOT_FOUND, LocalIOError, NotFoundError, TransferError
-from .etag import ETag, composite_etag, normalize, parse_etag
-from .layout import remote_layout
+from .etag import ETag, composite_etag, normalize
+from .layout import remote_layout, store_checksum_verdict
 from .locations import S3Location
 from .results import Summary, TransferResult, Verdict
 from .transfer import Job, check_bucket, run_jobs
@@ -147,8 +147,18 @@ class Verifier:
             raise
 
     async def compare(self, local: Path, size: int, remote: RemoteObject) -> tuple[Verdict, str]:
-        """The verdict for a local file and an object of the same size."""
-        etag = parse_etag(remote.etag_raw)
+        """The verdict for a local file and an object of the same size: by ETag, and where that
+        cannot decide (not an MD5, SSE-KMS, unknown layout), by the store's full-object checksum.
+        An ETag mismatch costs one HEAD to rule out an SSE-KMS ETag, which only looks like an MD5."""
+        verdict, detail = await self._compare_etag(local, size, remote)
+        if verdict is Verdict.MATCH or remote.opaque is False and verdict is Verdict.MISMATCH:
+            return verdict, detail
+        judged = await store_checksum_verdict(self.ctx, remote.loc, local,
+                                              only_if_opaque=verdict is Verdict.MISMATCH)
+        return judged or (verdict, detail)
+
+    async def _compare_etag(self, local: Path, size: int, remote: RemoteObject) -> tuple[Verdict, str]:
+        etag = remote.etag
         if etag is None:
             return decide_etag(None, {})
         if not etag.is_multipart:

@@ -26,7 +26,7 @@ from s3ferry.etag import etag_of_bytes, normalize
 from s3ferry.results import Verdict
 
 from faultproxy import FaultProxy
-from helpers import proxy_in_front, random_file, run_cli
+from helpers import Collect, proxy_in_front, random_file, run_cli
 
 PART = 5 * MiB
 BIG = 12 * MiB + 123  # three parts, ragged tail
@@ -90,15 +90,6 @@ def proxy(server, request):
 
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.results = []
-
-    def started(self, source, size): pass
-    def advanced(self, nbytes): pass
-    def finished(self, result): self.results.append(result)
 
 
 def fault(proxy: FaultProxy, mode: str, **rule) -> None:

@@ -14,7 +14,7 @@ from s3ferry.config import META_PART_SIZE, MiB
 from s3ferry.etag import etag_of_bytes, normalize
 from s3ferry.results import Verdict
 
-from helpers import boto3_multipart, random_file, run_cli
+from helpers import Collect, boto3_multipart, random_file, run_cli
 
 
 def md5_file(path: Path) -> str:
@@ -36,26 +36,20 @@ def test_small_file_single_put_round_trip(server, bucket, tmp_path):
 @pytest.mark.parametrize("size", [12 * MiB + 7, 15 * MiB])  # ragged tail, exact multiple
 def test_multipart_round_trip_and_etag_equals_server(server, bucket, tmp_path, size):
     src = random_file(tmp_path / "mp.bin", size, seed=size)
-    results = []
-
-    class Collect:
-        def started(self, source, size): pass
-        def advanced(self, nbytes): pass
-        def finished(self, result): results.append(result)
-
+    progress = Collect()
     config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_concurrency=4)
-    assert asyncio.run(s3ferry.put(src, f"s3://{bucket}/mp.bin", config=config, progress=Collect())).ok
+    assert asyncio.run(s3ferry.put(src, f"s3://{bucket}/mp.bin", config=config, progress=progress)).ok
     expected = etag_of_bytes(src.read_bytes(), 5 * MiB)
     head = server.client().head_object(Bucket=bucket, Key="mp.bin")
-    assert normalize(head["ETag"]) == expected == results[0].etag
-    assert results[0].verdict is Verdict.MATCH
+    assert normalize(head["ETag"]) == expected == progress.results[0].etag
+    assert progress.results[0].verdict is Verdict.MATCH
     assert head["Metadata"][META_PART_SIZE] == str(5 * MiB)
 
-    results.clear()
+    progress.results.clear()
     out = tmp_path / "dl" / "mp.bin"
-    assert asyncio.run(s3ferry.get(f"s3://{bucket}/mp.bin", out, config=server.config(), progress=Collect())).ok
+    assert asyncio.run(s3ferry.get(f"s3://{bucket}/mp.bin", out, config=server.config(), progress=progress)).ok
     assert md5_file(out) == md5_file(src)
-    assert results[0].verdict is Verdict.MATCH and results[0].detail == "metadata"
+    assert progress.results[0].verdict is Verdict.MATCH and progress.results[0].detail == "metadata"
     assert not list(out.parent.glob(".*s3ferry.tmp"))
 
 

@@ -13,18 +13,9 @@ import s3ferry
 from s3ferry.config import MiB
 from s3ferry.results import Verdict
 
-from helpers import boto3_multipart, random_file, run_cli
+from helpers import Collect, boto3_multipart, random_file, run_cli
 
 SIZE = 40 * MiB
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.results: list[s3ferry.TransferResult] = []
-
-    def started(self, source, size): pass
-    def advanced(self, nbytes): pass
-    def finished(self, result): self.results.append(result)
 
 
 def upload_like_another_tool(server, bucket: str, key: str, path: Path, part_size: int) -> None:

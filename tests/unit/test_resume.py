@@ -118,6 +118,7 @@ def test_put_record_knows_a_changed_source(tmp_path: Path):
     record = PutRecord("b", "k", "u", PART, str(path), info.st_size, info.st_mtime_ns, info.st_ino)
     assert record.same_source(info, PART)
     assert not record.same_source(info, PART * 2)
+    assert not record.same_source(info, PART, "crc64nvme")  # created with another checksum mode
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1))
     assert not record.same_source(os.stat(path), PART)
 

@@ -1,0 +1,108 @@
+"""Store-side checksums: the full-object CRC64NVME our uploads can send, and the checksums a
+store may keep (``HeadObject(ChecksumMode=ENABLED)``), for objects whose ETag proves nothing.
+
+Pure except for :func:`hash_file`, which reads a local file and is meant for a worker thread.
+awscrt does the CRC arithmetic, including combining part CRCs into the whole file's, so parts
+can be checksummed in parallel and in any order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from awscrt import checksums as crt
+
+FULL_OBJECT = "FULL_OBJECT"
+# A SSE-KMS or SSE-C object's ETag is not the MD5 of its bytes, even when it looks like one.
+_OPAQUE_ETAG_SSE = ("aws:kms", "aws:kms:dsse")
+_READ_BLOCK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Algorithm:
+    name: str  # as S3 spells it: CRC64NVME, CRC32, CRC32C, SHA256, SHA1
+    crc: Callable[[bytes, int], int] | None = None
+    width: int = 0  # bytes in a CRC's big-endian encoding
+    digest: str | None = None  # hashlib name for the SHA family
+
+    def of_file(self, path: Path) -> str:
+        """The base64 value S3 would store for the whole file."""
+        with open(path, "rb") as handle:
+            if self.crc is not None:
+                value = 0
+                while block := handle.read(_READ_BLOCK):
+                    value = self.crc(block, value)
+                return encode_crc(value, self.width)
+            assert self.digest is not None
+            return base64.b64encode(hashlib.file_digest(handle, self.digest).digest()).decode()
+
+
+ALGORITHMS = {a.name: a for a in (
+    Algorithm("CRC64NVME", crt.crc64nvme, 8),
+    Algorithm("CRC32C", crt.crc32c, 4),
+    Algorithm("CRC32", crt.crc32, 4),
+    Algorithm("SHA256", digest="sha256"),
+    Algorithm("SHA1", digest="sha1"),
+)}
+
+
+def encode_crc(value: int, width: int = 8) -> str:
+    return base64.b64encode(value.to_bytes(width, "big")).decode()
+
+
+def crc64nvme(data: bytes | memoryview) -> int:
+    return crt.crc64nvme(data)
+
+
+class CrcBuilder:
+    """The whole object's CRC64NVME from its parts' CRCs, which arrive in any order."""
+
+    def __init__(self, parts: int):
+        self._parts: list[tuple[int, int] | None] = [None] * parts
+
+    def add(self, number: int, crc: int, size: int) -> None:
+        self._parts[number - 1] = (crc, size)
+
+    def _entries(self) -> list[tuple[int, int]]:
+        if any(entry is None for entry in self._parts):
+            raise ValueError("a part's CRC is missing")
+        return self._parts  # type: ignore[return-value]
+
+    def part_values(self) -> list[str]:
+        return [encode_crc(crc) for crc, _ in self._entries()]
+
+    def value(self) -> str:
+        total = 0
+        for crc, size in self._entries():
+            total = crt.combine_crc64nvme(total, crc, size)
+        return encode_crc(total)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChecksum:
+    algorithm: Algorithm
+    value: str  # base64, as the store sent it
+
+    def __str__(self) -> str:
+        return f"{self.algorithm.name} {self.value}"
+
+
+def full_object_checksum(head: Mapping[str, object]) -> StoredChecksum | None:
+    """The strongest checksum of the whole object that a HeadObject(ChecksumMode=ENABLED)
+    reply carries. A COMPOSITE checksum (``value-N``) covers parts, not the object: ignored."""
+    if head.get("ChecksumType") not in (None, FULL_OBJECT):
+        return None
+    for name, algorithm in ALGORITHMS.items():
+        value = head.get(f"Checksum{name}")
+        if isinstance(value, str) and value and "-" not in value:
+            return StoredChecksum(algorithm, value)
+    return None
+
+
+def etag_is_opaque(head: Mapping[str, object]) -> bool:
+    """SSE-KMS and SSE-C objects have ETags that are not MD5s of their bytes."""
+    return head.get("ServerSideEncryption") in _OPAQUE_ETAG_SSE or bool(head.get("SSECustomerAlgorithm"))
