@@ -3,7 +3,6 @@ is renamed into place only once its ETag is verified."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import time
@@ -20,12 +19,11 @@ from .context import Context
 from .errors import IntegrityError, RangeIntegrityError, UnverifiableError
 from .etag import ETag, composite_etag, normalize, parse_etag
 from .checksums import etag_is_opaque
-from .journal import GetRecord
 from .layout import Layout, remote_layout, store_checksum_verdict
 from .locations import S3Location
-from .planning import Part, part_count, plan_parts
+from .planning import Part, plan_parts
+from .rangelog import RangeLog, ranges_for
 from .results import TransferResult, Verdict, report_kept
-from .resume import RangeSet
 from .retry import with_retry
 from .upload import failed, keeps_partial
 
@@ -90,7 +88,7 @@ async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdic
     range_size = layout.part_size or ctx.config.part_size
     tmp = temp_path(dest)
     await to_thread.run_sync(lambda: dest.parent.mkdir(parents=True, exist_ok=True))
-    ranges = await _ranges_for(ctx, obj, dest, tmp, range_size)
+    ranges = await ranges_for(ctx, obj.loc, obj.size, obj.etag_raw if obj.etag else None, dest, tmp, range_size)
     flags = os.O_RDWR | os.O_CREAT | (0 if ranges is not None and ranges.resumed else os.O_TRUNC)
     fd = await to_thread.run_sync(lambda: os.open(tmp, flags, 0o644))
     try:
@@ -115,73 +113,6 @@ async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdic
     if ranges is not None:
         await ranges.forget()
     return verdict, detail
-
-
-async def _ranges_for(ctx: Context, obj: RemoteObject, dest: Path, tmp: Path, range_size: int) -> RangeLog | None:
-    """The journal of a download in several ranges, resumed when it describes this very
-    object (same ETag, size and range size) and the temporary file is still there. Only a
-    download whose result is verified resumes: the final check covers the reused ranges."""
-    count = part_count(obj.size, range_size)
-    if count < 2 or obj.etag is None or not ctx.config.verify:
-        return None
-    entry = ctx.journal.entry("get", obj.loc.bucket, obj.loc.key, dest)
-    record = await to_thread.run_sync(ctx.journal.load, entry, GetRecord)
-    fresh = GetRecord(obj.loc.bucket, obj.loc.key, obj.size, obj.etag_raw, str(dest), range_size,
-                      RangeSet(count).encode())
-    if record is not None and _identity(record) == _identity(fresh) \
-            and await to_thread.run_sync(_size_of, tmp) == obj.size:
-        return RangeLog(ctx, entry, record, RangeSet.decode(record.done, count), resumed=True)
-    # Written before the temporary file is truncated, so no entry ever vouches for lost bytes.
-    log_ = RangeLog(ctx, entry, fresh, RangeSet(count), resumed=False)
-    await log_.flush(changed=True)
-    return log_
-
-
-def _identity(record: GetRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in ("bucket", "key", "size", "etag", "destination", "range_size")}
-
-
-def _size_of(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return -1
-
-
-class RangeLog:
-    """Which ranges are in the temporary file, mirrored to the journal as they land. Writes
-    coalesce: the task that finds the entry stale writes it until it is current, the others
-    only mark it stale, so the journal never falls behind by more than one write."""
-
-    def __init__(self, ctx: Context, entry: Path, record: GetRecord, done: RangeSet, resumed: bool):
-        self.ctx, self.entry, self.record, self.done, self.resumed = ctx, entry, record, done, resumed
-        self._stale = False
-        self._writing = False
-
-    async def add(self, number: int) -> None:
-        self.done.add(number)
-        await self.flush(changed=True)
-
-    async def clear(self) -> None:
-        self.done.clear()
-        await self.flush(changed=True)
-
-    async def flush(self, changed: bool = False) -> None:
-        """Bring the journal up to date (``changed``: the set just changed)."""
-        self._stale = self._stale or changed
-        if self._writing:
-            return
-        self._writing = True
-        try:
-            while self._stale:
-                self._stale = False
-                record = dataclasses.replace(self.record, done=self.done.encode())
-                await to_thread.run_sync(self.ctx.journal.save, self.entry, record)
-        finally:
-            self._writing = False
-
-    async def forget(self) -> None:
-        await to_thread.run_sync(self.ctx.journal.remove, self.entry)
 
 
 def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:

@@ -50,7 +50,7 @@ class GetRecord:
     bucket: str
     key: str
     size: int
-    etag: str  # as the server sent it
+    etag: str  # normalized
     destination: str
     range_size: int
     done: str  # RangeSet.encode(): which ranges are in the temporary file
