@@ -15,7 +15,7 @@ import anyio
 import typer
 
 from . import _tuning, api
-from . import bench as bench_
+from . import bench_plan
 from .config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from .render import Reporter
@@ -248,17 +248,18 @@ def bench(
     endpoint_url: Endpoint = None, profile: Profile = None, region: Region = None,
     addressing_style: Addressing = "auto", checksum: Checksum = "off",
     size: Annotated[Optional[str], typer.Option(help="Generated file size (default 256MiB; 64MiB embedded).")] = None,
-    part_sizes: Annotated[str, typer.Option(help="Part sizes to try, comma-separated.")] = bench_.DEFAULT_PART_SIZES,
-    concurrency_levels: Annotated[str, typer.Option(help="Concurrency levels to try.")] = bench_.DEFAULT_LEVELS,
+    part_sizes: Annotated[str, typer.Option(help="Part sizes to try, comma-separated.")] = bench_plan.DEFAULT_PART_SIZES,
+    concurrency_levels: Annotated[str, typer.Option(help="Concurrency levels to try.")] = bench_plan.DEFAULT_LEVELS,
     rounds: Annotated[int, typer.Option(help="Rounds; figures are medians over them.")] = 1,
     files: Annotated[int, typer.Option(help="Also put/get this many small files (0: off).")] = 0,
-    file_size: Annotated[str, typer.Option(help="Size of each small file.")] = bench_.DEFAULT_FILE_SIZE,
+    file_size: Annotated[str, typer.Option(help="Size of each small file.")] = bench_plan.DEFAULT_FILE_SIZE,
     embedded: Annotated[bool, typer.Option("--embedded", help="Use the embedded local server (moto).")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Measure put/get throughput over part sizes x concurrency, verified; removes all it wrote."""
-    options = _guard(lambda: bench_.parse_options(size, part_sizes, concurrency_levels, rounds, files, file_size))
+    from . import bench as bench_  # the I/O half pulls in the transfer engine: only when run
+    options = _guard(lambda: bench_plan.parse_options(size, part_sizes, concurrency_levels, rounds, files, file_size))
     config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region,
                                    addressing_style=addressing_style, checksum=checksum))  # type: ignore[arg-type]
     say = None if quiet else (lambda text: print(text, file=sys.stderr, flush=True))

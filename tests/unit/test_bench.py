@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.bench import (
+from s3ferry.bench_plan import (
     LARGE,
     SMALL,
     BenchOptions,
