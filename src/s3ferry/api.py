@@ -92,8 +92,11 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
                progress: Progress | None = None, rule: str = "content", delete: bool = False,
                trash: str | None = "default", max_delete: int | None = None, dry_run: bool = False,
                excludes: Sequence[str] = (), includes: Sequence[str] = (),
-               cache_path: Path | None = None) -> SyncReport:
-    """Make ``destination`` equal to ``source`` (a local folder and an s3:// prefix, either way).
+               cache_path: Path | None = None, source_endpoint_url: str | None = None,
+               source_profile: str | None = None) -> SyncReport:
+    """Make ``destination`` equal to ``source``: a local folder and an s3:// prefix either way,
+    or two s3:// prefixes (server-side copies; streamed through this process when the source
+    is on ``source_endpoint_url`` or read with ``source_profile``).
 
     ``rule``: "content" (default: same size is compared by ETag), "size-only" or "mtime".
     With ``delete``, extra remote objects move under ``trash`` (a prefix below the destination;
@@ -105,12 +108,37 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
     keys = load_filter(src if isinstance(src, Path) else None, list(excludes), list(includes))
     options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else trash,
                           max_delete=max_delete, dry_run=dry_run, keys=keys)
-    async with _context(config, progress) as ctx:
+    config = config or Config()
+    source_config = _source_config(config, source_endpoint_url, source_profile)
+    async with _context(config, progress) as ctx, _source_context(ctx, source_config) as src_ctx:
         with HashCache(cache_path) as cache:
             options.cache = cache
-            summary, stats = await sync_trees(ctx, src, dst, options)
+            summary, stats = await sync_trees(ctx, src, dst, options, src_ctx)
     summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
+
+
+def _source_config(config: Config, endpoint_url: str | None, profile: str | None) -> Config | None:
+    """The source's config when it differs from the destination's (another endpoint or
+    profile); None when both sides are one endpoint, which allows server-side copies."""
+    endpoint_url = endpoint_url or config.endpoint_url
+    profile = profile or config.profile
+    if (endpoint_url, profile) == (config.endpoint_url, config.profile):
+        return None
+    return config.replace(endpoint_url=endpoint_url, profile=profile)
+
+
+@asynccontextmanager
+async def _source_context(ctx: Context, config: Config | None) -> AsyncIterator[Context | None]:
+    if config is None:
+        yield None
+        return
+    try:
+        async with open_client(config) as client:
+            # One limit across both clients: parts in flight stay bounded by the concurrency.
+            yield Context(client, config, ctx.progress, ctx.slots)
+    except Exception as exc:  # noqa: BLE001
+        raise map_error(exc) from exc
 
 
 async def list_uploads(where: str, *, older_than: timedelta | None = None,

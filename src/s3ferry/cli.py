@@ -177,6 +177,9 @@ def sync(
     mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
     exclude: Annotated[Optional[list[str]], typer.Option(help="Glob to leave out (repeatable).")] = None,
     include: Annotated[Optional[list[str]], typer.Option(help="Glob to keep despite excludes (repeatable).")] = None,
+    source_endpoint_url: Annotated[Optional[str], typer.Option(
+        help="Endpoint of an s3:// source on another server (the copy streams through s3ferry).")] = None,
+    source_profile: Annotated[Optional[str], typer.Option(help="AWS profile to read an s3:// source with.")] = None,
 ) -> None:
     """Make DESTINATION equal to SOURCE; by default a same-size file is compared by content."""
     rule = "size-only" if size_only else "mtime" if mtime else "content"
@@ -185,7 +188,8 @@ def sync(
     async def operation(reporter: Reporter) -> Summary:
         report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
                                 trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
-                                excludes=exclude or (), includes=include or ())
+                                excludes=exclude or (), includes=include or (),
+                                source_endpoint_url=source_endpoint_url, source_profile=source_profile)
         return report.summary
 
     run(operation, opts)

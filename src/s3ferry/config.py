@@ -41,6 +41,9 @@ RETRY_MAX_WAIT = 5.0
 
 # User-metadata key under which our uploads record their part size (x-amz-meta-...).
 META_PART_SIZE = "s3ferry-part-size"
+# ... and under which an S3 -> S3 copy records its source's ETag, so a later sync can tell an
+# unchanged pair apart even when the copy could not keep the ETag (another part layout).
+META_SOURCE_ETAG = "s3ferry-source-etag"
 TEMP_SUFFIX = ".s3ferry.tmp"
 # sync: deleted objects move under this prefix (below the destination); never synced itself.
 TRASH_ROOT = ".s3ferry-trash/"

@@ -1,7 +1,9 @@
 """sync: make a destination (prefix or folder) equal to a source, streaming both listings
-through a merge-join and starting transfers while listing is still going.
+through a merge-join and starting transfers while listing is still going. Local -> S3,
+S3 -> local and S3 -> S3 (copy.py: server-side within one endpoint, streamed between two).
 
-The decisions are sync_plan's; this module only carries them out.
+The decisions are sync_plan's; this module only carries them out. Extras to delete are
+spooled to disk and deleted after the copies (sync_deletes.py).
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from . import fileio
 from .client import map_error
-from .config import IGNORE_FILE, TRASH_ROOT
+from .config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
 from .context import Context
+from .copy import Endpoints, copy_object
 from .download import RemoteObject, download_object
-from .errors import ConfigError, S3FerryError, TransferError
+from .errors import ConfigError, TransferError
 from .etag import parse_etag
 from .hashcache import HashCache
 from .locations import S3Location, safe_relative_path
 from .results import Summary, TransferResult, Verdict
 from .retry import with_retry
-from .sync_plan import Action, Item, KeyFilter, Rule, Step, amerge_join, decide, resolve_compare
+from .sync_deletes import DeleteSpool, run_deletes
+from .sync_plan import Action, Item, KeyFilter, Rule, Step, amerge_join, decide, etags_agree, resolve_compare
 from .transfer import Job, check_bucket, refuse_key, run_jobs
 from .upload import upload_file
 from .verify import Verifier
@@ -52,7 +55,7 @@ class SyncStats:
     skipped: int = 0
     deleted: int = 0
     hashed: int = 0
-    planned_deletes: list[Step] = field(default_factory=list)
+    deletes: DeleteSpool = field(default_factory=DeleteSpool)
 
 
 def default_trash() -> str:
@@ -104,35 +107,59 @@ class ContentJudge:
 
 # ---- carrying out steps -----------------------------------------------------------------
 
-def _skip_result(step: Step, source: str, dest: str) -> TransferResult:
+def _skip_result(step: Step, source: str, dest: str, proven: bool) -> TransferResult:
     # Size 0: a skipped file moves no bytes, and the summary counts bytes moved.
-    return TransferResult("skip", source, dest, 0,
-                          verdict=Verdict.MATCH if step.reason == "same content" else Verdict.SKIPPED,
+    return TransferResult("skip", source, dest, 0, verdict=Verdict.MATCH if proven else Verdict.SKIPPED,
                           detail=step.reason)
 
 
 async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path | S3Location,
-               options: SyncOptions) -> tuple[Summary, SyncStats]:
+               options: SyncOptions, source_ctx: Context | None = None) -> tuple[Summary, SyncStats]:
+    """``source_ctx`` reads an S3 source on another endpoint (or with other credentials);
+    by default the source is read with ``ctx``, and S3 -> S3 copies are server-side."""
     stats = SyncStats()
     summary = Summary("sync")
     judge = ContentJudge(ctx, options.cache)
+    src_ctx = source_ctx or ctx
+    if source_ctx is not None and not isinstance(source, S3Location):
+        raise ConfigError("a source endpoint or profile needs an s3:// source")
     if isinstance(source, Path) and isinstance(dest, S3Location):
         await check_bucket(ctx, dest.bucket)
         base = _as_prefix(dest)
         pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.client, ctx.config, base, options.keys))
         jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
-        await check_bucket(ctx, source.bucket)
+        await check_bucket(src_ctx, source.bucket)
         base = _as_prefix(source)
         dest.mkdir(parents=True, exist_ok=True)
-        pairs = amerge_join(remote_items(ctx.client, ctx.config, base, options.keys), local_items(dest, options.keys))
-        jobs = _down_jobs(ctx, judge, base, dest, pairs, options, stats, summary)
+        pairs = amerge_join(remote_items(src_ctx.client, src_ctx.config, base, options.keys),
+                            local_items(dest, options.keys))
+        jobs = _down_jobs(src_ctx, judge, base, dest, pairs, options, stats, summary)
+    elif isinstance(source, S3Location) and isinstance(dest, S3Location):
+        ends = Endpoints(src_ctx, ctx)
+        src_base, dst_base = _as_prefix(source), _as_prefix(dest)
+        if ends.same and src_base.bucket == dst_base.bucket and _overlap(src_base.key, dst_base.key):
+            raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
+        await check_bucket(src_ctx, src_base.bucket)
+        await check_bucket(ctx, dst_base.bucket)
+        pairs = amerge_join(remote_items(src_ctx.client, src_ctx.config, src_base, options.keys),
+                            remote_items(ctx.client, ctx.config, dst_base, options.keys))
+        jobs = _copy_jobs(ends, judge, src_base, dst_base, pairs, options, stats)
     else:
-        raise ConfigError("sync needs one local folder and one s3:// prefix")
-    await run_jobs(ctx, jobs, summary)
-    await _deletes(ctx, dest, options, stats, summary)
+        raise ConfigError("sync needs an s3:// prefix on at least one side")
+    try:
+        await run_jobs(ctx, jobs, summary)
+        stats.deleted = await run_deletes(ctx, dest, stats.deletes, trash=options.trash if isinstance(dest, S3Location)
+                                          else None, max_delete=options.max_delete, dry_run=options.dry_run,
+                                          summary=summary)
+    finally:
+        stats.deletes.close()
     stats.hashed = judge.hashed
     return summary, stats
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
 
 
 def _as_prefix(loc: S3Location) -> S3Location:
@@ -146,7 +173,7 @@ async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Locati
         step = decide(local, remote, options.rule, delete=options.delete)
         key = base.child(step.key)
         if step.action is Action.DELETE:
-            stats.planned_deletes.append(step)
+            stats.deletes.add(step.key)
             continue
         if step.action is Action.EXTRA:
             continue
@@ -162,7 +189,7 @@ async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: 
     async for remote, local in pairs:
         step = decide(remote, local, options.rule, delete=options.delete)
         if step.action is Action.DELETE:
-            stats.planned_deletes.append(step)
+            stats.deletes.add(step.key)
             continue
         if step.action is Action.EXTRA:
             continue
@@ -181,22 +208,51 @@ async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: 
                          source=str(key), dest=str(path), local=path)
 
 
+async def _copy_jobs(ends: Endpoints, judge: ContentJudge, src_base: S3Location, dst_base: S3Location,
+                     pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                     stats: SyncStats) -> AsyncIterator[Job]:
+    async for there, here in pairs:
+        step = decide(there, here, options.rule, delete=options.delete)
+        if step.action is Action.DELETE:
+            stats.deletes.add(step.key)
+            continue
+        if step.action is Action.EXTRA:
+            continue
+        src, dst = src_base.child(step.key), dst_base.child(step.key)
+        yield _bind_step(ends.dest, judge, step, options, stats,
+                         compare=partial(_remote_same, ends.dest, step, dst),
+                         copy=partial(copy_object, ends, src, dst), source=str(src), dest=str(dst), local=None)
+
+
+async def _remote_same(ctx: Context, step: Step, dst: S3Location) -> tuple[bool | None, str]:
+    """Two same-size objects: their ETags, and only when those differ, the source ETag a
+    previous copy recorded in the destination's metadata (one HEAD)."""
+    assert step.source is not None and step.dest is not None
+    same, why = etags_agree(step.source.etag, step.dest.etag)
+    if same is True:
+        return same, why
+    head = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=dst.bucket, Key=dst.key))
+    return etags_agree(step.source.etag, head.get("ETag"), (head.get("Metadata") or {}).get(META_SOURCE_ETAG))
+
+
 def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptions, stats: SyncStats, *,
-               compare: Callable[[], Awaitable[bool | None]],
-               copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path) -> Job:
+               compare: Callable[[], Awaitable[bool | None | tuple[bool | None, str]]],
+               copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path | None) -> Job:
     async def job() -> TransferResult:
         current = step
         started = time.monotonic()
         if current.action is Action.COMPARE:
             try:
-                current = resolve_compare(current, await compare())
+                verdict = await compare()
+                current = resolve_compare(current, *verdict) if isinstance(verdict, tuple) else \
+                    resolve_compare(current, verdict)
             except Exception as exc:  # noqa: BLE001 - a failed comparison is that file's failure
                 error = TransferError("sync", source, dest, map_error(exc))
                 return _report(ctx, TransferResult("sync", source, dest, error=str(error), exit_code=error.exit_code,
                                                    seconds=time.monotonic() - started))
         if current.action is Action.SKIP:
             stats.skipped += 1
-            return _report(ctx, _skip_result(current, source, dest))
+            return _report(ctx, _skip_result(current, source, dest, proven=step.action is Action.COMPARE))
         if options.dry_run:
             stats.copied += 1
             size = current.source.size if current.source else 0
@@ -204,7 +260,7 @@ def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptio
         result = await copy()
         if result.ok:
             stats.copied += 1
-            if result.verdict is Verdict.MATCH and result.etag:
+            if result.verdict is Verdict.MATCH and result.etag and local is not None:
                 # The bytes on both sides are now known equal: the next sync need not hash them.
                 await judge.remember(local, result.etag)
         return result
@@ -214,46 +270,3 @@ def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptio
 def _report(ctx: Context, result: TransferResult) -> TransferResult:
     ctx.progress.finished(result)
     return result
-
-
-async def _deletes(ctx: Context, dest: Path | S3Location, options: SyncOptions, stats: SyncStats,
-                   summary: Summary) -> None:
-    planned = stats.planned_deletes
-    if not planned:
-        return
-    if options.max_delete is not None and len(planned) > options.max_delete:
-        error = S3FerryError(f"refusing to delete {len(planned)} objects (more than --max-delete {options.max_delete})")
-        summary.add(TransferResult("delete", str(dest), "", error=str(error), exit_code=1))
-        ctx.progress.finished(TransferResult("delete", str(dest), "", error=str(error)))
-        return
-    for step in planned:
-        target = str(dest / step.key) if isinstance(dest, Path) else str(_as_prefix(dest).child(step.key))
-        if options.dry_run:
-            result = TransferResult("delete (dry run)", target, "", detail=step.reason)
-        else:
-            result = await _delete_one(ctx, dest, step, options, target)
-            if result.ok:
-                stats.deleted += 1
-        if not result.ok:
-            summary.add(result)
-        ctx.progress.finished(result)
-
-
-async def _delete_one(ctx: Context, dest: Path | S3Location, step: Step, options: SyncOptions,
-                      target: str) -> TransferResult:
-    try:
-        if isinstance(dest, Path):
-            await to_thread.run_sync(fileio.remove_quietly, dest / step.key)
-            return TransferResult("delete", target, "")
-        loc = _as_prefix(dest).child(step.key)
-        if options.trash is None:
-            await with_retry(ctx.config, lambda: ctx.client.delete_object(Bucket=loc.bucket, Key=loc.key))
-            return TransferResult("delete", target, "")
-        trashed = _as_prefix(dest).child(options.trash + step.key)
-        await with_retry(ctx.config, lambda: ctx.client.copy_object(
-            Bucket=trashed.bucket, Key=trashed.key, CopySource={"Bucket": loc.bucket, "Key": loc.key}))
-        await with_retry(ctx.config, lambda: ctx.client.delete_object(Bucket=loc.bucket, Key=loc.key))
-        return TransferResult("trash", target, str(trashed))
-    except Exception as exc:  # noqa: BLE001
-        error = TransferError("delete", target, "", map_error(exc))
-        return TransferResult("delete", target, "", error=str(error), exit_code=error.exit_code)

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from .etag import normalize, parse_etag
+
 MTIME_TOLERANCE = 1.0  # seconds: S3 LastModified has second precision
 
 
@@ -100,14 +102,36 @@ def decide(source: Item | None, dest: Item | None, rule: Rule, *, delete: bool) 
     return Step(action, source.key, source, dest, reason)
 
 
-def resolve_compare(step: Step, same: bool | None) -> Step:
+def resolve_compare(step: Step, same: bool | None, why: str | None = None) -> Step:
     """Finish a COMPARE step once the content comparison is in (None: no comparable hash).
     No comparable hash is never taken for "the same": the file is copied."""
     if same is None:
-        return Step(Action.COPY, step.key, step.source, step.dest, "no comparable hash")
+        return Step(Action.COPY, step.key, step.source, step.dest, why or "no comparable hash")
     if same:
-        return Step(Action.SKIP, step.key, step.source, step.dest, "same content")
-    return Step(Action.COPY, step.key, step.source, step.dest, "content differs")
+        return Step(Action.SKIP, step.key, step.source, step.dest, why or "same content")
+    return Step(Action.COPY, step.key, step.source, step.dest, why or "content differs")
+
+
+def etags_agree(source: str | None, dest: str | None, recorded: str | None = None) -> tuple[bool | None, str]:
+    """S3 -> S3: do two same-size objects hold the same bytes, judged by their ETags alone?
+
+    ``recorded`` is the source ETag an earlier copy stored in the destination's metadata.
+    Equal MD5 ETags (single or composite) are the same bytes; the recorded ETag equal to the
+    source's means the destination was copied from exactly this version of the source, even
+    when the copy could not keep the ETag. Two different single-PUT MD5s are different bytes.
+    Any other difference may be a different part layout, not different bytes: it is not proof
+    either way, so the object is copied again (never skipped on a guess)."""
+    src, dst = normalize(source), normalize(dest)
+    if recorded is not None and src and normalize(recorded) == src:
+        return True, "copied from this source version (recorded ETag)"
+    a, b = parse_etag(src), parse_etag(dst)
+    if a is None or b is None:
+        return None, "ETags are not MD5s and no recorded source ETag matches"
+    if src == dst:
+        return True, "same ETag"
+    if not a.is_multipart and not b.is_multipart:
+        return False, "content differs (MD5)"
+    return None, "ETags differ, maybe only by part layout: treated as changed"
 
 
 def _order(key: str) -> bytes:

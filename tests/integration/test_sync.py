@@ -128,3 +128,18 @@ def test_sync_down_and_noop(server, bucket, tmp_path):
     (out / "extra.bin").write_bytes(b"x")
     _, stats = run_sync(server, S3Location(bucket, "t/"), out, cache, delete=True)
     assert not (out / "extra.bin").exists() and stats.deleted == 1
+
+
+def test_no_deletes_after_a_failed_transfer(server, bucket, tmp_path):
+    """As rclone does: when part of the source could not be copied, the extras stay."""
+    s3 = server.client()
+    s3.put_object(Bucket=bucket, Key="t/good.txt", Body=b"good")
+    s3.put_object(Bucket=bucket, Key="t/../../escape", Body=b"evil")  # refused: a failed transfer
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "extra.bin").write_bytes(b"x")
+    summary, stats = run_sync(server, S3Location(bucket, "t/"), out, tmp_path / "cache.sqlite", delete=True)
+    assert not summary.ok and stats.deleted == 0
+    assert (out / "extra.bin").exists() and (out / "good.txt").read_bytes() == b"good"
+    assert any("not deleting 1 extra" in error for error in summary.errors)
+    assert not (tmp_path / "escape").exists()
