@@ -60,6 +60,8 @@ def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["AWS_CONFIG_FILE"] = str(empty / "config")
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(empty / "credentials")
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    # Resume journals of every test (in-process and CLI subprocesses) stay in the session's tmp.
+    os.environ["S3FERRY_JOURNAL_DIR"] = str(tmp_path_factory.mktemp("journal"))
 
 
 @pytest.fixture(scope="session")

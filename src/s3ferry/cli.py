@@ -50,6 +50,8 @@ Checksum = Annotated[str, typer.Option("--checksum", help="Extra upload checksum
 Addressing = Annotated[str, typer.Option("--addressing-style", help="auto, path or virtual.")]
 Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, then a summary.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
+KeepPartial = Annotated[bool, typer.Option("--keep-partial", help="On Ctrl-C or failure keep uploads and temporary "
+                                           "files for a resume (re-run the same command).")]
 
 
 # The options every transfer command takes, added to each by @transfer_command.
@@ -59,6 +61,7 @@ TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "multipart_threshold": (Threshold, None), "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
     "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
     "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
+    "keep_partial": (KeepPartial, False),
 }
 
 
@@ -71,13 +74,13 @@ class TransferOptions:
 
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
-                 require_verify: bool, checksum: str, addressing_style: str) -> Config:
+                 require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False) -> Config:
     part = parse_size(part_size)
     return Config(
         endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
         part_size=part, multipart_threshold=parse_size(multipart_threshold) if multipart_threshold else part,
         max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
-        checksum=checksum, addressing_style=addressing_style,  # type: ignore[arg-type]
+        checksum=checksum, addressing_style=addressing_style, keep_partial=keep_partial,  # type: ignore[arg-type]
     )
 
 
@@ -111,7 +114,9 @@ def run(operation: Callable[[Reporter], Awaitable[Summary]], opts: TransferOptio
             summary = anyio.run(operation, reporter, backend="asyncio",
                                 backend_options={"use_uvloop": sys.platform != "win32"})
     except KeyboardInterrupt:
-        print("interrupted: in-flight uploads aborted, temporary files removed", file=sys.stderr)
+        print("interrupted: partial transfers kept (see above); re-run the same command to resume"
+              if opts.config.keep_partial else "interrupted: in-flight uploads aborted, temporary files removed",
+              file=sys.stderr)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except S3FerryError as exc:
         print(f"error: {exc}", file=sys.stderr)

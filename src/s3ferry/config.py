@@ -50,6 +50,10 @@ TRASH_ROOT = ".s3ferry-trash/"
 IGNORE_FILE = ".s3ferryignore"
 # Local files stat'ed per worker-thread hop while walking a tree.
 WALK_BATCH = 256
+# Resume journal: where it lives unless Config.journal_dir says (then $XDG_CACHE_HOME/s3ferry/journal).
+JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
+# Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.
+HASH_BLOCK = 1 * MiB
 # `s3ferry bench`: a sweep that ends in well under a minute on a local server.
 BENCH_SIZE = 256 * MiB
 BENCH_EMBEDDED_SIZE = 64 * MiB  # moto is a test server: slow, and shares the client's cores
@@ -87,6 +91,10 @@ class Config:
     sign_payload: bool = False
     verify: bool = True
     require_verify: bool = False
+    # On Ctrl-C or a failure, keep multipart uploads, temporary files and the journal for a resume.
+    keep_partial: bool = False
+    # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
+    journal_dir: str | None = None
 
     def __post_init__(self) -> None:
         _check(MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE,

@@ -9,6 +9,7 @@ import anyio
 from .client import S3Client
 from .config import Config
 from .fileio import PartBuffers
+from .journal import Journal, journal_dir
 from .results import NoProgress, Progress
 
 
@@ -22,9 +23,12 @@ class Context:
     slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
     # Part buffers for uploads, lent only to holders of a slot.
     buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
+    journal: Journal = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.slots is None:
             object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
         if self.buffers is None:
             object.__setattr__(self, "buffers", PartBuffers(self.config.max_concurrency))
+        if self.journal is None:
+            object.__setattr__(self, "journal", Journal(journal_dir(self.config)))

@@ -23,9 +23,10 @@ from .checksums import etag_is_opaque
 from .layout import Layout, remote_layout, store_checksum_verdict
 from .locations import S3Location
 from .planning import Part, plan_parts
-from .results import TransferResult, Verdict
+from .rangelog import RangeLog, ranges_for
+from .results import TransferResult, Verdict, report_kept
 from .retry import with_retry
-from .upload import failed
+from .upload import failed, keeps_partial
 
 # A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
 # in transit fails the first pass and passes the second.
@@ -84,18 +85,31 @@ def _enough(known: RemoteObject | None) -> bool:
 async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdict, str]:
     etag = obj.etag
     layout = await remote_layout(ctx, obj.loc, obj.size, etag, obj.metadata or {}) if etag else Layout(None, "unknown")
+    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
+    range_size = layout.part_size or ctx.config.part_size
     tmp = temp_path(dest)
-    fd = await to_thread.run_sync(fileio.create_temp, tmp, obj.size)  # one hop: small files pay per hop
+    ranges = await ranges_for(ctx, obj.loc, obj.size, obj.etag_raw if obj.etag else None, dest, tmp, range_size)
+    resumed = ranges is not None and ranges.resumed
+    fd = await to_thread.run_sync(fileio.create_temp, tmp, obj.size, resumed)  # one hop: small files pay per hop
     try:
         try:
-            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp)
+            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp, range_size, ranges)
         finally:
             os.close(fd)
         await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
-    except BaseException:
+    except BaseException as exc:
         with anyio.CancelScope(shield=True):
-            await to_thread.run_sync(fileio.remove_quietly, tmp)
+            if ranges is not None and keeps_partial(ctx, exc):
+                await ranges.flush()
+                report_kept(ctx.progress, f"get {obj.loc} -> {dest}: {len(ranges.done)} of {ranges.done.count} "
+                                          f"ranges in {tmp}; re-run the same command to resume, or delete it")
+            else:
+                await to_thread.run_sync(fileio.remove_quietly, tmp)
+                if ranges is not None:
+                    await ranges.forget()
         raise
+    if ranges is not None:
+        await ranges.forget()
     return verdict, detail
 
 
@@ -106,35 +120,46 @@ def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
     os.replace(tmp, dest)
 
 
-async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout,
-                            fd: int, tmp: Path) -> tuple[Verdict, str]:
-    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
-    range_size = layout.part_size or ctx.config.part_size
+async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, fd: int,
+                            tmp: Path, range_size: int, ranges: RangeLog | None) -> tuple[Verdict, str]:
     for attempt in range(VERIFY_PASSES):
-        digests = await _fetch_all(ctx, obj, fd, range_size)
-        if not ctx.config.verify:
-            return Verdict.SKIPPED, "verification off"
-        local = await _local_etag(etag, layout, digests, tmp)
-        if local is None and etag is not None and etag.is_multipart:
-            # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
-            # the finished temporary file, before it is renamed into place.
-            if _ranges_match(digests, etag, range_size):
-                return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
-            guessed = await _guess_layout(obj, etag, tmp)
-            if guessed is not None:
-                return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
-        judged = None
-        if local is None:  # no ETag to compare: the store's own full-object checksum decides
-            judged = await store_checksum_verdict(ctx, obj.loc, tmp)
-            if judged is None:
-                return _unverifiable(ctx, etag, layout)
-        elif local == str(etag):
-            return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
-        elif obj.opaque is None:  # known from a listing: an SSE-KMS ETag differs without a flipped byte
-            judged = await store_checksum_verdict(ctx, obj.loc, tmp, only_if_opaque=True)
-        if judged is not None and (judged[0] is not Verdict.MISMATCH or attempt + 1 == VERIFY_PASSES):
-            return _final(ctx, judged)
-    raise IntegrityError(f"downloaded bytes have ETag {local}, object has {etag}")
+        if attempt and ranges is not None:
+            await ranges.clear()  # the second pass fetches everything again
+        digests, reused = await _fetch_all(ctx, obj, fd, range_size, ranges)
+        verdict, detail = await _judge(ctx, obj, etag, layout, digests, tmp, range_size, attempt)
+        if verdict is not None:
+            if reused:
+                detail += f"; resumed: {reused} of {len(digests)} ranges were already in the temporary file"
+            return verdict, detail
+    raise IntegrityError(f"downloaded bytes have ETag {detail}, object has {etag}")
+
+
+async def _judge(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, digests: list[bytes],
+                 tmp: Path, range_size: int, attempt: int) -> tuple[Verdict | None, str]:
+    """The verdict on the fetched file, or (None, local ETag) when it is worth fetching again."""
+    if not ctx.config.verify:
+        return Verdict.SKIPPED, "verification off"
+    local = await _local_etag(etag, layout, digests, tmp)
+    if local is None and etag is not None and etag.is_multipart:
+        # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
+        # the finished temporary file, before it is renamed into place.
+        if _ranges_match(digests, etag, range_size):
+            return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
+        guessed = await _guess_layout(obj, etag, tmp)
+        if guessed is not None:
+            return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
+    judged = None
+    if local is None:  # no ETag to compare: the store's own full-object checksum decides
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp)
+        if judged is None:
+            return _unverifiable(ctx, etag, layout)
+    elif local == str(etag):
+        return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
+    elif obj.opaque is None:  # known from a listing: an SSE-KMS ETag differs without a flipped byte
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp, only_if_opaque=True)
+    if judged is not None and (judged[0] is not Verdict.MISMATCH or attempt + 1 == VERIFY_PASSES):
+        return _final(ctx, judged)
+    return None, str(local)
 
 
 def _final(ctx: Context, judged: tuple[Verdict, str]) -> tuple[Verdict, str]:
@@ -186,18 +211,31 @@ def _unverifiable(ctx: Context, etag: ETag | None, layout: Layout) -> tuple[Verd
     return Verdict.UNVERIFIABLE, reason
 
 
-async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int) -> list[bytes]:
+async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
+                     ranges: RangeLog | None) -> tuple[list[bytes], int]:
+    """Every range's MD5, and how many ranges were already in the file (re-hashed, not fetched)."""
     parts = list(plan_parts(obj.size, range_size))
     digests: list[bytes] = [b""] * len(parts)
+    reused = 0
 
     whole = len(parts) == 1
 
     async def fetch(part: Part, token: object) -> None:
+        nonlocal reused
+        present = ranges is not None and part.number in ranges.done
         try:
-            digests[part.number - 1] = await with_retry(
-                ctx.config, lambda: _fetch_range(ctx, obj, part, fd, whole))
+            if present:
+                digests[part.number - 1] = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+            else:
+                digests[part.number - 1] = await with_retry(
+                    ctx.config, lambda: _fetch_range(ctx, obj, part, fd, whole))
         finally:
             ctx.slots.release_on_behalf_of(token)
+        if present:
+            reused += 1
+            ctx.progress.advanced(part.size)
+        elif ranges is not None:
+            await ranges.add(part.number)
 
     if whole:  # the common small object: no task group (and task) for one range
         token = object()
@@ -209,7 +247,7 @@ async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int) 
             token = object()  # a borrower unique to this range, across all concurrent files
             await ctx.slots.acquire_on_behalf_of(token)
             tg.start_soon(fetch, part, token)
-    return digests
+    return digests, reused
 
 
 async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool) -> bytes:

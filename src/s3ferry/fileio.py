@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from .config import HASH_BLOCK
 from .errors import LocalIOError, NotFoundError, SourceChangedError
 
 
@@ -97,6 +98,20 @@ def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:
     return data, digest
 
 
+def hash_range(fd: int, offset: int, size: int) -> bytes:
+    """MD5 of ``size`` bytes at ``offset``, read a block at a time (resume re-hashes parts it
+    does not send, so it need not hold them)."""
+    md5 = hashlib.md5()
+    end = offset + size
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {end - size})")
+        md5.update(block)
+        offset += len(block)
+    return md5.digest()
+
+
 def check_unchanged(fd: int, before: os.stat_result) -> None:
     after = os.fstat(fd)
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
@@ -124,10 +139,14 @@ def _write_all(fd: int, data: memoryview, offset: int) -> None:
         written += os.pwrite(fd, data[written:], offset + written)
 
 
-def create_temp(tmp: Path, size: int) -> int:
-    """Open a download's temporary file (and its folders), its space reserved."""
+def create_temp(tmp: Path, size: int, resume: bool = False) -> int:
+    """Open a download's temporary file (and its folders), its space reserved; with
+    ``resume``, the one an interrupted download left, as it is. Readable too: a resumed
+    download re-hashes the ranges it already has."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | (0 if resume else os.O_TRUNC), 0o644)
+    if resume:
+        return fd
     try:
         preallocate(fd, size)
     except BaseException:  # e.g. a full disk: leave no empty temporary file behind

@@ -86,6 +86,10 @@ class Reporter:
         elif result.verdict is Verdict.UNVERIFIABLE:
             self._line(f"warning: {result.op} {result.source} -> {result.destination}: unverifiable ({result.detail})")
 
+    def kept(self, text: str) -> None:
+        """What --keep-partial kept, and how to resume or abort it (always shown)."""
+        self._line(f"kept: {text}")
+
     def _line(self, text: str) -> None:
         if self._bar is not None:
             self._bar.console.print(text, markup=False, highlight=False)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
+
+log = logging.getLogger("s3ferry")
 
 
 class Verdict(str, enum.Enum):
@@ -80,6 +83,16 @@ class Progress(Protocol):
     def started(self, source: str, size: int) -> None: ...
     def advanced(self, nbytes: int) -> None: ...
     def finished(self, result: TransferResult) -> None: ...
+
+
+def report_kept(progress: Progress, text: str) -> None:
+    """Tell the user what was kept for a resume (``--keep-partial``). A progress object may
+    have an optional ``kept(text)`` method; otherwise the warning goes to the log."""
+    kept = getattr(progress, "kept", None)
+    if kept is not None:
+        kept(text)
+    else:
+        log.warning("kept: %s", text)
 
 
 class NoProgress:

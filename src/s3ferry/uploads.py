@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from botocore.exceptions import ClientError
+
 from .context import Context
 from .errors import ConfigError
+from .etag import normalize
 from .locations import S3Location
+from .resume import StoredPart
 from .retry import with_retry
 
 LIFECYCLE_RULE_ID = "s3ferry-abort-incomplete-multipart-uploads"
@@ -74,3 +78,31 @@ async def install_lifecycle_rule(ctx: Context, bucket: str, days: int) -> None:
                   "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days}})
     await with_retry(ctx.config, lambda: ctx.client.put_bucket_lifecycle_configuration(
         Bucket=bucket, LifecycleConfiguration={"Rules": rules}))
+
+
+async def list_parts(ctx: Context, loc: S3Location, upload_id: str) -> dict[int, StoredPart] | None:
+    """The parts an upload holds, a page at a time (16 bytes of ETag each, so bounded by the
+    10,000-part limit); None when the upload no longer exists."""
+    stored: dict[int, StoredPart] = {}
+    marker: dict[str, int] = {}
+    while True:
+        try:
+            page = await with_retry(ctx.config, lambda: ctx.client.list_parts(
+                Bucket=loc.bucket, Key=loc.key, UploadId=upload_id, **marker))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "NoSuchKey", "404"):
+                return None
+            raise
+        for item in page.get("Parts", []):
+            number = int(item["PartNumber"])
+            stored[number] = StoredPart(number, int(item["Size"]), normalize(item.get("ETag")))
+        next_marker = page.get("NextPartNumberMarker")
+        if not page.get("IsTruncated") or not next_marker:
+            return stored
+        marker = {"PartNumberMarker": int(next_marker)}
+
+
+async def uploads_of_key(ctx: Context, loc: S3Location) -> list[IncompleteUpload]:
+    """The incomplete uploads of exactly this key, newest first."""
+    found = [u async for u in list_incomplete(ctx, loc) if u.key == loc.key]
+    return sorted(found, key=lambda u: u.initiated, reverse=True)
