@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import settings
 from botocore.config import Config as BotoConfig
 
 from s3ferry.config import Config
@@ -25,6 +26,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import ceph_rgw  # noqa: E402  (the project's own start/stop script)
 
 LANES = ["moto", "ceph"]
+
+# No wall-clock limits in tests: hypothesis's per-example deadline is one, and it fails
+# examples at random on this shared 2-core machine.
+settings.register_profile("s3ferry", deadline=None)
+settings.load_profile("s3ferry")
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,7 @@ async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
         token = object()
         await ctx.slots.acquire_on_behalf_of(token)
         await fetch(parts[0], token)
-        return digests
+        return digests, reused
     async with anyio.create_task_group() as tg:
         for part in plan_parts(obj.size, range_size):
             token = object()  # a borrower unique to this range, across all concurrent files
