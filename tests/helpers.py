@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,30 @@ def run_cli(server: Any, *args: str, timeout: float = 300, **kwargs) -> subproce
     """Run the real CLI in a subprocess against ``server``."""
     return subprocess.run([sys.executable, "-m", "s3ferry", *args], env=server.env(), capture_output=True,
                           text=True, timeout=timeout, **kwargs)
+
+
+def sigint(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    """Ctrl-C a running CLI: it must exit 130 within ``timeout``, without a traceback."""
+    process.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    return stdout, stderr
+
+
+def interrupt_when(process: subprocess.Popen[str], ready: Any, deadline: float = 120,
+                   timeout: float = 60) -> tuple[str, str]:
+    """Wait until ``ready()`` (polling), then :func:`sigint` the still-running process."""
+    end = time.monotonic() + deadline
+    while process.poll() is None and time.monotonic() < end and not ready():
+        time.sleep(0.02)
+    if process.poll() is not None:
+        raise AssertionError(f"the transfer ended before it could be interrupted: {process.communicate()}")
+    return sigint(process, timeout)
 
 
 def random_file(path: Path, size: int, seed: int = 0) -> Path:

@@ -25,8 +25,9 @@ from typing import Any
 import anyio
 from anyio import to_thread
 
+from . import fileio
 from .api import _context  # the API's own client set-up and error mapping
-from .bench_plan import (  # noqa: F401 - the pure half, re-exported for callers of bench
+from .bench_plan import (
     COLUMNS,
     LARGE,
     OPS,
@@ -41,13 +42,12 @@ from .bench_plan import (  # noqa: F401 - the pure half, re-exported for callers
     aggregate,
     best_lines,
     best_settings,
-    parse_options,
     plan_sweep,
     schedule,
     size_text,
     table_rows,
 )
-from .config import BENCH_CLEANUP_TIMEOUT, BENCH_EMBEDDED_BUCKET, BENCH_EMBEDDED_SIZE, BENCH_PREFIX, BENCH_SIZE, Config, MiB
+from .config import BENCH_CLEANUP_TIMEOUT, BENCH_EMBEDDED_BUCKET, BENCH_EMBEDDED_SIZE, BENCH_PREFIX, BENCH_SIZE, Config
 from .context import Context
 from .embedded import moto_server
 from .errors import ConfigError, EndpointError, NotFoundError, S3FerryError
@@ -91,24 +91,13 @@ class BenchReport:
         return aggregate(self.plan, self.runs)
 
 
-def write_random(path: Path, size: int) -> None:
-    """Incompressible bytes, so no store or link can flatter the figures by compressing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        left = size
-        while left:
-            block = min(left, 8 * MiB)
-            handle.write(os.urandom(block))
-            left -= block
-
-
 def _make_data(root: Path, plan: Plan) -> tuple[Path, Path]:
     large = root / "data" / "large.bin"
-    write_random(large, plan.size)
+    fileio.write_random(large, plan.size)
     small = root / "data" / "small"
     small.mkdir(parents=True)
     for index in range(plan.files):
-        write_random(small / f"f{index:06d}.bin", plan.file_size)
+        fileio.write_random(small / f"f{index:06d}.bin", plan.file_size)
     return large, small
 
 

@@ -13,7 +13,7 @@ import anyio
 from rich.console import Console
 from rich.table import Table
 
-from . import api
+from . import api, fileio
 from .client import open_client
 from .config import Config, MiB
 from .embedded import moto_server
@@ -24,17 +24,11 @@ BUCKET = "s3ferry-demo"
 
 def make_data(root: Path, large_size: int, small_count: int, small_size: int) -> tuple[Path, Path]:
     large = root / "large.bin"
-    with open(large, "wb") as handle:
-        left = large_size
-        while left:
-            block = min(left, 8 * MiB)
-            handle.write(os.urandom(block))
-            left -= block
+    fileio.write_random(large, large_size)
     small = root / "small"
     for index in range(small_count):
         folder = small / f"dir{index % 10:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"file{index:05d}.bin").write_bytes(os.urandom(small_size))
+        fileio.write_random(folder / f"file{index:05d}.bin", small_size)
     return large, small
 
 

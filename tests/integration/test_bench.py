@@ -10,14 +10,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from s3ferry.config import KiB, MiB
-from s3ferry.errors import EXIT_ACCESS, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE
+from s3ferry.errors import EXIT_ACCESS, EXIT_NOT_FOUND, EXIT_USAGE
 
-from helpers import proxy_in_front
+from helpers import interrupt_when, proxy_in_front
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)
 
@@ -104,19 +103,9 @@ def test_interrupted_bench_leaves_nothing(server, bucket, tmp_path):
          "--concurrency-levels", "1", "--rounds", "20"],
         env=bench_env(server.env(), tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a shell may have ignored it
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if s3.list_multipart_uploads(Bucket=bucket).get("Uploads") or objects(server, bucket):
-                break
-            time.sleep(0.05)
-        assert process.poll() is None, "the bench finished before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=180)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == EXIT_INTERRUPTED, stderr
+    stdout, stderr = interrupt_when(
+        process, lambda: bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads") or objects(server, bucket)),
+        timeout=180)
     assert "Traceback" not in stderr and "interrupted" in stderr
     assert stdout == ""  # no table for a run that did not finish
     assert objects(server, bucket) == []

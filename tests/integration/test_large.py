@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import filecmp
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from s3ferry.config import GiB, MiB
 from s3ferry.etag import normalize
 
-from helpers import random_file, run_cli
+from helpers import interrupt_when, random_file, run_cli
 
 RSS_PROBE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
@@ -77,21 +75,12 @@ def test_sigint_aborts_the_multipart_upload(server, bucket, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "s3ferry", "put", str(src), f"s3://{bucket}/big.bin", "-c", "1",
          "--part-size", "5MiB"], env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-            if uploads and s3.list_parts(Bucket=bucket, Key="big.bin",
-                                         UploadId=uploads[0]["UploadId"]).get("Parts"):
-                break
-            time.sleep(0.02)
-        assert process.poll() is None, "the upload finished before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
+
+    def part_stored() -> bool:
+        uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        return bool(uploads and s3.list_parts(Bucket=bucket, Key="big.bin",
+                                              UploadId=uploads[0]["UploadId"]).get("Parts"))
+
+    interrupt_when(process, part_stored, deadline=60)
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from s3ferry.etag import etag_of_bytes, normalize
 from s3ferry.journal import GetRecord, Journal, PutRecord
 from s3ferry.resume import RangeSet
 
+import helpers
 from helpers import boto3_multipart, proxy_in_front, random_file
 
 SIZE = 200 * MiB
@@ -256,19 +256,7 @@ def test_changed_object_restarts_the_get(server, bucket, tmp_path, remote_big):
 # ---- Ctrl-C with --keep-partial -----------------------------------------------------------
 
 def interrupt_when(process: subprocess.Popen, ready) -> str:
-    deadline = time.monotonic() + KILL_DEADLINE
-    while process.poll() is None and time.monotonic() < deadline and not ready():
-        time.sleep(0.02)
-    assert process.poll() is None, "the transfer ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
-    try:
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    return stderr
+    return helpers.interrupt_when(process, ready, deadline=KILL_DEADLINE)[1]
 
 
 def test_keep_partial_put_keeps_upload_and_journal(server, bucket, tmp_path, big, big_etag):
