@@ -30,6 +30,11 @@ Fault modes (one or more rules, configurable at runtime from any thread):
 ``flip``
     For a ``GET`` answered with 200/206 and a non-empty body: XOR one byte of
     the body with 0xFF (same length, headers unchanged).
+``flip_request``
+    For a request with a ``Content-Length`` body: XOR its middle byte with 0xFF
+    on the way to the upstream (headers unchanged, so ``Content-MD5`` no longer
+    matches; a store that checks it answers ``BadDigest``, one that does not
+    keeps the damaged bytes).
 
 Every rule can be restricted to HTTP methods (``methods={"GET"}``), to a
 predicate on ``(method, target)`` (``match=``), can fire on every k-th
@@ -96,8 +101,8 @@ except ImportError:  # pragma: no cover - non-POSIX
 
 __all__ = ["FaultProxy", "FaultStats", "Record", "MODES"]
 
-MODES = ("status", "reset_request", "reset_response", "truncate", "stall", "flip")
-_REQUEST_MODES = frozenset({"status", "reset_request", "stall"})
+MODES = ("status", "reset_request", "reset_response", "truncate", "stall", "flip", "flip_request")
+_REQUEST_MODES = frozenset({"status", "reset_request", "stall", "flip_request"})
 _RESPONSE_MODES = frozenset({"reset_response", "truncate", "flip"})
 
 CHUNK = 256 * 1024  # streaming piece size
@@ -389,6 +394,17 @@ def _request_body(reader: asyncio.StreamReader, req: _Request) -> AsyncIterator[
     return _iter_length(reader, req.length or 0)
 
 
+async def _flipped(pieces: AsyncIterator[bytes], at: int) -> AsyncIterator[bytes]:
+    offset = 0
+    async for piece in pieces:
+        if offset <= at < offset + len(piece):
+            damaged = bytearray(piece)
+            damaged[at - offset] ^= 0xFF
+            piece = bytes(damaged)
+        offset += len(piece)
+        yield piece
+
+
 async def _replay(pieces: list) -> AsyncIterator[bytes]:
     for p in pieces:
         yield p
@@ -658,6 +674,8 @@ class FaultProxy:
             return False
 
         body = _request_body(creader, req)
+        if mode == "flip_request" and req.length and not req.chunked:
+            body = _flipped(body, req.length // 2)
         if mode == "stall":
             pieces = [p async for p in body]
             if not await self._stall(rule.stall_seconds, creader, cwriter):

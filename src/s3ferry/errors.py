@@ -59,7 +59,7 @@ class IntegrityError(S3FerryError):
 
 
 class RangeIntegrityError(IntegrityError):
-    """One downloaded range was short or corrupt; worth fetching again."""
+    """One range or part arrived short or corrupt (in either direction); worth another attempt."""
 
 
 class UnsafeKeyError(S3FerryError):

@@ -19,7 +19,7 @@ from . import checksums, fileio
 from .client import create_multipart_upload, map_error
 from .config import META_PART_SIZE
 from .context import Context
-from .errors import IntegrityError, SourceChangedError, TransferError, UnverifiableError, describe
+from .errors import IntegrityError, RangeIntegrityError, SourceChangedError, TransferError, UnverifiableError, describe
 from .checksums import CrcBuilder, encode_crc, etag_is_opaque
 from .etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from .journal import PutRecord
@@ -278,8 +278,6 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
     finally:
         ctx.slots.release_on_behalf_of(token)
     echoed = normalize(response.get("ETag"))
-    if parse_etag(echoed) is not None and echoed != digest.hex():
-        raise IntegrityError(f"part {part.number}: server ETag {echoed} differs from local MD5 {digest.hex()}")
     builder.add(part.number, digest, echoed or digest.hex())
     if crcs is not None and crc is not None:
         crcs.add(part.number, crc, part.size)
@@ -291,10 +289,20 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
     # The part's buffer goes back to the pool before its slot is released.
     data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
     extra = _checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
-    try:
-        response = await with_retry(ctx.config, lambda: ctx.client.upload_part(
+
+    async def send() -> Any:
+        response = await ctx.client.upload_part(
             Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, PartNumber=part.number,
-            Body=data, ContentMD5=content_md5(digest), **extra))
+            Body=data, ContentMD5=content_md5(digest), **extra)
+        echoed = normalize(response.get("ETag"))
+        if parse_etag(echoed) is not None and echoed != digest.hex():
+            # A store that does not check Content-MD5 kept other bytes (e.g. a connection
+            # retry below us re-sent a drained body): the same part number, sent again, replaces them.
+            raise RangeIntegrityError(f"part {part.number}: server ETag {echoed} differs from local MD5 {digest.hex()}")
+        return response
+
+    try:
+        response = await with_retry(ctx.config, send)
     except BaseException:
         ctx.buffers.forget()  # a failed send may still hold the bytes: never reuse them
         raise

@@ -311,3 +311,20 @@ def test_listing_failure_in_a_recursive_get_is_one_line(server, remote, proxy, f
     assert cli.returncode == 1 and len(errors) == 1 and "SlowDown" in errors[0], cli.stderr
     assert "Traceback" not in cli.stderr and "internal error" not in cli.stderr
     assert leftovers(out) == []
+
+
+def test_a_part_damaged_on_its_way_up_is_sent_again(server, bucket, tmp_path):
+    """One UploadPart body gets a flipped byte between client and store. Ceph checks
+    Content-MD5 and answers BadDigest; moto keeps the damaged bytes and echoes their MD5 as
+    the part ETag. Either way the part is sent again and the object verifies."""
+    src = random_file(tmp_path / "up.bin", 12 * MiB + 3, seed=12)
+    with proxy_in_front(server) as proxy:
+        proxy.set_fault("flip_request", methods={"PUT"}, limit=1, match=lambda method, target: "partNumber=2" in target)
+        progress = Collect()
+        config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_attempts=3).replace(
+            endpoint_url=proxy.url)
+        summary = asyncio.run(s3ferry.put(src, f"s3://{bucket}/up.bin", config=config, progress=progress))
+        assert proxy.injected("flip_request") == 1
+    assert summary.ok, summary.errors
+    assert progress.results[0].verdict is Verdict.MATCH
+    check_put(server, bucket, "up.bin", src, True, None)
