@@ -166,17 +166,22 @@ def _as_prefix(loc: S3Location) -> S3Location:
     return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
 
 
+async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                 stats: SyncStats) -> AsyncIterator[Step]:
+    """The steps that copy or compare; extras to delete go to the spool, the rest are left."""
+    async for source, dest in pairs:
+        step = decide(source, dest, options.rule, delete=options.delete)
+        if step.action is Action.DELETE:
+            stats.deletes.add(step.key)
+        elif step.action is not Action.EXTRA:
+            yield step
+
+
 async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Location,
                    pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
                    stats: SyncStats) -> AsyncIterator[Job]:
-    async for local, remote in pairs:
-        step = decide(local, remote, options.rule, delete=options.delete)
+    async for step in _steps(pairs, options, stats):
         key = base.child(step.key)
-        if step.action is Action.DELETE:
-            stats.deletes.add(step.key)
-            continue
-        if step.action is Action.EXTRA:
-            continue
         path = root / step.key
         yield _bind_step(ctx, judge, step, options, stats,
                          compare=partial(judge.same, path, key, step.dest),
@@ -186,13 +191,7 @@ async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Locati
 async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: Path,
                      pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
                      stats: SyncStats, summary: Summary) -> AsyncIterator[Job]:
-    async for remote, local in pairs:
-        step = decide(remote, local, options.rule, delete=options.delete)
-        if step.action is Action.DELETE:
-            stats.deletes.add(step.key)
-            continue
-        if step.action is Action.EXTRA:
-            continue
+    async for step in _steps(pairs, options, stats):
         key = base.child(step.key)
         try:
             path = root / safe_relative_path(key.key, base.key)
@@ -211,13 +210,7 @@ async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: 
 async def _copy_jobs(ends: Endpoints, judge: ContentJudge, src_base: S3Location, dst_base: S3Location,
                      pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
                      stats: SyncStats) -> AsyncIterator[Job]:
-    async for there, here in pairs:
-        step = decide(there, here, options.rule, delete=options.delete)
-        if step.action is Action.DELETE:
-            stats.deletes.add(step.key)
-            continue
-        if step.action is Action.EXTRA:
-            continue
+    async for step in _steps(pairs, options, stats):
         src, dst = src_base.child(step.key), dst_base.child(step.key)
         yield _bind_step(ends.dest, judge, step, options, stats,
                          compare=partial(_remote_same, ends.dest, step, dst),
