@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from s3ferry.config import MiB
-from s3ferry.guess import candidate_part_sizes, default_workers, hash_file_parts, md5_file
+from s3ferry.fileio import hash_file as md5_file
+from s3ferry.guess import candidate_part_sizes, default_workers, hash_file_parts
 
 
 def make_file(path: Path, size: int) -> None:

@@ -1,7 +1,7 @@
 """Store-side checksums: the full-object CRC64NVME our uploads can send, and the checksums a
 store may keep (``HeadObject(ChecksumMode=ENABLED)``), for objects whose ETag proves nothing.
 
-Pure except for :func:`hash_file`, which reads a local file and is meant for a worker thread.
+Pure except for :meth:`Algorithm.of_file`, which reads a local file and is meant for a worker thread.
 awscrt does the CRC arithmetic, including combining part CRCs into the whole file's, so parts
 can be checksummed in parallel and in any order.
 """

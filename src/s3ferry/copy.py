@@ -30,7 +30,7 @@ from .locations import S3Location
 from .planning import Part, choose_part_size, part_count, plan_parts
 from .results import TransferResult, Verdict
 from .retry import with_retry
-from .upload import ABORT_TIMEOUT, abort_upload, failed
+from .upload import ABORT_TIMEOUT, abort_upload, complete_upload, delete_quietly, failed
 
 # Headers that describe the object rather than the request, carried over to the copy.
 CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
@@ -123,7 +123,7 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
         verdict, detail = judge_copy(plan, obj.etag, remote)
         if verdict is Verdict.MISMATCH:
-            await _delete_quietly(ctx, dest)
+            await delete_quietly(ctx, dest)
             raise IntegrityError(f"{detail}; copy deleted")
         if verdict is Verdict.UNVERIFIABLE and ctx.config.require_verify:
             raise UnverifiableError(detail)
@@ -190,7 +190,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
                 token = object()
                 await ctx.slots.acquire_on_behalf_of(token)
                 tg.start_soon(run, part, token)
-        remote = await _complete(ctx, dest, upload_id, builder)
+        remote = normalize((await complete_upload(ctx, dest, upload_id, builder)).get("ETag"))
     except BaseException:
         with anyio.CancelScope(shield=True), anyio.move_on_after(ABORT_TIMEOUT):
             await abort_upload(ctx, dest, upload_id)
@@ -199,7 +199,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
         return remote
     # Streamed: the destination must hold exactly the bytes we read, whatever the source says.
     if remote != builder.etag():
-        await _delete_quietly(ctx, dest)
+        await delete_quietly(ctx, dest)
         raise IntegrityError(f"stored ETag {remote} differs from the bytes sent ({builder.etag()}); copy deleted")
     return remote
 
@@ -237,7 +237,7 @@ async def _stream_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, pl
     ctx.progress.advanced(obj.size)
     remote = normalize(response.get("ETag"))
     if parse_etag(remote) is not None and remote != digest.hex():
-        await _delete_quietly(ctx, dest)
+        await delete_quietly(ctx, dest)
         raise IntegrityError(f"stored ETag {remote} differs from the bytes sent ({digest.hex()}); copy deleted")
     return remote
 
@@ -270,24 +270,10 @@ async def _read_range(ctx: Context, obj: SourceObject, part: Part, whole: bool) 
     return memoryview(buffer), digest
 
 
-async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder) -> str:
-    parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
-    response = await with_retry(ctx.config, lambda: ctx.client.complete_multipart_upload(
-        Bucket=dest.bucket, Key=dest.key, UploadId=upload_id, MultipartUpload={"Parts": parts}))
-    return normalize(response.get("ETag")) or await _dest_etag(ctx, dest)
-
-
 async def _dest_etag(ctx: Context, dest: S3Location) -> str:
-    # Ceph answers Complete (and some copies) with an empty ETag; the object's HEAD has it.
+    # Ceph answers some copies with an empty ETag; the object's HEAD has it.
     head = await with_retry(ctx.config, lambda: ctx.client.head_object(Bucket=dest.bucket, Key=dest.key))
     return normalize(head.get("ETag"))
-
-
-async def _delete_quietly(ctx: Context, dest: S3Location) -> None:
-    try:
-        await ctx.client.delete_object(Bucket=dest.bucket, Key=dest.key)
-    except Exception:  # noqa: BLE001 - the integrity failure is the error worth reporting
-        pass
 
 
 async def _part_copy(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:

@@ -168,12 +168,10 @@ def preallocate(fd: int, size: int) -> None:
         os.ftruncate(fd, size)
 
 
-def hash_file(path: Path, block: int = 8 * 1024 * 1024) -> bytes:
-    md5 = hashlib.md5()
+def hash_file(path: Path) -> bytes:
+    """The MD5 of a whole file (a single-PUT ETag), read in blocks."""
     with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            md5.update(chunk)
-    return md5.digest()
+        return hashlib.file_digest(handle, "md5").digest()
 
 
 def remove_quietly(path: Path) -> None:

@@ -264,11 +264,3 @@ def hash_file_parts(path: os.PathLike[str] | str, size: int, part_sizes: Sequenc
         return hash_parts(file_reader(fd), size, part_sizes, workers=workers, block=block)
     finally:
         os.close(fd)
-
-
-def md5_file(path: os.PathLike[str] | str, block: int = HASH_BLOCK) -> bytes:
-    md5 = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            md5.update(chunk)
-    return md5.digest()

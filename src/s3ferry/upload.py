@@ -59,7 +59,7 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
             os.close(fd)
         verdict, detail = _judge(ctx, sent)
         if verdict is Verdict.MISMATCH:
-            await _delete_quietly(ctx, dest)
+            await delete_quietly(ctx, dest)
             raise IntegrityError(f"stored {detail}; object deleted")
         result = TransferResult("put", source, str(dest), info.st_size, sent.remote, verdict,
                                 detail or sent.layout, time.monotonic() - started)
@@ -174,7 +174,7 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
                 tg.start_soon(_place_part, ctx, fd, dest, upload_id, part, stored.get(part.number),
                               builder, crcs, token, reused)
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
-        reply = await _complete(ctx, dest, upload_id, builder, crcs)
+        reply = await complete_upload(ctx, dest, upload_id, builder, crcs)
     except BaseException as exc:
         with anyio.CancelScope(shield=True), anyio.move_on_after(ABORT_TIMEOUT):
             if keeps_partial(ctx, exc):
@@ -310,8 +310,8 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
     return response, digest, value
 
 
-async def _complete(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,
-                    crcs: CrcBuilder | None) -> Mapping[str, Any]:
+async def complete_upload(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,
+                          crcs: CrcBuilder | None = None) -> Mapping[str, Any]:
     parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
     extra: dict[str, Any] = {}
     if crcs is not None:
@@ -369,8 +369,8 @@ async def abort_upload(ctx: Context, dest: S3Location, upload_id: str, missing_o
                   upload_id, dest, describe(exc), dest)
 
 
-async def _delete_quietly(ctx: Context, dest: S3Location) -> None:
+async def delete_quietly(ctx: Context, dest: S3Location) -> None:
     try:
         await ctx.client.delete_object(Bucket=dest.bucket, Key=dest.key)
-    except Exception:  # noqa: BLE001 - the mismatch is the error worth reporting
+    except Exception:  # noqa: BLE001 - the integrity failure is the error worth reporting
         pass

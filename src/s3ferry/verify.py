@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from . import guess
+from . import fileio, guess
 from .guess import part_text
 from .client import map_error
 from .config import MiB
@@ -162,7 +162,7 @@ class Verifier:
         if etag is None:
             return decide_etag(None, {})
         if not etag.is_multipart:
-            digest = await self._hash(guess.md5_file, local, size=size)
+            digest = await self._hash(fileio.hash_file, local, size=size)
             return decide_etag(etag, {None: digest.hex()})
         if remote.metadata is None:
             fetched = await self._head(remote.loc)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +12,9 @@ from s3ferry.config import META_PART_SIZE, MiB
 from s3ferry.etag import etag_of_bytes, normalize
 from s3ferry.results import Verdict
 
-from helpers import Collect, boto3_multipart, random_file, run_cli
+from helpers import Collect, boto3_multipart, md5_file, random_file, run_cli
 
 
-def md5_file(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def test_small_file_single_put_round_trip(server, bucket, tmp_path):

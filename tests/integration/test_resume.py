@@ -9,7 +9,6 @@ UploadPart requests for a put, ranged GETs for a get (every part and range is 8 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from s3ferry.journal import GetRecord, Journal, PutRecord
 from s3ferry.resume import RangeSet
 
 import helpers
-from helpers import boto3_multipart, proxy_in_front, random_file
+from helpers import boto3_multipart, md5_file, proxy_in_front, random_file
 
 SIZE = 200 * MiB
 PART = 8 * MiB
@@ -115,14 +114,6 @@ def range_gets(proxy, key: str) -> list:
 
 def no_uploads(server, bucket: str) -> bool:
     return server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while block := handle.read(8 * MiB):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @pytest.fixture
