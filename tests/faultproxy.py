@@ -30,6 +30,19 @@ Fault modes (one or more rules, configurable at runtime from any thread):
 ``flip``
     For a ``GET`` answered with 200/206 and a non-empty body: XOR one byte of
     the body with 0xFF (same length, headers unchanged).
+``stall_response``
+    Forward the request (the upstream *does* process it), then hold the response
+    ``stall_seconds`` before relaying it: a reply that is slow or lost after the
+    store already acted (e.g. CreateMultipartUpload created an upload).
+``short_body``
+    For a ``GET`` answered with 200/206 and a body: send only its first half,
+    with a ``Content-Length`` saying so (a well-formed but short reply, as a
+    store or middlebox answering a range with fewer bytes).
+``opaque_etag``
+    Rewrite every ETag in the response (the ``ETag`` header and ``<ETag>``
+    elements of an XML body) to another, deterministic, hex value (the ``-N``
+    suffix kept) and add ``x-amz-server-side-encryption: aws:kms``: what AWS
+    answers for an SSE-KMS object, whose ETags are not MD5s.
 ``flip_request``
     For a request with a ``Content-Length`` body: XOR its middle byte with 0xFF
     on the way to the upstream (headers unchanged, so ``Content-MD5`` no longer
@@ -78,7 +91,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import random
+import re
 import signal
 import socket
 import struct
@@ -101,9 +116,10 @@ except ImportError:  # pragma: no cover - non-POSIX
 
 __all__ = ["FaultProxy", "FaultStats", "Record", "MODES"]
 
-MODES = ("status", "reset_request", "reset_response", "truncate", "stall", "flip", "flip_request")
+MODES = ("status", "reset_request", "reset_response", "truncate", "stall", "flip", "flip_request",
+         "stall_response", "opaque_etag", "short_body")
 _REQUEST_MODES = frozenset({"status", "reset_request", "stall", "flip_request"})
-_RESPONSE_MODES = frozenset({"reset_response", "truncate", "flip"})
+_RESPONSE_MODES = frozenset({"reset_response", "truncate", "flip", "stall_response", "opaque_etag", "short_body"})
 
 CHUNK = 256 * 1024  # streaming piece size
 _STREAM_LIMIT = 1024 * 1024  # max request/response head size, reader buffer
@@ -788,11 +804,11 @@ class FaultProxy:
             keep_client = req.keep_alive
 
         def eligible(mode: str) -> bool:
-            if mode == "reset_response":
+            if mode in ("reset_response", "stall_response", "opaque_etag"):
                 return True
             if mode == "truncate":
                 return bool(resp.length)
-            if mode == "flip":
+            if mode in ("flip", "short_body"):
                 return req.method == "GET" and resp.status in (200, 206) and bool(resp.length)
             return False
 
@@ -808,6 +824,26 @@ class FaultProxy:
             if resp.until_eof:
                 return _iter_eof(reader)
             return _iter_length(reader, resp.length or 0)
+
+        if mode == "stall_response":
+            await asyncio.sleep(3600 if rule.stall_seconds is None else rule.stall_seconds)
+        if mode == "opaque_etag":
+            resp.headers = _Headers([(k, _opaque(v) if k.lower() == "etag" else v) for k, v in resp.headers.items]
+                                    + [("x-amz-server-side-encryption", "aws:kms")])
+            if "xml" in (resp.headers.get("content-type") or "") and resp.length:
+                if buffered is None:
+                    buffered = b"".join([p async for p in _iter_length(reader, resp.length)])
+                buffered = _opaque_xml(buffered)
+                resp.headers = resp.headers.without("content-length")
+                resp.headers.items.append(("Content-Length", str(len(buffered))))
+                resp.length = len(buffered)
+
+        if mode == "short_body":
+            whole = buffered if buffered is not None else b"".join([p async for p in _iter_length(reader, resp.length)])
+            buffered = whole[:len(whole) // 2]
+            resp.headers = resp.headers.without("content-length")
+            resp.headers.items.append(("Content-Length", str(len(buffered))))
+            resp.length = len(buffered)
 
         if mode in ("reset_response", "truncate"):
             n = resp.length or 0
@@ -878,6 +914,21 @@ class FaultProxy:
                     break
                 await asyncio.sleep(0.002)
         _set_rst(cwriter)
+
+
+def _opaque(etag: str) -> str:
+    """Another ETag, the same for the same input (so HEAD, listings and replies agree)."""
+    etag = etag.replace("&quot;", '"').replace("&#34;", '"')
+    quoted = etag.startswith('"')
+    bare = etag.strip('"')
+    digest, dash, parts = bare.partition("-")
+    new = hashlib.md5(b"kms:" + digest.encode()).hexdigest() + dash + parts
+    return f'"{new}"' if quoted else new
+
+
+def _opaque_xml(body: bytes) -> bytes:
+    return re.sub(rb"<ETag>(.*?)</ETag>", lambda m: b"<ETag>" + _opaque(m.group(1).decode()).replace(
+        '"', "&quot;").encode() + b"</ETag>", body)
 
 
 def _xml_escape(s: str) -> str:
