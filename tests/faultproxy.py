@@ -91,7 +91,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import hashlib
 import random
 import re
 import signal
@@ -690,6 +689,8 @@ class FaultProxy:
             return False
 
         body = _request_body(creader, req)
+        if self._has_candidate(frozenset({"opaque_etag"}), req.method, req.target):
+            body = await self._opaque_request(req, body)
         if mode == "flip_request" and req.length and not req.chunked:
             body = _flipped(body, req.length // 2)
         if mode == "stall":
@@ -699,6 +700,19 @@ class FaultProxy:
                 return False
             body = _replay(pieces)
         return await self._forward(req, body, cwriter, up_box, stalled=mode == "stall")
+
+    async def _opaque_request(self, req: _Request, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Turn the rewritten ETags a client sends back into the store's own."""
+        conditional = ("if-match", "if-none-match", "x-amz-copy-source-if-match")
+        req.headers = _Headers([(k, _opaque(v, back=True) if k.lower() in conditional else v)
+                                for k, v in req.headers.items])
+        if req.method != "POST" or "uploadId=" not in req.target or req.chunked or not req.length:
+            return body
+        data = _opaque_xml(b"".join([p async for p in body]), back=True)
+        req.headers = req.headers.without("content-length", "content-md5")
+        req.headers.items.append(("Content-Length", str(len(data))))
+        req.length = len(data)
+        return _replay([data])
 
     async def _stall(self, seconds: Optional[float], creader, cwriter) -> bool:
         """Sleep; returns False if the client went away meanwhile."""
@@ -916,18 +930,22 @@ class FaultProxy:
         _set_rst(cwriter)
 
 
-def _opaque(etag: str) -> str:
-    """Another ETag, the same for the same input (so HEAD, listings and replies agree)."""
+_HEX = "0123456789abcdef"
+
+
+def _opaque(etag: str, back: bool = False) -> str:
+    """Another ETag, the same for the same input (so HEAD, listings and replies agree), and
+    reversible: what the client sends back (Complete's part list, If-Match) is turned back."""
     etag = etag.replace("&quot;", '"').replace("&#34;", '"')
     quoted = etag.startswith('"')
-    bare = etag.strip('"')
-    digest, dash, parts = bare.partition("-")
-    new = hashlib.md5(b"kms:" + digest.encode()).hexdigest() + dash + parts
+    digest, dash, parts = etag.strip('"').partition("-")
+    shift = -7 if back else 7
+    new = "".join(_HEX[(_HEX.index(c) + shift) % 16] if c in _HEX else c for c in digest.lower()) + dash + parts
     return f'"{new}"' if quoted else new
 
 
-def _opaque_xml(body: bytes) -> bytes:
-    return re.sub(rb"<ETag>(.*?)</ETag>", lambda m: b"<ETag>" + _opaque(m.group(1).decode()).replace(
+def _opaque_xml(body: bytes, back: bool = False) -> bytes:
+    return re.sub(rb"<ETag>(.*?)</ETag>", lambda m: b"<ETag>" + _opaque(m.group(1).decode(), back).replace(
         '"', "&quot;").encode() + b"</ETag>", body)
 
 

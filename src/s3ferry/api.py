@@ -11,6 +11,7 @@ from pathlib import Path
 from s3ferry.store.errors import map_error
 from s3ferry.store.s3 import open_store
 from s3ferry.core.config import Config
+from s3ferry.core.deletes import DEFAULT_MAX_DELETE, DeleteLimit
 from s3ferry.ops.context import Context
 from s3ferry.core.errors import ConfigError
 from s3ferry.local.hashcache import HashCache
@@ -91,10 +92,11 @@ def _sync_side(text: str | Path) -> Path | S3Location:
 
 async def sync(source: str | Path, destination: str | Path, *, config: Config | None = None,
                progress: Progress | None = None, rule: str = "content", delete: bool = False,
-               trash: str | None = "default", max_delete: int | None = None, dry_run: bool = False,
-               excludes: Sequence[str] = (), includes: Sequence[str] = (),
+               trash: str | None = "default", max_delete: int | str | None = DEFAULT_MAX_DELETE,
+               dry_run: bool = False, excludes: Sequence[str] = (), includes: Sequence[str] = (),
                cache_path: Path | None = None, source_endpoint_url: str | None = None,
-               source_profile: str | None = None) -> SyncReport:
+               source_profile: str | None = None, force: bool = False,
+               allow_empty_source: bool = False) -> SyncReport:
     """Make ``destination`` equal to ``source``: a local folder and an s3:// prefix either way,
     or two s3:// prefixes (server-side copies; streamed through this process when the source
     is on ``source_endpoint_url`` or read with ``source_profile``).
@@ -102,13 +104,17 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
     ``rule``: "content" (default: same size is compared by ETag), "size-only" or "mtime".
     With ``delete``, extra remote objects move under ``trash`` (a prefix below the destination;
     "default" is ``.s3ferry-trash/<timestamp>/``, None deletes outright); extra local files are
-    removed. ``max_delete`` refuses to delete more than that many."""
+    removed. ``max_delete`` refuses to delete more than that many ("100"), or more than that
+    share of what the destination holds ("50%", the default; None: no limit); ``force``
+    deletes past it. With ``delete``, an S3 source with no objects is refused (a mistyped
+    prefix would empty the destination) unless ``allow_empty_source``."""
     if rule not in RULES:
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     src, dst = _sync_side(source), _sync_side(destination)
     keys = load_filter(src if isinstance(src, Path) else None, list(excludes), list(includes))
     options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else trash,
-                          max_delete=max_delete, dry_run=dry_run, keys=keys)
+                          max_delete=DeleteLimit.parse(max_delete), dry_run=dry_run, keys=keys, force=force,
+                          allow_empty_source=allow_empty_source)
     config = config or Config()
     source_config = _source_config(config, source_endpoint_url, source_profile)
     async with _context(config, progress) as ctx, _source_context(ctx, source_config) as src_ctx:

@@ -16,8 +16,10 @@ import typer
 
 from s3ferry.cli import tuning as _tuning
 from s3ferry.tools import bench_plan
-from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
-from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
+from s3ferry.cli.signals import Signalled, until_signalled
+from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_duration, parse_size
+from s3ferry.core.deletes import DEFAULT_MAX_DELETE
+from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError, exit_for_signal
 from s3ferry.core.results import Summary
 
 if TYPE_CHECKING:
@@ -52,6 +54,10 @@ Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
 KeepPartial = Annotated[bool, typer.Option("--keep-partial", help="On Ctrl-C or failure keep uploads and temporary "
                                            "files for a resume (re-run the same command).")]
+RetryFor = Annotated[str, typer.Option("--retry-for", help="Keep retrying a failing request this long once the "
+                                       "endpoint has answered (rides out outages), e.g. 60s, 5m.")]
+NoFollow = Annotated[bool, typer.Option("--no-follow-symlinks", help="Skip symbolic links in local folders "
+                                        "(default: follow links to files, and to folders outside the tree once).")]
 
 
 # The options every transfer command takes, added to each by @transfer_command.
@@ -61,7 +67,7 @@ TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "multipart_threshold": (Threshold, None), "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
     "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
     "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
-    "keep_partial": (KeepPartial, False),
+    "keep_partial": (KeepPartial, False), "retry_for": (RetryFor, "60s"), "no_follow_symlinks": (NoFollow, False),
 }
 
 
@@ -74,13 +80,15 @@ class TransferOptions:
 
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
-                 require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False) -> Config:
+                 require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False,
+                 retry_for: str = "60s", no_follow_symlinks: bool = False) -> Config:
     part = parse_size(part_size)
     return Config(
         endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
         part_size=part, multipart_threshold=parse_size(multipart_threshold) if multipart_threshold else part,
         max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
         checksum=checksum, addressing_style=addressing_style, keep_partial=keep_partial,  # type: ignore[arg-type]
+        retry_for=parse_duration(retry_for), follow_symlinks=not no_follow_symlinks,
     )
 
 
@@ -111,13 +119,14 @@ def run(operation: Callable[[Reporter], Awaitable[Summary]], opts: TransferOptio
     reporter = Reporter(json_lines=opts.json_lines, quiet=opts.quiet)
     try:
         with reporter:
-            summary = anyio.run(operation, reporter, backend="asyncio",
+            summary = anyio.run(until_signalled, operation, reporter, backend="asyncio",
                                 backend_options={"use_uvloop": sys.platform != "win32"})
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Signalled) as exc:  # SIGTERM/SIGHUP clean up as Ctrl-C does
         print("interrupted: partial transfers kept (see above); re-run the same command to resume"
               if opts.config.keep_partial else "interrupted: in-flight uploads aborted, temporary files removed",
               file=sys.stderr)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        code = exit_for_signal(exc.signum) if isinstance(exc, Signalled) else EXIT_INTERRUPTED
+        raise typer.Exit(code) from None
     except S3FerryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
@@ -178,7 +187,11 @@ def sync(
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
     trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
-    max_delete: Annotated[Optional[int], typer.Option(help="Refuse to delete more than this many.")] = None,
+    max_delete: Annotated[str, typer.Option(help="Refuse to delete more than this many (100) or this share "
+                                            "of the destination (50%).")] = DEFAULT_MAX_DELETE,
+    force: Annotated[bool, typer.Option("--force", help="Delete past --max-delete.")] = False,
+    allow_empty_source: Annotated[bool, typer.Option(
+        "--allow-empty-source", help="With --delete: an s3:// source with no objects may empty the destination.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     size_only: Annotated[bool, typer.Option("--size-only", help="Same size means unchanged (cheap, unsafe).")] = False,
     mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
@@ -194,7 +207,8 @@ def sync(
 
     async def operation(reporter: Reporter) -> Summary:
         report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
-                                trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
+                                trash=trash_prefix, max_delete=max_delete, dry_run=dry_run, force=force,
+                                allow_empty_source=allow_empty_source,
                                 excludes=exclude or (), includes=include or (),
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile)
         return report.summary

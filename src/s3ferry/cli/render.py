@@ -86,6 +86,10 @@ class Reporter:
         elif result.verdict is Verdict.UNVERIFIABLE:
             self._line(f"warning: {result.op} {result.source} -> {result.destination}: unverifiable ({result.detail})")
 
+    def warn(self, text: str) -> None:
+        """Something skipped on purpose (a symbolic link not followed): always shown."""
+        self._line(f"warning: {text}")
+
     def kept(self, text: str) -> None:
         """What --keep-partial kept, and how to resume or abort it (always shown)."""
         self._line(f"kept: {text}")

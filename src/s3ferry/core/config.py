@@ -7,6 +7,7 @@ to one line (the httpx ``_config.py`` / rclone options-table idea).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +30,9 @@ DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_MULTIPART_THRESHOLD = 8 * MiB
 DEFAULT_MAX_CONCURRENCY = 16
 DEFAULT_MAX_ATTEMPTS = 5
+# Seconds a failing request keeps being retried (with at least max_attempts tries): long
+# enough to ride out a server restart (about 8 s for radosgw) with room to spare.
+DEFAULT_RETRY_FOR = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 # Bytes handed to a worker thread per write/hash hop while a GET streams in.
@@ -78,6 +82,7 @@ class Config:
     multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_for: float = DEFAULT_RETRY_FOR
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     endpoint_url: str | None = None
@@ -94,6 +99,8 @@ class Config:
     require_verify: bool = False
     # On Ctrl-C or a failure, keep multipart uploads, temporary files and the journal for a resume.
     keep_partial: bool = False
+    # Tree walks follow symbolic links to files (and to folders outside the tree, once each).
+    follow_symlinks: bool = True
     # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
     journal_dir: str | None = None
 
@@ -106,6 +113,8 @@ class Config:
                f"concurrency must be between 1 and 1024, got {self.max_concurrency}")
         _check(1 <= self.max_attempts <= 100,
                f"max attempts must be between 1 and 100, got {self.max_attempts}")
+        _check(0 <= self.retry_for <= 86400 and self.retry_for == self.retry_for,
+               f"retry time must be between 0 s and 24 h, got {self.retry_for}")
         _check(self.connect_timeout > 0 and self.read_timeout > 0, "timeouts must be positive")
         _check(self.addressing_style in ("auto", "path", "virtual"),
                f"addressing style must be auto, path or virtual, got {self.addressing_style!r}")
@@ -146,3 +155,19 @@ def parse_size(text: str) -> int:
     if unit not in _UNITS or value < 0:
         raise ConfigError(f"not a size: {text!r} (try 8MiB)")
     return int(value * _UNITS[unit])
+
+
+_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Parse '60s', '5m', '1h' or '90' (seconds) into seconds."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in ("s", "m", "h") else ""
+    try:
+        value = float(raw[:len(raw) - len(unit)])
+    except ValueError:
+        raise ConfigError(f"not a duration: {text!r} (try 60s or 5m)") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"not a duration: {text!r} (try 60s or 5m)")
+    return value * _SECONDS[unit]

@@ -16,6 +16,11 @@ EXIT_LOCAL_IO = 7
 EXIT_INTERRUPTED = 130
 
 
+def exit_for_signal(signum: int) -> int:
+    """The shell's convention: 128 + the signal number (SIGINT 130, SIGHUP 129, SIGTERM 143)."""
+    return 128 + signum
+
+
 class S3FerryError(Exception):
     """Root of every error s3ferry raises on purpose."""
 
@@ -58,8 +63,15 @@ class IntegrityError(S3FerryError):
     exit_code = EXIT_MISMATCH
 
 
-class RangeIntegrityError(IntegrityError):
-    """One range or part arrived short or corrupt (in either direction); worth another attempt."""
+class NetworkError(EndpointError):
+    """The connection failed in the middle of a transfer (reset, timed out, cut short): worth
+    another attempt, and a resume keeps what arrived. Not a verification failure (exit 3), not
+    local I/O (exit 7)."""
+
+
+class RangeIntegrityError(NetworkError):
+    """One range or part arrived short or corrupt (in either direction); worth another attempt.
+    The bytes were never accepted, so this is the network's failure, not a verdict."""
 
 
 class UnsafeKeyError(S3FerryError):

@@ -57,10 +57,13 @@ def safe_relative_path(key: str, prefix: str) -> str:
     segments = relative.split("/")
     if relative.startswith("/") or any(s == ".." for s in segments):
         raise ConfigError(f"key would write outside the destination: {key!r}")
-    cleaned = [s for s in segments if s not in ("", ".")]
-    if not cleaned:
+    if not relative:
         raise ConfigError(f"key names no file under the prefix: {key!r}")
-    return "/".join(cleaned)
+    if any(s in ("", ".") for s in segments):
+        # a//b, a/./b and a (non-empty) a/b/ would all become the file a/b: refused, never
+        # collapsed, so two keys never share (or delete) one local file.
+        raise ConfigError(f"key does not map to one local path (an empty or '.' segment): {key!r}")
+    return relative
 
 
 def local_key(root: Path, path: Path) -> str:

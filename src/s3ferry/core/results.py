@@ -95,6 +95,16 @@ def report_kept(progress: Progress, text: str) -> None:
         log.warning("kept: %s", text)
 
 
+def report_warning(progress: Progress, text: str) -> None:
+    """Something skipped that the user should know of (a symbolic link not followed): an
+    optional ``warn(text)`` on the progress object, otherwise the log."""
+    warn = getattr(progress, "warn", None)
+    if warn is not None:
+        warn(text)
+    else:
+        log.warning("%s", text)
+
+
 class NoProgress:
     def started(self, source: str, size: int) -> None:
         pass

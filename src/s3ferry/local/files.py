@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from s3ferry.core.config import HASH_BLOCK
-from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError
+from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError, UnsafeKeyError
 
 
 def open_for_upload(path: Path) -> tuple[int, os.stat_result]:
@@ -35,10 +35,24 @@ def read_and_hash(fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
     """One part's bytes and MD5. A memoryview, because every other type costs a full copy of
     the part on its way to the socket: botocore turns bytes into a BytesIO whose getbuffer()
     aiohttp copies, and aiohttp slices bytearrays (a copy) where a memoryview slice is free."""
-    data = os.pread(fd, size, offset)
-    if len(data) != size:
-        raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {len(data)})")
+    data = pread_exact(fd, size, offset)
     return memoryview(data), hashlib.md5(data).digest()
+
+
+def pread_exact(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset``. One pread returns at most ~2 GiB on Linux (and any read
+    may return less), so a single PUT of up to 5 GiB is read in as many calls as it takes."""
+    data = os.pread(fd, size, offset)
+    if len(data) == size:
+        return data  # the common case: no join, no copy
+    pieces, got = [data], len(data)
+    while got < size:
+        more = os.pread(fd, size - got, offset + got)
+        if not more:
+            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
+        pieces.append(more)
+        got += len(more)
+    return b"".join(pieces)
 
 
 class PartBuffers:
@@ -144,7 +158,12 @@ def create_temp(tmp: Path, size: int, resume: bool = False) -> int:
     ``resume``, the one an interrupted download left, as it is. Readable too: a resumed
     download re-hashes the ranges it already has."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | (0 if resume else os.O_TRUNC), 0o644)
+    try:
+        # Exclusive: two downloads must never share a temporary file (and mix their bytes).
+        fd = os.open(tmp, os.O_RDWR | (0 if resume else os.O_CREAT | os.O_EXCL), 0o644)
+    except FileExistsError:
+        raise LocalIOError(f"temporary file already exists: {tmp} (another download of the same file is "
+                           "running, or an interrupted one left it: delete it and run again)") from None
     if resume:
         return fd
     try:
@@ -160,12 +179,26 @@ def preallocate(fd: int, size: int) -> None:
     """Reserve the space up front, so a full disk fails before any byte is fetched."""
     if size == 0:
         return
+    fallocate = getattr(os, "posix_fallocate", None)  # Linux/BSD; macOS has none
+    if fallocate is None:
+        os.ftruncate(fd, size)
+        return
     try:
-        os.posix_fallocate(fd, 0, size)
+        fallocate(fd, 0, size)
     except OSError as exc:
         if exc.errno not in (95,):  # EOPNOTSUPP: the filesystem can't; fall back to a sparse file
             raise
         os.ftruncate(fd, size)
+
+
+def check_inside(root: Path, relative: str) -> None:
+    """Refuse to write or delete ``root/relative`` when a symbolic link on the way leads out
+    of ``root`` (a destination folder holding a link to elsewhere): a tree transfer never
+    reaches through one."""
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(root, os.path.dirname(relative)))
+    if target != base and not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise UnsafeKeyError(f"{relative} would be reached through a symbolic link out of {root}")
 
 
 def hash_file(path: Path) -> bytes:

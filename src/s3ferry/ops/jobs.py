@@ -10,9 +10,10 @@ from pathlib import Path
 import anyio
 
 from s3ferry.core.config import FILES_PER_SLOT
-from s3ferry.core.errors import ConfigError, NotFoundError, S3FerryError, TransferError, UnsafeKeyError
+from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError, S3FerryError, TransferError, UnsafeKeyError
 from s3ferry.core.locations import S3Location
-from s3ferry.core.results import Summary, TransferResult
+from s3ferry.core.results import Summary, TransferResult, report_warning
+from s3ferry.local.walk import LocalEntry
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import first_error, map_error
 
@@ -73,6 +74,18 @@ def failed(op: str, source: str, destination: str, exc: BaseException, started: 
     error = TransferError(op, source, destination, map_error(exc, what=what))
     return TransferResult(op, source, destination, seconds=time.monotonic() - started,
                           error=str(error), exit_code=error.exit_code)
+
+
+def report_problem(ctx: Context, summary: Summary, op: str, entry: LocalEntry, destination: str) -> None:
+    """A walk problem: a skipped symbolic link is a warning; a file or folder that could not be
+    read is a failure of its own (one line, and the run exits non-zero), the rest goes on."""
+    if not entry.fatal:
+        report_warning(ctx.progress, f"{entry.path}: {entry.problem}")
+        return
+    error = TransferError(op, str(entry.path), destination, LocalIOError(entry.problem or "unreadable"))
+    result = TransferResult(op, str(entry.path), destination, error=str(error), exit_code=error.exit_code)
+    summary.add(result)
+    ctx.progress.finished(result)
 
 
 def refuse_key(ctx: Context, summary: Summary, op: str, loc: S3Location, root: Path, why: ConfigError) -> None:

@@ -3,7 +3,7 @@ in key order and in bounded memory, ready to be merge-joined."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 from s3ferry.core.config import TRASH_ROOT
 from s3ferry.core.locations import S3Location
 from s3ferry.core.sync_plan import Item, KeyFilter
-from s3ferry.local.walk import iter_local
+from s3ferry.local.walk import LocalEntry, iter_local
 from s3ferry.store.s3 import ObjectStore
 
 
@@ -31,8 +31,15 @@ async def list_remote(store: ObjectStore, where: S3Location) -> AsyncIterator[Re
         yield RemoteEntry(item["Key"], int(item["Size"]), item.get("ETag", ""), item.get("LastModified"))
 
 
-async def local_items(root: Path, keys: KeyFilter) -> AsyncIterator[Item]:
-    async for entry in iter_local(root):
+async def local_items(root: Path, keys: KeyFilter, *, follow_links: bool = True, follow_dirs: bool | None = None,
+                      on_problem: Callable[[LocalEntry], None] | None = None) -> AsyncIterator[Item]:
+    """The walk's files as Items; its problems (unreadable, vanished, links skipped) go to
+    ``on_problem``, never into the merge as files."""
+    async for entry in iter_local(root, follow_links=follow_links, follow_dirs=follow_dirs):
+        if entry.problem is not None:
+            if on_problem is not None and keys.allows(entry.relative):
+                on_problem(entry)
+            continue
         if keys.allows(entry.relative):
             yield Item(entry.relative, entry.size, entry.mtime_ns / 1e9)
 

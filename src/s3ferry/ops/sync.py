@@ -22,7 +22,7 @@ from s3ferry.store.errors import map_error
 from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
 from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.get import RemoteObject, download_object
+from s3ferry.ops.get import RemoteObject
 from s3ferry.core.errors import ConfigError, TransferError
 from s3ferry.core.etag import parse_etag
 from s3ferry.local.hashcache import HashCache
@@ -34,7 +34,10 @@ from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.verify import Verifier
 from s3ferry.ops.listing import local_items, remote_items
-
+from s3ferry.ops.sync_guards import check_local_source, check_s3_source, same_file, stat_or_none
+from s3ferry.ops.trees import download_into
+from s3ferry.core.deletes import DeleteLimit
+from s3ferry.ops.jobs import report_problem
 
 
 @dataclass
@@ -42,10 +45,12 @@ class SyncOptions:
     rule: Rule
     delete: bool = False
     trash: str | None = None  # prefix under the destination; None with delete: delete outright
-    max_delete: int | None = None
+    max_delete: DeleteLimit | int | None = None  # a count, or a share of the destination
     dry_run: bool = False
     keys: KeyFilter = field(default_factory=KeyFilter)
     cache: HashCache | None = None
+    force: bool = False  # delete past max_delete
+    allow_empty_source: bool = False  # an S3 source with no objects may empty the destination
 
 
 @dataclass
@@ -54,6 +59,7 @@ class SyncStats:
     skipped: int = 0
     deleted: int = 0
     hashed: int = 0
+    existing: int = 0  # entries the destination held (what a share of --max-delete is of)
     deletes: DeleteSpool = field(default_factory=DeleteSpool)
 
 
@@ -94,14 +100,19 @@ class ContentJudge:
             return True
         verdict, _ = await self.verifier.compare(path, item.size, RemoteObject(loc, item.size, item.etag or "", None))
         if verdict is Verdict.MATCH:
-            await self.remember(path, str(etag), info)
+            await self.remember_unchanged(path, str(etag), info)
         return {Verdict.MATCH: True, Verdict.MISMATCH: False}.get(verdict)
 
-    async def remember(self, path: Path, etag: str, info: os.stat_result | None = None) -> None:
+    async def remember_unchanged(self, path: Path, etag: str, before: os.stat_result | None) -> None:
+        """Remember ``etag`` for ``path`` as it was stat'ed ``before`` its bytes were read (None:
+        a file this sync just wrote), and only if it did not change since: a file edited during
+        its upload must not be recorded with the old bytes' ETag (and skipped forever)."""
         if self.cache is None:
             return
-        info = info or await to_thread.run_sync(os.stat, path)
-        await to_thread.run_sync(self.cache.remember, path, info, etag)
+        after = await stat_or_none(path)
+        if after is None or before is not None and not same_file(before, after):
+            return
+        await to_thread.run_sync(self.cache.remember, path, before or after, etag)
 
 
 # ---- carrying out steps -----------------------------------------------------------------
@@ -122,17 +133,23 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
     src_ctx = source_ctx or ctx
     if source_ctx is not None and not isinstance(source, S3Location):
         raise ConfigError("a source endpoint or profile needs an s3:// source")
+    problem = partial(_problem, ctx, summary)
     if isinstance(source, Path) and isinstance(dest, S3Location):
+        await check_local_source(source)
         await check_bucket(ctx, dest.bucket)
         base = _as_prefix(dest)
-        pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.store, base, options.keys))
+        pairs = amerge_join(local_items(source, options.keys, follow_links=ctx.config.follow_symlinks,
+                                        on_problem=problem), remote_items(ctx.store, base, options.keys))
         jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
         await check_bucket(src_ctx, source.bucket)
         base = _as_prefix(source)
+        await check_s3_source(src_ctx, base, options.keys, delete=options.delete,
+                              allow_empty=options.allow_empty_source)
         dest.mkdir(parents=True, exist_ok=True)
+        # Folder links in the destination are never followed: nothing is deleted through one.
         pairs = amerge_join(remote_items(src_ctx.store, base, options.keys),
-                            local_items(dest, options.keys))
+                            local_items(dest, options.keys, follow_dirs=False, on_problem=problem))
         jobs = _down_jobs(src_ctx, judge, base, dest, pairs, options, stats, summary)
     elif isinstance(source, S3Location) and isinstance(dest, S3Location):
         ends = Endpoints(src_ctx, ctx)
@@ -141,6 +158,8 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
             raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
         await check_bucket(src_ctx, src_base.bucket)
         await check_bucket(ctx, dst_base.bucket)
+        await check_s3_source(src_ctx, src_base, options.keys, delete=options.delete,
+                              allow_empty=options.allow_empty_source)
         pairs = amerge_join(remote_items(src_ctx.store, src_base, options.keys),
                             remote_items(ctx.store, dst_base, options.keys))
         jobs = _copy_jobs(ends, judge, src_base, dst_base, pairs, options, stats)
@@ -148,13 +167,18 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
         raise ConfigError("sync needs an s3:// prefix on at least one side")
     try:
         await run_jobs(ctx, jobs, summary)
+        limit = None if options.force else options.max_delete
         stats.deleted = await run_deletes(ctx, dest, stats.deletes, trash=options.trash if isinstance(dest, S3Location)
-                                          else None, max_delete=options.max_delete, dry_run=options.dry_run,
-                                          summary=summary)
+                                          else None, max_delete=limit, existing=stats.existing,
+                                          dry_run=options.dry_run, summary=summary)
     finally:
         stats.deletes.close()
     stats.hashed = judge.hashed
     return summary, stats
+
+
+def _problem(ctx: Context, summary: Summary, entry) -> None:  # type: ignore[no-untyped-def]
+    report_problem(ctx, summary, "sync", entry, "")
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -169,6 +193,7 @@ async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options:
                  stats: SyncStats) -> AsyncIterator[Step]:
     """The steps that copy or compare; extras to delete go to the spool, the rest are left."""
     async for source, dest in pairs:
+        stats.existing += dest is not None
         step = decide(source, dest, options.rule, delete=options.delete)
         if step.action is Action.DELETE:
             stats.deletes.add(step.key)
@@ -184,7 +209,8 @@ async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Locati
         path = root / step.key
         yield _bind_step(ctx, judge, step, options, stats,
                          compare=partial(judge.same, path, key, step.dest),
-                         copy=partial(upload_file, ctx, path, key), source=str(path), dest=str(key), local=path)
+                         copy=partial(upload_file, ctx, path, key), source=str(path), dest=str(key), local=path,
+                         local_is_source=True)
 
 
 async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: Path,
@@ -193,7 +219,8 @@ async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: 
     async for step in _steps(pairs, options, stats):
         key = base.child(step.key)
         try:
-            path = root / safe_relative_path(key.key, base.key)
+            relative = safe_relative_path(key.key, base.key)
+            path = root / relative
         except ConfigError as exc:
             refuse_key(ctx, summary, "sync", key, root, exc)
             continue
@@ -202,7 +229,7 @@ async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: 
         known = RemoteObject(key, remote_item.size, remote_item.etag or "", None, None)
         yield _bind_step(ctx, judge, step, options, stats,
                          compare=partial(judge.same, path, key, remote_item),
-                         copy=partial(download_object, ctx, key, path, known),
+                         copy=partial(download_into, ctx, "sync", key, root, relative, known),
                          source=str(key), dest=str(path), local=path)
 
 
@@ -229,7 +256,8 @@ async def _remote_same(ctx: Context, step: Step, dst: S3Location) -> tuple[bool 
 
 def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptions, stats: SyncStats, *,
                compare: Callable[[], Awaitable[bool | None | tuple[bool | None, str]]],
-               copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path | None) -> Job:
+               copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path | None,
+               local_is_source: bool = False) -> Job:
     async def job() -> TransferResult:
         current = step
         started = time.monotonic()
@@ -249,12 +277,14 @@ def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptio
             stats.copied += 1
             size = current.source.size if current.source else 0
             return _report(ctx, TransferResult("copy (dry run)", source, dest, 0, detail=f"{current.reason}, {size} bytes"))
+        # Stat'ed before the upload reads it: what the cache may vouch for (item 6 of issue 11).
+        before = await stat_or_none(local) if local is not None and local_is_source else None
         result = await copy()
         if result.ok:
             stats.copied += 1
             if result.verdict is Verdict.MATCH and result.etag and local is not None:
                 # The bytes on both sides are now known equal: the next sync need not hash them.
-                await judge.remember(local, result.etag)
+                await judge.remember_unchanged(local, result.etag, before)
         return result
     return job
 

@@ -24,6 +24,7 @@ from s3ferry.local import files as fileio
 from s3ferry.store.errors import map_error
 from s3ferry.ops.context import Context
 from s3ferry.core.errors import S3FerryError, TransferError
+from s3ferry.core.deletes import DeleteLimit
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import Summary, TransferResult
 
@@ -59,15 +60,16 @@ def _prefix(loc: S3Location) -> S3Location:
 
 
 async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool, *, trash: str | None,
-                      max_delete: int | None, dry_run: bool, summary: Summary) -> int:
+                      max_delete: DeleteLimit | int | None, dry_run: bool, summary: Summary,
+                      existing: int = 0) -> int:
     """Delete (or trash) every spooled key; returns how many went. Refuses all of them when
-    there are more than ``max_delete``, or when any copy failed."""
+    there are more than ``max_delete`` (a count, or a share of the ``existing`` entries), or
+    when any copy failed."""
     if not spool.count:
         return 0
-    why = None
-    if max_delete is not None and spool.count > max_delete:
-        why = f"refusing to delete {spool.count} objects (more than --max-delete {max_delete})"
-    elif summary.failed:  # as rclone does: a source that half-failed to list or copy is no guide
+    limit = max_delete if isinstance(max_delete, DeleteLimit) else DeleteLimit.parse(max_delete)
+    why = limit.refusal(spool.count, max(existing, spool.count))
+    if why is None and summary.failed:  # as rclone does: a source that half-failed to list or copy is no guide
         why = f"not deleting {spool.count} extra objects because {summary.failed} transfer(s) failed; re-run to finish"
     if why is not None:
         error = S3FerryError(why)
@@ -104,6 +106,7 @@ async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, trash: st
         return TransferResult("delete (dry run)", target, "", detail="only at the destination")
     try:
         if isinstance(dest, Path):
+            await to_thread.run_sync(fileio.check_inside, dest, key)  # never through a folder link
             await to_thread.run_sync(fileio.remove_quietly, dest / key)
             return TransferResult("delete", target, "")
         loc = _prefix(dest).child(key)

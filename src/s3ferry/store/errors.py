@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
+
+import aiohttp
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -17,8 +20,10 @@ from s3ferry.core.errors import (
     AccessError,
     EndpointError,
     LocalIOError,
+    NetworkError,
     NotFoundError,
     S3FerryError,
+    describe,
 )
 
 # What a failed S3 request raises, whichever request path made it.
@@ -68,6 +73,10 @@ def map_error(exc: BaseException, *, what: str = "") -> BaseException:
         return EndpointError(f"cannot reach endpoint {exc.kwargs.get('endpoint_url', '')}")
     if isinstance(exc, BotoCoreError):
         return EndpointError(str(exc))
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+        # Before OSError: aiohttp's ClientOSError and ServerTimeoutError are OSErrors, but a
+        # body stream cut by the network is no local disk's fault.
+        return NetworkError(f"connection failed during the transfer: {describe(exc)}")
     if isinstance(exc, OSError):
         return _map_os_error(exc)
     return exc
@@ -82,6 +91,9 @@ def _map_client_error(exc: ClientError, what: str) -> S3FerryError:
         return NotFoundError(f"bucket does not exist{f': {bucket}' if bucket else ''}")
     if code in ("NoSuchKey", "NotFound", "404") or status == 404:
         return NotFoundError(f"not found: {what}" if what else "not found")
+    if code == "RequestTimeTooSkewed":
+        return AccessError("this machine's clock differs from the store's by too much (RequestTimeTooSkewed): "
+                           "set the clock right (NTP) and run again")
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403") or status == 403:
         return AccessError(f"access denied ({code or status}): check credentials and permissions")
     if code == "PreconditionFailed" or status == 412:

@@ -19,7 +19,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
     ResponseStreamingError,
 )
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
@@ -28,10 +28,11 @@ T = TypeVar("T")
 
 RETRYABLE_CODES = frozenset({
     "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling",
-    "ThrottlingException", "RequestLimitExceeded", "BadDigest", "IncompleteBody",
-    "XAmzContentSHA256Mismatch", "RequestTimeTooSkewed", "OperationAborted",
+    "ThrottlingException", "RequestLimitExceeded", "TooManyRequests", "BadDigest", "IncompleteBody",
+    "XAmzContentSHA256Mismatch", "OperationAborted",
 })
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+# 429: a rate limit, like SlowDown. RequestTimeTooSkewed is not retried: the clock stays off.
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 _TRANSIENT = (
     ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, IncompleteReadError,
@@ -49,18 +50,23 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT)
 
 
-def retrying(config: Config) -> AsyncRetrying:
+def retrying(config: Config, *, patient: bool = False) -> AsyncRetrying:
+    """Attempts AND time: a request gives up only once it has had its attempts and the time
+    budget (--retry-for) is spent, so an outage such as a server restart is ridden out rather
+    than counted in attempts a quick backoff burns in two seconds. Not ``patient`` (the
+    endpoint never answered yet, e.g. a mistyped URL): attempts only, to fail fast."""
+    budget = config.retry_for if patient else 0.0
     return AsyncRetrying(
-        stop=stop_after_attempt(config.max_attempts),
+        stop=stop_after_attempt(config.max_attempts) & stop_after_delay(budget),
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),
         retry=retry_if_exception(is_retryable),
         reraise=True,
     )
 
 
-async def with_retry(config: Config, call: Callable[[], Awaitable[T]]) -> T:
+async def with_retry(config: Config, call: Callable[[], Awaitable[T]], *, patient: bool = False) -> T:
     """Run ``call`` (a fresh request per attempt) under the retry policy."""
-    async for attempt in retrying(config):
+    async for attempt in retrying(config, patient=patient):
         with attempt:
             return await call()
     raise AssertionError("unreachable: tenacity reraises the last error")

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.config import DELETE_BATCH, DOWNLOAD_CHUNK, LIST_PAGE_SIZE, Config
 from s3ferry.core.errors import RangeIntegrityError
 from s3ferry.core.etag import content_md5, normalize, parse_etag
@@ -37,10 +38,14 @@ class ObjectStore:
     def __init__(self, client: S3Client, config: Config):
         self.client = client
         self.config = config
+        # Once the endpoint has answered, a failure is an outage worth the time budget.
+        self.reached = False
 
     async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` (a fresh request per attempt) under the one retry policy."""
-        return await with_retry(self.config, call)
+        result = await with_retry(self.config, call, patient=self.reached)
+        self.reached = True
+        return result
 
     async def _call(self, method: str, **params: Any) -> Reply:
         fn = getattr(self.client, method)
@@ -157,7 +162,7 @@ class ObjectStore:
             try:
                 reply = await self.client.create_multipart_upload(Bucket=loc.bucket, Key=loc.key, **params)
                 return str(reply["UploadId"])
-            except Exception:
+            except BaseException:  # Ctrl-C / SIGTERM too: the store may have created it already
                 failures += 1
                 raise
 
@@ -196,7 +201,8 @@ class ObjectStore:
                                                   PartNumber=number, Body=body, ContentMD5=content_md5(md5),
                                                   **params)
             echoed = normalize(reply.get("ETag"))
-            if parse_etag(echoed) is not None and echoed != md5.hex():
+            # SSE-KMS / SSE-C part ETags are not MD5s (AWS documents it): nothing to compare.
+            if parse_etag(echoed) is not None and echoed != md5.hex() and not etag_is_opaque(reply):
                 # A store that does not check Content-MD5 kept other bytes (e.g. a connection
                 # retry below us re-sent a drained body): the same part number, sent again,
                 # replaces them.

@@ -32,7 +32,9 @@ async def ranges_for(ctx: Context, loc: S3Location, size: int, etag: str | None,
     if record is not None and _identity(record) == _identity(fresh) \
             and await to_thread.run_sync(_size_of, tmp) == size:
         return RangeLog(ctx, entry, record, RangeSet.decode(record.done, count), resumed=True)
-    # Written before the temporary file is truncated, so no entry ever vouches for lost bytes.
+    if record is not None:  # our own earlier download of another version left it: start clean
+        await to_thread.run_sync(_remove_quietly, tmp)
+    # Written before the temporary file is created, so no entry ever vouches for lost bytes.
     log_ = RangeLog(ctx, entry, fresh, RangeSet(count), resumed=False)
     await log_.flush(changed=True)
     return log_
@@ -40,6 +42,13 @@ async def ranges_for(ctx: Context, loc: S3Location, size: int, etag: str | None,
 
 def _identity(record: GetRecord) -> dict[str, object]:
     return {name: getattr(record, name) for name in ("bucket", "key", "size", "etag", "destination", "range_size")}
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _size_of(path: Path) -> int:
