@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import s3ferry
-from s3ferry.config import MiB
+from s3ferry.core.config import MiB
 
 from faultproxy import FaultProxy
 from helpers import Collect, md5_file, proxy_in_front, random_file
@@ -227,8 +227,8 @@ def test_multipart_put_into_a_kms_bucket_is_unverifiable_not_failed(server, buck
     assert '"unverifiable"' in result.stdout
     assert kms_proxy.stats.faults("opaque_etag")
     # Each part was sent once: an opaque part ETag is no reason to send it again.
-    puts = [r for r in kms_proxy.stats.log if r.method == "PUT" and "partNumber" in r.target]
-    assert len(puts) == 3, [r.target for r in puts]
+    puts = [r for r in kms_proxy.stats.log if r.method == "PUT" and "partNumber" in r.path]
+    assert len(puts) == 3, [r.path for r in puts]
     assert "big.bin" in keys(server, bucket)
     # With --require-verify, an opaque ETag fails the put (exit 3), and no upload is left.
     strict = cli(server, tmp_path, "put", str(src), f"s3://{bucket}/strict.bin", "--part-size", "5MiB",

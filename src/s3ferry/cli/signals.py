@@ -27,6 +27,7 @@ async def until_signalled(operation: Callable[..., Awaitable[T]], *args: object)
     where it must) and raise :class:`Signalled`."""
     received: list[int] = []
     result: list[T] = []
+    failure: list[Exception] = []
     async with anyio.create_task_group() as tg:
 
         async def watch() -> None:
@@ -37,8 +38,13 @@ async def until_signalled(operation: Callable[..., Awaitable[T]], *args: object)
                     return
 
         tg.start_soon(watch)
-        result.append(await operation(*args))
+        try:
+            result.append(await operation(*args))
+        except Exception as exc:  # noqa: BLE001 - re-raised as itself, not in a task group's group
+            failure.append(exc)
         tg.cancel_scope.cancel()  # done: stop watching
     if received:
         raise Signalled(received[0])
+    if failure:
+        raise failure[0]
     return result[0]
