@@ -27,13 +27,13 @@ from s3ferry.store.errors import map_error
 from s3ferry.core.config import MiB
 from s3ferry.ops.context import Context
 from s3ferry.ops.get import RemoteObject, head
-from s3ferry.core.errors import EXIT_MISMATCH, EXIT_NOT_FOUND, LocalIOError, NotFoundError, TransferError
+from s3ferry.core.errors import EXIT_MISMATCH, EXIT_NOT_FOUND, ConfigError, LocalIOError, NotFoundError, TransferError
 from s3ferry.core.etag import ETag, composite_etag, normalize
 from s3ferry.ops.layout import remote_layout, store_checksum_verdict
-from s3ferry.core.locations import S3Location
+from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.verdicts import VerifySummary, decide_etag, verdict_result
-from s3ferry.ops.jobs import Job, check_bucket, run_jobs
+from s3ferry.ops.jobs import Job, check_bucket, refuse_key, report_problem, run_jobs
 from s3ferry.core.sync_plan import KeyFilter, amerge_join
 from s3ferry.ops.listing import local_items, remote_items
 
@@ -165,7 +165,7 @@ async def verify_path(ctx: Context, local: Path, remote: S3Location) -> VerifySu
     if is_dir or remote.is_prefix and not await to_thread.run_sync(local.exists):
         base = remote if remote.is_prefix else S3Location(remote.bucket, remote.key + "/")
         await check_bucket(ctx, base.bucket)
-        return await run_jobs(ctx, _tree_jobs(verifier, local, base), summary)  # type: ignore[return-value]
+        return await run_jobs(ctx, _tree_jobs(verifier, local, base, summary), summary)  # type: ignore[return-value]
     key = remote.child(local.name) if remote.is_prefix else remote
 
     async def one() -> AsyncIterator[Job]:
@@ -173,12 +173,20 @@ async def verify_path(ctx: Context, local: Path, remote: S3Location) -> VerifySu
     return await run_jobs(ctx, one(), summary)  # type: ignore[return-value]
 
 
-async def _tree_jobs(verifier: Verifier, root: Path, base: S3Location) -> AsyncIterator[Job]:
+async def _tree_jobs(verifier: Verifier, root: Path, base: S3Location, summary: VerifySummary) -> AsyncIterator[Job]:
     """Merge-join the sorted local walk with the sorted listing: bounded memory, one job
     per pair, started while both sides are still being read."""
     ctx, everything = verifier.ctx, KeyFilter()
-    pairs = amerge_join(local_items(root, everything), remote_items(ctx.store, base, everything))
+    local = local_items(root, everything, follow_links=ctx.config.follow_symlinks,
+                        on_problem=lambda entry: report_problem(ctx, summary, "verify", entry, ""))
+    pairs = amerge_join(local, remote_items(ctx.store, base, everything))
     async for here, there in pairs:
+        if there is not None:
+            try:  # a key like p//etc/x names no file in this folder: never read /etc/x for it
+                safe_relative_path(there.key, "")
+            except ConfigError as exc:
+                refuse_key(ctx, summary, "verify", base.child(there.key), root, exc)
+                continue
         if there is None:
             assert here is not None
             yield partial(verifier.missing_remote, root / here.key, base.child(here.key), here.size)
