@@ -18,7 +18,7 @@ import pytest
 from hypothesis import settings
 from botocore.config import Config as BotoConfig
 
-from s3ferry.core.config import Config
+from s3ferry.core.config import TEMP_SUFFIX, Config
 from s3ferry.tools.embedded import moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +68,17 @@ def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     # Resume journals of every test (in-process and CLI subprocesses) stay in the session's tmp.
     os.environ["S3FERRY_JOURNAL_DIR"] = str(tmp_path_factory.mktemp("journal"))
+
+
+@pytest.fixture(autouse=True)
+def no_temporary_files(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, no download temporary file (``*.s3ferry.tmp``) is left in its folder:
+    every failure, Ctrl-C and signal cleans up (a test that keeps one on purpose removes it)."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is not None:
+        left = sorted(str(p) for p in Path(root).rglob(f"*{TEMP_SUFFIX}"))
+        assert left == [], f"temporary files left behind: {left}"
 
 
 @pytest.fixture(scope="session")
