@@ -617,6 +617,24 @@ def test_retry_for_bounds_the_outage_ridden_out(server, bucket, tmp_path):
     assert result.returncode == 6, result.stderr
 
 
+@moto_only
+def test_a_tree_retries_its_failed_items_once_more_at_the_end(server, bucket, tmp_path):
+    src = tmp_path / "src"
+    for i in range(12):
+        random_file(src / f"f{i:03d}", 100 + i, seed=i)
+    with proxy_in_front(server) as proxy:
+        # f005's PUT fails every attempt of the first pass (2), then the store recovers.
+        proxy.set_fault("status", status=503, methods={"PUT"}, limit=2,
+                        match=lambda method, target: target.split("?")[0].endswith("/p/f005"))
+        result = cli(server, tmp_path, "put", str(src), f"s3://{bucket}/p/", "--max-attempts", "2",
+                     "--retry-for", "0", endpoint=proxy.url)
+    no_traceback(result)
+    assert proxy.stats.injected["status"] == 2
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr  # the first pass's failure is not reported
+    assert len(keys(server, bucket, "p/")) == 12
+
+
 # ---- 14. platforms without posix_fallocate (macOS) -----------------------------------------
 
 @moto_only

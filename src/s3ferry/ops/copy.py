@@ -19,6 +19,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.config import META_PART_SIZE, META_SOURCE_ETAG
 from s3ferry.core.copy_plan import CopyPlan, judge_copy, plan_copy
 from s3ferry.core.errors import IntegrityError, UnverifiableError
@@ -47,22 +48,28 @@ class Endpoints:
         return self.source.store is self.dest.store
 
 
-async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> TransferResult:
+async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location, *, replaces: bool = True) -> TransferResult:
     """Copy ``src`` to ``dest`` and verify by ETag. Never raises for a failed copy: the result
-    carries the error. Cancellation propagates, after any multipart upload is aborted."""
+    carries the error. Cancellation propagates, after any multipart upload is aborted.
+    ``replaces``: ``dest`` may have existed before; a copy judged wrong is then left for the
+    next run to replace, never deleted (the object it overwrote is gone already)."""
     started = time.monotonic()
     ctx = ends.dest
     try:
         obj = await head(ends.source, src)
         ctx.progress.started(str(src), obj.size)
-        parsed = parse_etag(obj.etag_raw)
+        parsed = obj.etag  # None for an SSE-KMS/SSE-C source: its ETag is no MD5
         layout = await remote_layout(ends.source, src, obj.size, parsed, obj.metadata or {}) if parsed else \
             Layout(None, "unknown")
         plan = plan_copy(obj.size, parsed, layout, same_endpoint=ends.same, part_size=ctx.config.part_size,
                          threshold=ctx.config.multipart_threshold)
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
-        verdict, detail = judge_copy(plan, normalize(obj.etag_raw), remote)
+        verdict, detail = judge_copy(plan, "" if obj.opaque else normalize(obj.etag_raw), remote)
+        if verdict is Verdict.MISMATCH and await _opaque_copy(ctx, dest):
+            verdict, detail = Verdict.UNVERIFIABLE, "the copy is SSE-KMS/SSE-C encrypted: its ETag is not an MD5"
         if verdict is Verdict.MISMATCH:
+            if replaces:
+                raise IntegrityError(f"{detail}; run again to replace it")
             await delete_quietly(ctx, dest)
             raise IntegrityError(f"{detail}; copy deleted")
         if verdict is Verdict.UNVERIFIABLE and ctx.config.require_verify:
@@ -73,6 +80,12 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
         result = failed("copy", str(src), str(dest), exc, started)
     ctx.progress.finished(result)
     return result
+
+
+async def _opaque_copy(ctx: Context, dest: S3Location) -> bool:
+    """Is the copy encrypted with SSE-KMS/SSE-C (a KMS-default bucket), so its ETag proves nothing?"""
+    head = await ctx.store.head_or_none(dest)
+    return head is not None and etag_is_opaque(head)
 
 
 def _new_object_args(obj: RemoteObject, part_size: int | None) -> dict[str, Any]:

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from pathlib import Path
 
 import anyio
 
 from s3ferry.core.config import FILES_PER_SLOT
-from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError, S3FerryError, TransferError, UnsafeKeyError
+from s3ferry.core.errors import (
+    EXIT_ENDPOINT,
+    EXIT_FAILED,
+    ConfigError,
+    LocalIOError,
+    NotFoundError,
+    S3FerryError,
+    TransferError,
+    UnsafeKeyError,
+)
 from s3ferry.core.locations import S3Location
-from s3ferry.core.results import Summary, TransferResult, report_warning
+from s3ferry.core.results import Progress, Summary, TransferResult, report_warning
 from s3ferry.local.walk import LocalEntry
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import first_error, map_error
@@ -22,19 +32,34 @@ Job = Callable[[], Awaitable[TransferResult]]
 
 async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> Summary:
     """Run jobs as they are produced, a bounded number of files at a time, so a listing of
-    millions of entries never sits in memory and transfers start while it is still going."""
+    millions of entries never sits in memory and transfers start while it is still going.
+    A job that failed on the network gets one more try once all the others are done (as
+    rclone's whole-run retries): an outage longer than one request's retry budget then costs
+    a second pass over what it hit, not a failed run. Its first failure is not shown."""
     started = time.monotonic()
     in_flight = anyio.Semaphore(ctx.config.max_concurrency * FILES_PER_SLOT)
+    later: list[Job] = []
+    held = _HeldProgress(ctx.progress)
+    object.__setattr__(ctx, "progress", held)  # jobs report through ctx.progress at run time
 
     async def run(job: Job) -> None:
         try:
-            summary.add(await job())
+            result = await job()
+            if held.holding and _second_chance(result):
+                later.append(job)
+            else:
+                summary.add(result)
         finally:
             in_flight.release()
 
     try:
         async with anyio.create_task_group() as tg:
             async for job in jobs:
+                await in_flight.acquire()
+                tg.start_soon(run, job)
+        held.holding = False
+        async with anyio.create_task_group() as tg:
+            for job in later:
                 await in_flight.acquire()
                 tg.start_soon(run, job)
     except BaseExceptionGroup as group:
@@ -47,8 +72,31 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> 
         if isinstance(mapped, S3FerryError):
             raise mapped from None
         raise error from None
+    finally:
+        object.__setattr__(ctx, "progress", held.inner)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _second_chance(result: TransferResult) -> bool:
+    # Network failures and the store's own errors that outlived their retries (5xx, SlowDown);
+    # not a missing file, denied access or a failed verification: those would fail again.
+    return not result.ok and result.exit_code in (EXIT_FAILED, EXIT_ENDPOINT)
+
+
+class _HeldProgress:
+    """The run's progress, holding back the first-pass network failures that get a second try."""
+
+    def __init__(self, inner: Progress) -> None:
+        self.inner = inner
+        self.holding = True
+
+    def __getattr__(self, name: str) -> Any:  # started, advanced, kept, warn, ...
+        return getattr(self.inner, name)
+
+    def finished(self, result: TransferResult) -> None:
+        if not (self.holding and _second_chance(result)):
+            self.inner.finished(result)
 
 
 def single_job(result_job: Job) -> AsyncIterator[Job]:

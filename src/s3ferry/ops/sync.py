@@ -246,7 +246,8 @@ async def _copy_jobs(ends: Endpoints, judge: ContentJudge, src_base: S3Location,
         src, dst = src_base.child(step.key), dst_base.child(step.key)
         yield _bind_step(ends.dest, judge, step, options, stats,
                          compare=partial(_remote_same, ends.dest, step, dst),
-                         copy=partial(copy_object, ends, src, dst), source=str(src), dest=str(dst), local=None)
+                         copy=partial(copy_object, ends, src, dst, replaces=step.dest is not None),
+                         source=str(src), dest=str(dst), local=None)
 
 
 async def _remote_same(ctx: Context, step: Step, dst: S3Location) -> tuple[bool | None, str]:
