@@ -27,6 +27,7 @@ def result_dict(result: TransferResult) -> dict[str, Any]:
     data["verdict"] = result.verdict.value
     data["seconds"] = round(result.seconds, 3)
     data.pop("exit_code")
+    data.pop("retryable")
     return data
 
 

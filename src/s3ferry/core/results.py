@@ -33,6 +33,8 @@ class TransferResult:
     seconds: float = 0.0
     error: str | None = None
     exit_code: int = 0
+    # The failure was transient (network, an overloaded store): a tree gives it a second pass.
+    retryable: bool = False
 
     @property
     def ok(self) -> bool:

@@ -12,10 +12,9 @@ import anyio
 
 from s3ferry.core.config import FILES_PER_SLOT
 from s3ferry.core.errors import (
-    EXIT_ENDPOINT,
-    EXIT_FAILED,
     ConfigError,
     LocalIOError,
+    NetworkError,
     NotFoundError,
     S3FerryError,
     TransferError,
@@ -26,6 +25,7 @@ from s3ferry.core.results import Progress, Summary, TransferResult, report_warni
 from s3ferry.local.walk import LocalEntry
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import first_error, map_error
+from s3ferry.store.retry import is_retryable
 
 Job = Callable[[], Awaitable[TransferResult]]
 
@@ -80,8 +80,8 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> 
 
 def _second_chance(result: TransferResult) -> bool:
     # Network failures and the store's own errors that outlived their retries (5xx, SlowDown);
-    # not a missing file, denied access or a failed verification: those would fail again.
-    return not result.ok and result.exit_code in (EXIT_FAILED, EXIT_ENDPOINT)
+    # not a missing file, denied access, a changed source or a failed verification.
+    return not result.ok and result.retryable
 
 
 class _HeldProgress:
@@ -120,8 +120,10 @@ def failed(op: str, source: str, destination: str, exc: BaseException, started: 
            what: str = "") -> TransferResult:
     """The result of a transfer that raised: its error line names op, source, destination, cause."""
     error = TransferError(op, source, destination, map_error(exc, what=what))
+    cause = first_error(exc)
+    transient = is_retryable(cause) or isinstance(map_error(cause), NetworkError)
     return TransferResult(op, source, destination, seconds=time.monotonic() - started,
-                          error=str(error), exit_code=error.exit_code)
+                          error=str(error), exit_code=error.exit_code, retryable=transient)
 
 
 def report_problem(ctx: Context, summary: Summary, op: str, entry: LocalEntry, destination: str) -> None:
