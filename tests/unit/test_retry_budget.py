@@ -35,13 +35,16 @@ def test_a_skewed_clock_says_so():
     assert "clock" in str(map_error(client_error("RequestTimeTooSkewed", 403)))
 
 
+REFUSED = aiohttp.ClientConnectorError(None, ConnectionRefusedError(111, "Connection refused"))  # type: ignore[arg-type]
+
+
 def flaky(failures: int):
     calls = []
 
     async def call():
         calls.append(1)
         if len(calls) <= failures:
-            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1", error=REFUSED)
         return "ok"
     return call, calls
 
@@ -58,6 +61,17 @@ def test_without_the_budget_attempts_decide():
     with pytest.raises(EndpointConnectionError):
         asyncio.run(with_retry(Config(max_attempts=2, retry_for=60), call, patient=False))
     assert len(calls) == 2
+
+
+def test_a_store_that_answers_is_judged_by_attempts():
+    calls = []
+
+    async def call():
+        calls.append(1)
+        raise client_error("SlowDown", 503)
+    with pytest.raises(ClientError):
+        asyncio.run(with_retry(Config(max_attempts=3, retry_for=60), call, patient=True))
+    assert len(calls) == 3
 
 
 def test_a_zero_budget_is_attempts_only():

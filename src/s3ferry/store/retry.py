@@ -19,7 +19,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
     ResponseStreamingError,
 )
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
@@ -50,14 +57,34 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT)
 
 
+def unreachable(exc: BaseException | None) -> bool:
+    """The endpoint cannot be connected to at all (refused, no route, connect timeout): what a
+    server restart or a network outage looks like, as opposed to a store that answers errors."""
+    if isinstance(exc, ConnectTimeoutError):
+        return True
+    return isinstance(exc, EndpointConnectionError) and isinstance(exc.kwargs.get("error"), aiohttp.ClientConnectorError)
+
+
+def _stop(config: Config, patient: bool) -> Callable[[RetryCallState], bool]:
+    """Attempts, and for an unreachable endpoint time as well: such a request gives up only once
+    it has had its attempts and the budget (--retry-for) is spent, so an outage like a server
+    restart is ridden out rather than counted in attempts a quick backoff burns in two seconds.
+    Not ``patient`` (the endpoint never answered yet, e.g. a mistyped URL): attempts only. A
+    store that answers (503, a cut body) is judged by attempts: it is up, just failing."""
+    attempts = stop_after_attempt(config.max_attempts)
+    budget = stop_after_delay(config.retry_for)
+
+    def stop(state: RetryCallState) -> bool:
+        if not attempts(state):
+            return False
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return not (patient and unreachable(exc)) or budget(state)
+    return stop
+
+
 def retrying(config: Config, *, patient: bool = False) -> AsyncRetrying:
-    """Attempts AND time: a request gives up only once it has had its attempts and the time
-    budget (--retry-for) is spent, so an outage such as a server restart is ridden out rather
-    than counted in attempts a quick backoff burns in two seconds. Not ``patient`` (the
-    endpoint never answered yet, e.g. a mistyped URL): attempts only, to fail fast."""
-    budget = config.retry_for if patient else 0.0
     return AsyncRetrying(
-        stop=stop_after_attempt(config.max_attempts) & stop_after_delay(budget),
+        stop=_stop(config, patient),
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),
         retry=retry_if_exception(is_retryable),
         reraise=True,
