@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,8 +52,10 @@ async def get(source: str, destination: str | Path, *, config: Config | None = N
     if is_s3_url(str(destination)):
         raise ConfigError(f"get takes a local destination, got {destination} (use put or sync)")
     src = parse_s3_url(source)
+    # A trailing slash means a folder, as in aws-cli; Path() would drop it.
+    into_folder = str(destination).endswith(("/", os.sep))
     async with _context(config, progress) as ctx:
-        return await get_path(ctx, src, Path(destination))
+        return await get_path(ctx, src, Path(destination), into_folder=into_folder)
 
 
 async def verify(source: str | Path, destination: str, *, config: Config | None = None,
@@ -152,10 +155,12 @@ async def list_uploads(where: str, *, older_than: timedelta | None = None,
 
 async def abort_uploads(where: str, *, older_than: timedelta | None = None,
                         config: Config | None = None) -> list[IncompleteUpload]:
-    """Abort the incomplete multipart uploads under ``s3://bucket[/prefix]``; returns them."""
+    """Abort the incomplete multipart uploads of exactly ``s3://bucket/key``, or of every key
+    under ``s3://bucket/prefix/`` (or the whole bucket); returns them. A key is not a prefix:
+    aborting ``K`` leaves ``K.bak`` and ``K/x`` alone."""
     loc = parse_s3_url(where)
     async with _context(config, None) as ctx:
-        found = [u async for u in list_incomplete(ctx, loc, older_than)]
+        found = [u async for u in list_incomplete(ctx, loc, older_than) if loc.is_prefix or u.key == loc.key]
         for upload in found:
             await abort_upload_id(ctx, upload)
         return found

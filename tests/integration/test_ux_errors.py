@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from helpers import random_file, run_cli
-from s3ferry.embedded import free_port
+from s3ferry.tools.embedded import free_port
 from ux_helpers import MiB, keys_of
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)

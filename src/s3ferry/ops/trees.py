@@ -36,7 +36,9 @@ async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location) -> AsyncIte
 
 # ---- get -------------------------------------------------------------------------------
 
-async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
+async def get_path(ctx: Context, source: S3Location, dest: Path, *, into_folder: bool = False) -> Summary:
+    """``into_folder``: the destination was written with a trailing slash, so an object goes
+    into it under its own name, the folder made as needed."""
     summary = Summary("get")
     if not source.is_prefix:
         try:
@@ -50,7 +52,7 @@ async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
                 raise TransferError("get", str(source), str(dest), error) from None
             source = S3Location(source.bucket, source.key + "/")
         else:
-            target = dest / PurePosixPath(source.key).name if _is_folder(dest) else dest
+            target = dest / PurePosixPath(source.key).name if into_folder or _is_folder(dest) else dest
             return await run_jobs(ctx, single_job(lambda: download_object(ctx, source, target, obj)), summary)
     await check_bucket(ctx, source.bucket)
     return await run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary), summary)
