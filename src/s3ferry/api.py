@@ -15,7 +15,7 @@ from s3ferry.core.config import Config
 from s3ferry.ops.context import Context
 from s3ferry.core.errors import ConfigError
 from s3ferry.local.hashcache import HashCache
-from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url, trash_folder
 from s3ferry.core.results import NoProgress, Progress, Summary
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
@@ -37,25 +37,30 @@ async def _context(config: Config | None, progress: Progress | None) -> AsyncIte
 
 
 async def put(source: str | Path, destination: str, *, config: Config | None = None,
-              progress: Progress | None = None) -> Summary:
-    """Upload a file, or a folder recursively, to ``s3://bucket/key`` (or ``.../prefix/``)."""
+              progress: Progress | None = None, cache_path: Path | None = None) -> Summary:
+    """Upload a file, or a folder recursively, to ``s3://bucket/key`` (or ``.../prefix/``).
+    Each file put and verified goes into the hash cache (``cache_path``, default the user's
+    cache folder), so a sync right after it hashes nothing."""
     if is_s3_url(str(source)):
         raise ConfigError(f"put takes a local source, got {source} (use get or sync)")
     dest = parse_s3_url(destination)
     async with _context(config, progress) as ctx:
-        return await put_path(ctx, Path(source), dest)
+        with HashCache(cache_path) as cache:
+            return await put_path(ctx, Path(source), dest, cache)
 
 
 async def get(source: str, destination: str | Path, *, config: Config | None = None,
-              progress: Progress | None = None) -> Summary:
-    """Download an object, or a prefix recursively, to a local file or folder."""
+              progress: Progress | None = None, cache_path: Path | None = None) -> Summary:
+    """Download an object, or a prefix recursively, to a local file or folder (a destination
+    ending in "/" is a folder). Verified files go into the hash cache, as for :func:`put`."""
     if is_s3_url(str(destination)):
         raise ConfigError(f"get takes a local destination, got {destination} (use put or sync)")
     src = parse_s3_url(source)
     # A trailing slash means a folder, as in aws-cli; Path() would drop it.
     into_folder = str(destination).endswith(("/", os.sep))
     async with _context(config, progress) as ctx:
-        return await get_path(ctx, src, Path(destination), into_folder=into_folder)
+        with HashCache(cache_path) as cache:
+            return await get_path(ctx, src, Path(destination), into_folder=into_folder, cache=cache)
 
 
 async def verify(source: str | Path, destination: str, *, config: Config | None = None,
@@ -110,7 +115,8 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     src, dst = _sync_side(source), _sync_side(destination)
     keys = load_filter(src if isinstance(src, Path) else None, list(excludes), list(includes))
-    options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else trash,
+    options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else
+                          trash_folder(trash),
                           max_delete=max_delete, dry_run=dry_run, keys=keys)
     config = config or Config()
     source_config = _source_config(config, source_endpoint_url, source_profile)
@@ -119,6 +125,8 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
             options.cache = cache
             summary, stats = await sync_trees(ctx, src, dst, options, src_ctx)
     summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
+    if dry_run:  # what would have been done, named as such (copied/deleted stay 0)
+        summary.counters.update(would_copy=stats.would_copy, would_delete=stats.would_delete)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
 
 

@@ -59,6 +59,10 @@ class Reporter:
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(), RateColumn(),
                                  TimeRemainingColumn(), console=Console(file=err), transient=True)
 
+    @property
+    def wants_totals(self) -> bool:
+        return self._bar is not None
+
     def __enter__(self) -> Reporter:
         return self
 

@@ -66,3 +66,14 @@ def safe_relative_path(key: str, prefix: str) -> str:
 def local_key(root: Path, path: Path) -> str:
     """The /-separated key suffix of ``path`` below ``root``."""
     return path.relative_to(root).as_posix()
+
+
+def trash_folder(prefix: str | None) -> str | None:
+    """A --trash prefix is always a folder below the destination: "old" and "/old/" both mean
+    "old/" (never keys like "olda.txt"). None stays None (delete outright)."""
+    if prefix is None:
+        return None
+    folder = prefix.strip("/")
+    if not folder:
+        raise ConfigError(f"the trash must be a folder name, got {prefix!r}")
+    return folder + "/"

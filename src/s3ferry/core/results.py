@@ -107,6 +107,12 @@ def report_totals(progress: Progress, files: int | None, nbytes: int | None) -> 
         totals(files, nbytes)
 
 
+def wants_totals(progress: Progress) -> bool:
+    """Does this progress object show totals (a bar), so that counting a tree ahead is worth
+    a second pass over its listing?"""
+    return bool(getattr(progress, "wants_totals", False))
+
+
 def report_kept(progress: Progress, text: str) -> None:
     """Tell the user what was kept for a resume (``--keep-partial``). A progress object may
     have an optional ``kept(text)`` method; otherwise the warning goes to the log."""

@@ -37,11 +37,14 @@ async def local_items(root: Path, keys: KeyFilter) -> AsyncIterator[Item]:
             yield Item(entry.relative, entry.size, entry.mtime_ns / 1e9)
 
 
-async def remote_items(store: ObjectStore, where: S3Location, keys: KeyFilter) -> AsyncIterator[Item]:
-    """Objects under the prefix ``where``, less the sync trash and keys that name no file."""
+async def remote_items(store: ObjectStore, where: S3Location, keys: KeyFilter,
+                       skip: str | None = None) -> AsyncIterator[Item]:
+    """Objects under the prefix ``where``, less the sync trash (the default one, and ``skip``,
+    the folder this sync trashes into) and keys that name no file."""
+    trash = (TRASH_ROOT,) if skip is None else (TRASH_ROOT, skip)
     async for entry in list_remote(store, where):
         relative = entry.key[len(where.key):]
-        if not relative or relative.startswith(TRASH_ROOT) or relative.endswith("/") or not keys.allows(relative):
+        if not relative or relative.startswith(trash) or relative.endswith("/") or not keys.allows(relative):
             continue
         stamp = entry.last_modified.timestamp() if isinstance(entry.last_modified, datetime) else 0.0
         yield Item(relative, entry.size, stamp, entry.etag)
