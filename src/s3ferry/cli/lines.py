@@ -94,7 +94,7 @@ def timing(summary: Summary) -> str:
 def verify_summary(summary: VerifySummary) -> str:
     counts = [f"{summary.matched} matched"]
     for count, word in ((summary.mismatched, "mismatched"), (summary.missing, "missing"),
-                        (summary.unverified, "unverifiable"), (summary.errors, "failed")):
+                        (summary.unverified, "unverifiable"), (summary.unchecked, "failed")):
         if count:
             counts.append(f"{count} {word}")
     return (f"verify: {summary.checked} checked: {', '.join(counts)} "
@@ -160,5 +160,5 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
         "mib_per_second": round(summary.mib_per_second, 1), "exit_code": summary.exit_code}
     if isinstance(summary, VerifySummary):
         data.update(checked=summary.checked, matched=summary.matched, mismatched=summary.mismatched,
-                    missing=summary.missing, unverifiable=summary.unverified, errors=summary.errors, skipped=0)
+                    missing=summary.missing, unverifiable=summary.unverified, errors=summary.unchecked, skipped=0)
     return {"summary": {**data, **summary.counters}}

@@ -13,6 +13,20 @@ from s3ferry.core.errors import ConfigError
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
+# The names AWS itself accepts: 3-63 lower-case letters, digits, dots and hyphens.
+_AWS_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def invalid_bucket_name(name: str) -> str | None:
+    """Why AWS would reject ``name`` as a bucket name, or None. Parsing stays looser (some
+    stores accept upper case and underscores); this names the cause when a store says such a
+    bucket does not exist, instead of leaving the user to look for a typo."""
+    if _AWS_BUCKET_RE.match(name) and ".." not in name:
+        return None
+    return (f"invalid bucket name {name!r}: S3 bucket names are 3-63 lower-case letters, digits, "
+            "dots and hyphens")
+
+
 @dataclass(frozen=True, slots=True)
 class S3Location:
     bucket: str

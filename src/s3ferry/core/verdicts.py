@@ -48,12 +48,12 @@ def verify_exit_code(summary: VerifySummary) -> int:
 class VerifySummary(Summary):
     """0 only when every pair matches; 3 any mismatch or unverifiable; else 4 any missing;
     else the code of the other failures (1 for a mix). Every pair lands in exactly one count:
-    matched, mismatched, unverifiable (``unverified``), missing or errors."""
+    matched, mismatched, unverifiable (``unverified``), missing or unchecked."""
 
     matched: int = 0
     mismatched: int = 0
     missing: int = 0
-    errors: int = 0  # pairs that could not be checked (access denied, a local I/O error, ...)
+    unchecked: int = 0  # pairs that could not be checked (access denied, a local I/O error, ...)
     other_exit_code: int = 0
 
     def add(self, result: TransferResult) -> None:
@@ -64,7 +64,7 @@ class VerifySummary(Summary):
         elif result.verdict in (Verdict.MISSING_LOCAL, Verdict.MISSING_REMOTE):
             self.missing += 1
         elif result.error is not None:
-            self.errors += 1
+            self.unchecked += 1
             code = result.exit_code
             self.other_exit_code = code if self.other_exit_code in (0, code) else 1
         Summary.add(self, result)
@@ -72,7 +72,7 @@ class VerifySummary(Summary):
 
     @property
     def checked(self) -> int:
-        return self.matched + self.mismatched + self.unverified + self.missing + self.errors
+        return self.matched + self.mismatched + self.unverified + self.missing + self.unchecked
 
 
 def verdict_result(local: Path, loc: S3Location, verdict: Verdict, detail: str, size: int,
