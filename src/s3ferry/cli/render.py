@@ -133,13 +133,15 @@ class Reporter:
     def _refresh(self) -> None:
         if self._bar is None or not (self._started or self._tree):
             return  # nothing is moving yet: no bar, so a quick failure draws none
-        if not self._live:
-            self._task = self._bar.add_task("", total=None)
+        known = self._files_total is not None or not self._tree
+        total = self._total if known else None
+        if not self._live:  # the first frame already says what moves
+            self._task = self._bar.add_task(self._label(), total=total)
             self._bar.start()
             self._live = True
+            return
         assert self._task is not None
-        known = self._files_total is not None or not self._tree
-        self._bar.update(self._task, description=self._label(), total=self._total if known else None)
+        self._bar.update(self._task, description=self._label(), total=total)
 
     # ---- lines --------------------------------------------------------------------------
     def _say(self, text: str) -> None:
