@@ -53,6 +53,8 @@ class Reporter:
         self._started = 0  # files whose bytes began to move
         self._total = 0  # their bytes
         self._files_total: int | None = None  # known once a tree's listing is complete
+        self._bytes_total: int | None = None  # likewise
+        self._shown_total: int | None = None
         self._tree = False
         self._name = ""
         if not json_lines and not quiet and err.isatty():
@@ -87,7 +89,7 @@ class Reporter:
         self._tree = True
         self._files_total = files
         if nbytes is not None:
-            self._total = max(self._total, nbytes)
+            self._bytes_total = nbytes
         self._refresh()
 
     def finished(self, result: TransferResult) -> None:
@@ -133,15 +135,20 @@ class Reporter:
     def _refresh(self) -> None:
         if self._bar is None or not (self._started or self._tree):
             return  # nothing is moving yet: no bar, so a quick failure draws none
-        known = self._files_total is not None or not self._tree
-        total = self._total if known else None
+        total = self._bytes_total
+        if total is None and (self._files_total is not None or not self._tree):
+            total = self._total  # a single file, or a tree whose files have all started
         if not self._live:  # the first frame already says what moves
+            self._shown_total = total
             self._task = self._bar.add_task(self._label(), total=total)
             self._bar.start()
             self._live = True
             return
         assert self._task is not None
-        self._bar.update(self._task, description=self._label(), total=total)
+        # rich forgets its speed samples whenever the total changes: pass it only then.
+        changed = {"total": total} if total != self._shown_total else {}
+        self._shown_total = total
+        self._bar.update(self._task, description=self._label(), **changed)
 
     # ---- lines --------------------------------------------------------------------------
     def _say(self, text: str) -> None:
