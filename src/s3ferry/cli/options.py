@@ -1,6 +1,6 @@
-"""The options the commands share, how they become a Config, the checks that refuse options
-which would do nothing, --debug logging, and the help's shape (flags without a value,
-arguments in capitals, examples)."""
+"""The options commands share and how they become one Config; the checks that refuse options
+which would do nothing; --debug logging; and the help's shape (flags without a value,
+arguments in capitals)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn, Optional, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
-from s3ferry.core.errors import EXIT_USAGE, S3FerryError
-
-T = TypeVar("T")
+from s3ferry.cli.running import guard, usage_error
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
                                                  help="S3 endpoint (default: AWS, or AWS_ENDPOINT_URL).")]
@@ -97,20 +95,6 @@ def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
     command.__annotations__ = {p.name: p.annotation for p in own + shared}
     del command.__wrapped__  # typer must read the new signature, not fn's
     return command
-
-
-def usage_error(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def guard(build: Callable[[], T]) -> T:
-    """Build something from the user's text (a config, a size, an age): a bad value is a
-    usage error, one line, exit 2."""
-    try:
-        return build()
-    except S3FerryError as exc:
-        usage_error(str(exc))
 
 
 def refuse_unused(opts: TransferOptions, command: str, unused: dict[str, str]) -> None:

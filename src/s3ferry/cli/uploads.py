@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import json as jsonlib
-import sys
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Optional
 
-import anyio
 import typer
 
-from s3ferry.cli import tuning as _tuning
-from s3ferry.cli.options import Command, Debug, Endpoint, Json, Profile, Region, enable_debug, guard
+from s3ferry.cli import tuning
+from s3ferry.cli.options import Command, Debug, Endpoint, Json, Profile, Region, enable_debug
+from s3ferry.cli.running import guard, run_simple
 from s3ferry.core.config import Config
-from s3ferry.core.errors import EXIT_INTERRUPTED, S3FerryError
 
-api = _tuning.lazy_import("s3ferry.api")
-uploads = _tuning.lazy_import("s3ferry.ops.uploads")
+api = tuning.lazy_import("s3ferry.api")
+uploads = tuning.lazy_import("s3ferry.ops.uploads")
 
 uploads_app = typer.Typer(help="Incomplete multipart uploads: they are billed until aborted.", no_args_is_help=True)
 OlderThan = Annotated[Optional[str], typer.Option("--older-than", metavar="AGE",
                                                   help="Only uploads at least this old: 2d, 12h.")]
 Where = Annotated[str, typer.Argument(metavar="WHERE", show_default=False,
                                       help="s3://bucket/key (exactly that key), or s3://bucket/prefix/ (all under it).")]
-
-
-def _simple(call: Callable[[], Awaitable[object]]) -> object:
-    try:
-        return anyio.run(call, backend="asyncio")
-    except KeyboardInterrupt:
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except S3FerryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _config(endpoint_url: str | None, profile: str | None, region: str | None, debug: bool) -> Config:
@@ -54,7 +41,7 @@ def uploads_ls(where: Where, older_than: OlderThan = None, endpoint_url: Endpoin
     """
     config = _config(endpoint_url, profile, region, debug)
     age = guard(lambda: uploads.parse_age(older_than)) if older_than else None
-    found = _simple(lambda: api.list_uploads(where, older_than=age, config=config))
+    found = run_simple(lambda: api.list_uploads(where, older_than=age, config=config))
     for upload in found:  # type: ignore[attr-defined]
         line = {"bucket": upload.bucket, "key": upload.key, "upload_id": upload.upload_id,
                 "initiated": upload.initiated.isoformat()}
@@ -79,7 +66,7 @@ def uploads_abort(where: Where, older_than: OlderThan = None, endpoint_url: Endp
     """
     config = _config(endpoint_url, profile, region, debug)
     age = guard(lambda: uploads.parse_age(older_than)) if older_than else None
-    aborted = _simple(lambda: api.abort_uploads(where, older_than=age, config=config))
+    aborted = run_simple(lambda: api.abort_uploads(where, older_than=age, config=config))
     print(f"aborted {len(aborted)} incomplete upload(s)")  # type: ignore[arg-type]
 
 
@@ -98,5 +85,5 @@ def uploads_lifecycle(bucket: Annotated[str, typer.Argument(metavar="BUCKET", he
       s3ferry uploads lifecycle s3://bucket --days 2
     """
     config = _config(endpoint_url, profile, region, debug)
-    _simple(lambda: api.add_abort_rule(bucket, days=days, config=config))
+    run_simple(lambda: api.add_abort_rule(bucket, days=days, config=config))
     print(f"{bucket}: incomplete multipart uploads are aborted after {days} day(s)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -20,13 +21,13 @@ from typing import IO
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
-from s3ferry.store.errors import map_error
-from s3ferry.ops.context import Context
-from s3ferry.core.errors import S3FerryError, TransferError
+from s3ferry.core.errors import S3FerryError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.config import MAX_SINGLE_PUT
 from s3ferry.core.results import DRY_RUN, NoProgress, Summary, TransferResult
+from s3ferry.local import files as fileio
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import failed
 from s3ferry.ops.copy import Endpoints, copy_object
 
 
@@ -56,10 +57,6 @@ class DeleteSpool:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _prefix(loc: S3Location) -> S3Location:
-    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
 
 
 async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool, *, trash: str | None,
@@ -104,15 +101,15 @@ async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool,
 
 async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, size: int, trash: str | None,
                       dry_run: bool) -> TransferResult:
-    target = str(dest / key) if isinstance(dest, Path) else str(_prefix(dest).child(key))
-    trashed = _prefix(dest).child(trash + key) if trash is not None and isinstance(dest, S3Location) else None
+    target = str(dest / key) if isinstance(dest, Path) else str(dest.as_prefix().child(key))
+    trashed = dest.as_prefix().child(trash + key) if trash is not None and isinstance(dest, S3Location) else None
     if dry_run:
         return TransferResult("delete" + DRY_RUN, target, str(trashed or ""), size, detail="only at the destination")
     try:
         if isinstance(dest, Path):
             await to_thread.run_sync(fileio.remove_quietly, dest / key)
             return TransferResult("delete", target, "", size)
-        loc = _prefix(dest).child(key)
+        loc = dest.as_prefix().child(key)
         if trashed is None:
             await ctx.store.delete(loc)
             return TransferResult("delete", target, "", size)
@@ -120,8 +117,7 @@ async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, size: int
         await ctx.store.delete(loc)
         return TransferResult("trash", target, str(trashed), size)
     except Exception as exc:  # noqa: BLE001
-        error = TransferError("delete", target, "", map_error(exc))
-        return TransferResult("delete", target, "", size, error=str(error), exit_code=error.exit_code)
+        return failed("delete", target, "", exc, time.monotonic())
 
 
 async def _copy_to_trash(ctx: Context, loc: S3Location, trashed: S3Location, size: int) -> None:

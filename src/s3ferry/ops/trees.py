@@ -4,8 +4,8 @@ transfer per file, many at a time, under the global limit."""
 from __future__ import annotations
 
 import os
-from functools import partial
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import anyio
@@ -17,10 +17,11 @@ from s3ferry.core.results import Summary, TransferResult, Verdict, report_totals
 from s3ferry.local.hashcache import HashCache
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
-from s3ferry.ops.get import RemoteObject, download_object, head
+from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs, single_job
 from s3ferry.ops.listing import list_remote
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 
@@ -38,7 +39,7 @@ async def put_path(ctx: Context, source: Path, dest: S3Location, cache: HashCach
 
 
 async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, cache: HashCache | None) -> AsyncIterator[Job]:
-    base = dest if dest.is_prefix else S3Location(dest.bucket, dest.key + "/")
+    base = dest.as_prefix()
     async for entry in iter_local(root):
         yield partial(remembering, cache, entry.path, partial(upload_file, ctx, entry.path, base.child(entry.relative)))
 
@@ -104,7 +105,7 @@ async def get_path(ctx: Context, source: S3Location, dest: Path, *, into_folder:
             if not await _has_children(ctx, source):
                 await check_bucket(ctx, source.bucket)
                 raise TransferError("get", str(source), str(dest), error) from None
-            source = S3Location(source.bucket, source.key + "/")
+            source = source.as_prefix()
         else:
             target = dest / PurePosixPath(source.key).name if into_folder or _is_folder(dest) else dest
             job = partial(remembering, cache, target, partial(download_object, ctx, source, target, obj))
@@ -119,7 +120,7 @@ def _is_folder(dest: Path) -> bool:
 
 
 async def _has_children(ctx: Context, loc: S3Location) -> bool:
-    async for _ in ctx.store.list_objects(S3Location(loc.bucket, loc.key + "/"), page_size=1):
+    async for _ in ctx.store.list_objects(loc.as_prefix(), page_size=1):
         return True
     return False
 

@@ -1,0 +1,125 @@
+"""put, get, verify and sync."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from s3ferry.cli import tuning
+from s3ferry.cli.options import TransferOptions, refuse_unused, transfer_command
+from s3ferry.cli.running import run, usage_error
+from s3ferry.core.results import Summary
+
+if TYPE_CHECKING:
+    from s3ferry.cli.render import Reporter
+
+# Loaded when a command runs, not for --help or a usage error (aiobotocore, rich: ~0.6 s).
+api = tuning.lazy_import("s3ferry.api")
+Source = Annotated[str, typer.Argument(metavar="SOURCE", show_default=False)]
+Destination = Annotated[str, typer.Argument(metavar="DESTINATION", show_default=False)]
+
+
+@transfer_command
+def put(source: Source, destination: Destination, opts: TransferOptions) -> None:
+    """Upload a file, or a folder recursively (SOURCE: a local path; DESTINATION: s3://bucket/key,
+    or s3://bucket/prefix/ to keep the file's name).
+
+    Examples:
+
+      s3ferry put big.iso s3://bucket/isos/   # -> .../isos/big.iso
+
+      s3ferry put ./dataset s3://bucket/data/ -v   # a line per file
+    """
+    run(lambda reporter: api.put(source, destination, config=opts.config, progress=reporter), opts)
+
+
+@transfer_command
+def get(source: Source, destination: Destination, opts: TransferOptions) -> None:
+    """Download an object, or a prefix recursively (SOURCE: s3://bucket/key or s3://bucket/prefix/;
+    DESTINATION: a local path; ending in / it is a folder the object goes into).
+
+    Examples:
+
+      s3ferry get s3://bucket/isos/big.iso ./downloads/
+
+      s3ferry get s3://bucket/data/ ./dataset-copy   # recursively
+    """
+    run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
+
+
+@transfer_command
+def verify(source: Source, destination: Destination, opts: TransferOptions) -> None:
+    """Check that local files and objects hold the same bytes, whoever uploaded them: one line per
+    pair (match, mismatch, missing-local, missing-remote, unverifiable), then the counts.
+
+    Exit 0 when every pair matches; 3 when any mismatches or is unverifiable; else 4 when a
+    file or object is missing.
+
+    Examples:
+
+      s3ferry verify big.iso s3://bucket/isos/big.iso
+
+      s3ferry verify ./dataset s3://bucket/data/ --quiet  # only the pairs that fail
+    """
+    refuse_unused(opts, "verify", {"checksum": "--checksum", "keep_partial": "--keep-partial",
+                                   "no_verify": "--no-verify"})
+    run(lambda reporter: api.verify(source, destination, config=opts.config, progress=reporter), opts)
+
+
+@transfer_command
+def sync(
+    source: Source, destination: Destination,
+    opts: TransferOptions,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
+    trash: Annotated[Optional[str], typer.Option(metavar="PREFIX", help="Folder (below the destination) deleted "
+                                                 "objects move to; default .s3ferry-trash/TIME/.")] = None,
+    no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
+    max_delete: Annotated[Optional[int], typer.Option(help="Refuse to delete more than this many.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be done; change nothing.")] = False,
+    size_only: Annotated[bool, typer.Option("--size-only", help="Same size means unchanged (cheap, unsafe).")] = False,
+    mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
+    exclude: Annotated[Optional[list[str]], typer.Option(metavar="GLOB", help="Leave out (repeatable).")] = None,
+    include: Annotated[Optional[list[str]], typer.Option(metavar="GLOB", help="Keep despite excludes "
+                                                         "(repeatable).")] = None,
+    source_endpoint_url: Annotated[Optional[str], typer.Option(
+        help="Endpoint of an s3:// source on another server (the copy streams through s3ferry).")] = None,
+    source_profile: Annotated[Optional[str], typer.Option(help="AWS profile to read an s3:// source with.")] = None,
+) -> None:
+    """Make DESTINATION equal to SOURCE (a local folder and s3://bucket/prefix/, either way, or two
+    prefixes); by default a same-size file is compared by content.
+
+    Examples:
+
+      s3ferry sync ./site s3://bucket/site/ --delete --dry-run   # the plan
+
+      s3ferry sync ./site s3://bucket/site/ --delete   # extras to trash
+    """
+    _check_sync_options(delete=delete, trash=trash, no_trash=no_trash, max_delete=max_delete,
+                        size_only=size_only, mtime=mtime)
+    rule = "size-only" if size_only else "mtime" if mtime else "content"
+    trash_prefix = None if no_trash else (trash or "default")
+
+    async def operation(reporter: Reporter) -> Summary:
+        report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
+                                trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
+                                excludes=exclude or (), includes=include or (),
+                                source_endpoint_url=source_endpoint_url, source_profile=source_profile)
+        return report.summary
+
+    run(operation, opts)
+
+
+def _check_sync_options(*, delete: bool, trash: str | None, no_trash: bool, max_delete: int | None,
+                        size_only: bool, mtime: bool) -> None:
+    """Options that would do nothing are refused, not ignored: the user meant something."""
+    if trash is not None and no_trash:
+        usage_error("--trash and --no-trash contradict each other: choose one")
+    for given, flag in ((trash is not None, "--trash"), (no_trash, "--no-trash"), (max_delete is not None,
+                                                                                    "--max-delete")):
+        if given and not delete:
+            usage_error(f"{flag} does nothing without --delete")
+    if size_only and mtime:
+        usage_error("--size-only and --mtime are two different rules: choose one")
+    if trash is not None and not trash.strip("/"):
+        usage_error(f"--trash needs a folder name, got {trash!r}")
