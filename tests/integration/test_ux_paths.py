@@ -4,6 +4,9 @@ hint `uploads abort s3://B/K` aborts exactly that key; `uploads ls` says when th
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+
 import pytest
 
 from helpers import md5_file, random_file, run_cli
@@ -66,3 +69,27 @@ def test_uploads_ls_says_when_there_are_none(server, bucket):
     assert text_lines(done.stdout) == [f"no incomplete uploads under s3://{bucket}/"]
     as_json = run_cli(server, "uploads", "ls", f"s3://{bucket}", "--json")
     assert as_json.returncode == 0 and as_json.stdout == ""  # JSON lines: none is no line
+
+
+def test_an_extra_too_big_for_copyobject_moves_to_the_trash_in_part_copies(server, bucket, tmp_path, monkeypatch):
+    """CopyObject takes at most 5 GiB. The limit is lowered here (in this process) so that a
+    12 MiB extra stands for a 5 GiB one: it must reach the trash whole, by UploadPartCopy."""
+    import s3ferry
+    from s3ferry.core import copy_plan
+    from s3ferry.ops import sync_deletes
+    from ux_helpers import MiB
+
+    monkeypatch.setattr(sync_deletes, "MAX_SINGLE_PUT", 5 * MiB)
+    monkeypatch.setattr(copy_plan, "MAX_SINGLE_PUT", 5 * MiB)
+    big = random_file(tmp_path / "big.bin", 12 * MiB, seed=8)
+    s3 = server.client()
+    s3.put_object(Bucket=bucket, Key="s/big.bin", Body=big.read_bytes())
+    (tmp_path / "src").mkdir()
+    config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB)
+    report = asyncio.run(s3ferry.sync(tmp_path / "src", f"s3://{bucket}/s/", config=config, delete=True,
+                                      trash="old", cache_path=tmp_path / "cache.sqlite"))
+    assert report.ok and report.deleted == 1, report.summary.errors
+    assert set(keys_of(server, bucket)) == {"s/old/big.bin"}
+    trashed = s3.get_object(Bucket=bucket, Key="s/old/big.bin")
+    assert trashed["ETag"].strip('"').endswith("-3")  # part copies, not one CopyObject
+    assert md5_file(big) == hashlib.md5(trashed["Body"].read()).hexdigest()
