@@ -16,14 +16,19 @@ if TYPE_CHECKING:
 
 # Loaded when a command runs, not for --help or a usage error (aiobotocore, rich: ~0.6 s).
 api = tuning.lazy_import("s3ferry.api")
-Source = Annotated[str, typer.Argument(metavar="SOURCE", show_default=False)]
-Destination = Annotated[str, typer.Argument(metavar="DESTINATION", show_default=False)]
+
+
+def _arg(metavar: str, help: str) -> typer.models.ArgumentInfo:
+    return typer.Argument(metavar=metavar, show_default=False, help=help)
+
+
+LOCAL, REMOTE = "Local file or folder.", "s3://bucket/key, or s3://bucket/prefix/ ."
 
 
 @transfer_command
-def put(source: Source, destination: Destination, opts: TransferOptions) -> None:
-    """Upload a file, or a folder recursively (SOURCE: a local path; DESTINATION: s3://bucket/key,
-    or s3://bucket/prefix/ to keep the file's name).
+def put(source: Annotated[str, _arg("SOURCE", LOCAL)], destination: Annotated[str, _arg("DESTINATION", REMOTE)],
+        opts: TransferOptions) -> None:
+    """Upload a file, or a folder recursively; every file is verified by its ETag.
 
     Examples:
 
@@ -35,9 +40,10 @@ def put(source: Source, destination: Destination, opts: TransferOptions) -> None
 
 
 @transfer_command
-def get(source: Source, destination: Destination, opts: TransferOptions) -> None:
-    """Download an object, or a prefix recursively (SOURCE: s3://bucket/key or s3://bucket/prefix/;
-    DESTINATION: a local path; ending in / it is a folder the object goes into).
+def get(source: Annotated[str, _arg("SOURCE", REMOTE)],
+        destination: Annotated[str, _arg("DESTINATION", "Local file, or folder (ending in / it is one).")],
+        opts: TransferOptions) -> None:
+    """Download an object, or a prefix recursively; every file is verified before it lands.
 
     Examples:
 
@@ -49,7 +55,8 @@ def get(source: Source, destination: Destination, opts: TransferOptions) -> None
 
 
 @transfer_command
-def verify(source: Source, destination: Destination, opts: TransferOptions) -> None:
+def verify(source: Annotated[str, _arg("SOURCE", LOCAL)], destination: Annotated[str, _arg("DESTINATION", REMOTE)],
+           opts: TransferOptions) -> None:
     """Check that local files and objects hold the same bytes, whoever uploaded them: one line per
     pair (match, mismatch, missing-local, missing-remote, unverifiable), then the counts.
 
@@ -69,7 +76,8 @@ def verify(source: Source, destination: Destination, opts: TransferOptions) -> N
 
 @transfer_command
 def sync(
-    source: Source, destination: Destination,
+    source: Annotated[str, _arg("SOURCE", "Local folder or s3://bucket/prefix/ .")],
+    destination: Annotated[str, _arg("DESTINATION", "s3://bucket/prefix/ or local folder.")],
     opts: TransferOptions,
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
     trash: Annotated[Optional[str], typer.Option(metavar="PREFIX", help="Folder (below the destination) deleted "
