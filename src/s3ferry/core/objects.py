@@ -6,7 +6,7 @@ which key a copy lands on. Pure.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -114,6 +114,18 @@ def batches(keys: Iterable[str], size: int = DELETE_BATCH) -> Iterator[list[str]
     """Keys in lists of at most ``size``: a DeleteObjects call each, one batch in memory."""
     batch: list[str] = []
     for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def batches_async(keys: AsyncIterator[str], size: int = DELETE_BATCH) -> AsyncIterator[list[str]]:
+    """:func:`batches` over an async stream of keys (a listing)."""
+    batch: list[str] = []
+    async for key in keys:
         batch.append(key)
         if len(batch) == size:
             yield batch

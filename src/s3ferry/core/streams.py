@@ -1,13 +1,15 @@
-"""Streams of unknown or sequential order: cutting stdin into parts, and putting ranges that
-arrive out of order back in order for stdout. Pure bookkeeping; the I/O is in ops/stream.py.
+"""Streams: the part size for stdin of unknown length, and the ETags of bytes written to
+stdout in order. Pure; the I/O is in ops/stream.py and local/streams.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Sequence
 
 from ..config import MAX_PARTS, MIN_PART_SIZE
 from ..errors import ConfigError
+from ..etag import composite_etag
 from ..planning import choose_part_size
 
 
@@ -29,80 +31,47 @@ def check_part_number(number: int, part_size: int) -> None:
                           f"pass --expected-size (or a larger --part-size)")
 
 
-@dataclass
-class PartFiller:
-    """Fills one part's buffer from reads of any size. ``want()`` is how many more bytes the
-    part takes; ``add(n)`` records a read of n bytes (0: end of input)."""
+class InOrderHasher:
+    """The ETags a stream read in order would have: its whole MD5 (a single-PUT ETag) and
+    the composite ETag at each candidate part size, in one pass, keeping 16 bytes per part
+    per candidate. ``cat`` checks what it wrote with it without holding the object."""
 
-    size: int
-    filled: int = 0
-    ended: bool = False
+    def __init__(self, part_sizes: Sequence[int], whole: bool = True):
+        self._whole = hashlib.md5() if whole else None
+        self._layouts = {size: _Layout(size) for size in part_sizes}
 
-    def want(self) -> int:
-        return self.size - self.filled
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        if self._whole is not None:
+            self._whole.update(view)
+        for layout in self._layouts.values():
+            layout.update(view)
 
-    def add(self, count: int) -> None:
-        if count < 0 or count > self.want():
-            raise ValueError(f"a read of {count} bytes into a part with {self.want()} free")
-        if count == 0:
-            self.ended = True
-        self.filled += count
-
-    @property
-    def full(self) -> bool:
-        return self.filled == self.size
-
-    @property
-    def done(self) -> bool:
-        return self.full or self.ended
+    def etags(self) -> dict[int | None, str]:
+        """None: the whole-stream MD5; each part size: its composite ETag."""
+        found: dict[int | None, str] = {size: layout.etag() for size, layout in self._layouts.items()}
+        if self._whole is not None:
+            found[None] = self._whole.hexdigest()
+        return found
 
 
-def single_put(first_part_filled: int, part_size: int, input_ended: bool) -> bool:
-    """The stream ended inside its first part (short of a whole part): one PutObject, as for
-    a small file. A first part exactly full could be followed by more, so it starts a multipart
-    upload unless the end of input was seen too."""
-    return input_ended and first_part_filled <= part_size
+class _Layout:
+    def __init__(self, part_size: int):
+        self.part_size = part_size
+        self.current = hashlib.md5()
+        self.filled = 0
+        self.digests: list[bytes] = []
 
+    def update(self, view: memoryview) -> None:
+        while view:
+            take = min(len(view), self.part_size - self.filled)
+            self.current.update(view[:take])
+            self.filled += take
+            view = view[take:]
+            if self.filled == self.part_size:
+                self.digests.append(self.current.digest())
+                self.current, self.filled = hashlib.md5(), 0
 
-@dataclass
-class ReorderWindow:
-    """Ranges fetched in parallel, written in order, with at most ``window`` ranges held.
-
-    A range may start only while it is within ``window`` of the next one to write, so the
-    buffer holds at most ``window`` ranges however the fetches race (memory: window x range
-    size). ``put`` stores an arrived range; ``pop_ready`` hands back the in-order run that
-    can be written now."""
-
-    count: int
-    window: int
-    next_out: int = 0
-    _held: dict[int, object] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.window < 1:
-            raise ValueError("the window must hold at least one range")
-
-    def may_start(self, index: int) -> bool:
-        return index < self.next_out + self.window
-
-    def put(self, index: int, data: object) -> None:
-        if not self.next_out <= index < self.count or index in self._held:
-            raise ValueError(f"range {index} is not awaited")
-        if not self.may_start(index):
-            raise ValueError(f"range {index} is outside the window at {self.next_out}")
-        self._held[index] = data
-
-    def pop_ready(self) -> list[object]:
-        ready = []
-        while self.next_out in self._held:
-            ready.append(self._held.pop(self.next_out))
-            self.next_out += 1
-        return ready
-
-    @property
-    def held(self) -> int:
-        return len(self._held)
-
-    @property
-    def finished(self) -> bool:
-        return self.next_out == self.count
+    def etag(self) -> str:
+        digests = self.digests + ([self.current.digest()] if self.filled or not self.digests else [])
+        return composite_etag(digests)
