@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from s3ferry.config import MiB
-from s3ferry.errors import EXIT_NOT_FOUND
+from s3ferry.core.config import MiB
+from s3ferry.core.errors import EXIT_NOT_FOUND
 
 from helpers import boto3_multipart, md5_file, proxy_in_front, random_file, run_cli
 

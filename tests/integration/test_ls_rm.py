@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from s3ferry.config import MiB
-from s3ferry.errors import EXIT_NOT_FOUND, EXIT_USAGE
+from s3ferry.core.config import MiB
+from s3ferry.core.errors import EXIT_NOT_FOUND, EXIT_USAGE
 
 from helpers import random_file, run_cli
 

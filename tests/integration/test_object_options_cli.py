@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from s3ferry.config import MiB
+from s3ferry.core.config import MiB
 
 from helpers import random_file, run_cli
 

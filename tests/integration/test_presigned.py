@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from s3ferry.config import MiB
-from s3ferry.etag import etag_of_bytes
+from s3ferry.core.config import MiB
+from s3ferry.core.etag import etag_of_bytes
 
 from helpers import md5_file, proxy_in_front, random_file, run_cli
 

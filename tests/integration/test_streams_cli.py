@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from s3ferry.config import MiB
-from s3ferry.errors import EXIT_MISMATCH
+from s3ferry.core.config import MiB
+from s3ferry.core.errors import EXIT_MISMATCH
 
 from helpers import boto3_multipart, proxy_in_front, random_file, run_cli, sigint
 

@@ -4,7 +4,7 @@ import pytest
 
 from s3ferry.core.object_options import (ObjectOptions, copy_params, parse_metadata, parse_pairs, tag_set, tagging,
                                          tags_from_tagging, write_params)
-from s3ferry.errors import ConfigError
+from s3ferry.core.errors import ConfigError
 
 
 def test_write_params_guess_the_type_and_carry_every_option():

@@ -5,8 +5,8 @@ from hypothesis import given, strategies as st
 
 from s3ferry.core.objects import (Consent, DuGrouper, batches, copy_target, delete_consent, group_of, human_size,
                                   overlapping)
-from s3ferry.errors import ConfigError
-from s3ferry.locations import S3Location as L
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location as L
 
 
 def test_human_size():

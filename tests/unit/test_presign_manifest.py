@@ -5,10 +5,10 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from s3ferry.config import MiB
+from s3ferry.core.config import MiB
 from s3ferry.core.presign import (build_manifest, complete_body, complete_etag, parse_expires, parse_manifest,
                                   parse_s3_reply, plan_manifest_parts, total_size, url_label)
-from s3ferry.errors import ConfigError, IntegrityError
+from s3ferry.core.errors import ConfigError, IntegrityError
 
 
 def manifest(size=40 * MiB, part=16 * MiB):

@@ -3,7 +3,7 @@
 import pytest
 
 from s3ferry.core.settings import ConfigFile, config_path, parse_config_file, resolve, s3ferry_level, show_json, show_lines
-from s3ferry.errors import ConfigError
+from s3ferry.core.errors import ConfigError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

@@ -3,10 +3,10 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from s3ferry.config import MiB
+from s3ferry.core.config import MiB
 from s3ferry.core.streams import InOrderHasher, check_part_number, stream_part_size
-from s3ferry.errors import ConfigError
-from s3ferry.etag import etag_of_bytes
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.etag import etag_of_bytes
 
 
 def test_stream_part_size():

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import ConfigError
-from ..locations import S3Location
+from s3ferry.core.config import DELETE_BATCH
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location
 
-DELETE_BATCH = 1_000  # DeleteObjects takes at most 1,000 keys a call
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 

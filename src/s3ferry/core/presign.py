@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from xml.etree import ElementTree
 
-from ..config import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
-from ..errors import ConfigError, IntegrityError
-from ..planning import part_count, plan_parts
+from s3ferry.core.config import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
+from s3ferry.core.errors import ConfigError, IntegrityError
+from s3ferry.core.parts import part_count, plan_parts
 
 MANIFEST_FORMAT = "s3ferry-multipart-manifest"
 MANIFEST_VERSION = 1

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ..errors import ConfigError
+from s3ferry.core.errors import ConfigError
 
 CONFIG_ENV = "S3FERRY_CONFIG"
 CONFIG_NAME = "s3ferry/config.toml"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from ..config import MAX_PARTS, MIN_PART_SIZE
-from ..errors import ConfigError
-from ..etag import composite_etag
-from ..planning import choose_part_size
+from s3ferry.core.config import MAX_PARTS, MIN_PART_SIZE
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.etag import composite_etag
+from s3ferry.core.parts import choose_part_size
 
 
 def stream_part_size(requested: int, expected_size: int | None) -> int:
