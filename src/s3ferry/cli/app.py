@@ -18,7 +18,11 @@ from s3ferry.cli import tuning as _tuning
 from s3ferry.tools import bench_plan
 from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
+from s3ferry.core.object_options import ObjectOptions
 from s3ferry.core.results import Summary
+from s3ferry.cli.object_flags import object_options
+from s3ferry.cli import settings
+from s3ferry.cli.settings import with_settings
 
 if TYPE_CHECKING:
     from s3ferry.cli.render import Reporter
@@ -31,9 +35,28 @@ app = typer.Typer(
     name="s3ferry",
     help="Move files to, from and between S3-compatible stores, fast, and prove every byte arrived.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from s3ferry import __version__
+        print(f"s3ferry {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="S3FERRY_CONFIG", help=(
+        "TOML config file (default: $XDG_CONFIG_HOME/s3ferry/config.toml). Precedence: flags, S3FERRY_* "
+        "variables, this file, then AWS_* variables and profiles; see: s3ferry config show."))] = None,
+) -> None:
+    """Move files to, from and between S3-compatible stores, fast, and prove every byte arrived."""
+    settings.config_flag = config
+
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
                                                  help="S3 endpoint (default: AWS, or AWS_ENDPOINT_URL).")]
@@ -95,7 +118,7 @@ def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
     def command(**kwargs: object) -> None:
         values = {name: kwargs.pop(name) for name in TRANSFER_OPTIONS}
         json_lines, quiet = bool(values.pop("json")), bool(values.pop("quiet"))
-        config = _guard(lambda: build_config(**values))  # type: ignore[arg-type]
+        config = _guard(lambda: build_config(**with_settings(values)))  # type: ignore[arg-type]
         fn(**kwargs, opts=TransferOptions(config, json_lines, quiet))
 
     command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
@@ -133,25 +156,56 @@ def _guard(build: Callable[[], Config]) -> Config:
         raise typer.Exit(EXIT_USAGE) from None
 
 
-@app.command()
+@app.command(epilog="Examples:\n\n  s3ferry put big.iso s3://bucket/isos/\n\n  tar c dir | s3ferry put - s3://bucket/dir.tar"
+                     "\n\n  s3ferry put build.zip s3://artifacts/ --skip-unchanged\n\n"
+                     "  s3ferry put big.iso --presigned manifest.json")
 @transfer_command
+@object_options
 def put(
-    source: Annotated[str, typer.Argument(help="Local file or folder.")],
-    destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
+    source: Annotated[str, typer.Argument(help="Local file or folder; - for stdin.")],
+    destination: Annotated[Optional[str], typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")] = None,
+    *,
     opts: TransferOptions,
+    object_options: ObjectOptions,
+    skip_unchanged: Annotated[bool, typer.Option("--skip-unchanged", help="Skip a file whose object already has "
+                                                 "the same content (judged as verify does).")] = False,
+    presigned: Annotated[Optional[str], typer.Option(help="Upload through a presigned PUT URL or a multipart "
+                                                     "manifest (file or JSON), with no credentials.")] = None,
+    expected_size: Annotated[Optional[str], typer.Option(help="With -: about how much stdin holds (raises the "
+                                                         "part size so it fits in 10,000 parts).")] = None,
 ) -> None:
-    """Upload a file, or a folder recursively."""
-    run(lambda reporter: api.put(source, destination, config=opts.config, progress=reporter), opts)
+    """Upload a file, a folder recursively, or stdin (-) of any length."""
+    config = opts.config.replace(object_options=object_options)
+    if presigned is not None:
+        run(lambda reporter: api.put_presigned(source, presigned, config=config, progress=reporter), opts)
+    if destination is None:
+        _usage("put needs a destination (s3://bucket/key), or --presigned")
+    if source == "-":
+        expected = _guard(lambda: parse_size(expected_size)) if expected_size else None  # type: ignore[arg-type,return-value]
+        run(lambda reporter: api.put_stdin(destination, source=sys.stdin.buffer, expected_size=expected,  # type: ignore[arg-type]
+                                           config=config, progress=reporter), opts)
+    run(lambda reporter: api.put(source, destination, config=config, progress=reporter,  # type: ignore[arg-type]
+                                 skip_unchanged=skip_unchanged), opts)
+
+
+def _usage(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(EXIT_USAGE)
 
 
 @app.command()
 @transfer_command
 def get(
-    source: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
-    destination: Annotated[str, typer.Argument(help="Local file or folder.")],
+    source: Annotated[str, typer.Argument(help="s3://bucket/key, s3://bucket/prefix/, or a presigned URL.")],
+    destination: Annotated[str, typer.Argument(help="Local file or folder; - for stdout.")],
     opts: TransferOptions,
 ) -> None:
-    """Download an object, or a prefix recursively."""
+    """Download an object, a prefix recursively, or a presigned https:// URL; - writes to stdout."""
+    if source.lower().startswith(("http://", "https://")):
+        run(lambda reporter: api.get_presigned(source, destination, config=opts.config, progress=reporter), opts)
+    if destination == "-":
+        from s3ferry.cli.objects import cat_to_stdout
+        cat_to_stdout(source, opts)
     run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
 
 
@@ -171,10 +225,12 @@ def verify(
 
 @app.command()
 @transfer_command
+@object_options
 def sync(
     source: Annotated[str, typer.Argument(help="Local folder or s3://bucket/prefix/ .")],
     destination: Annotated[str, typer.Argument(help="s3://bucket/prefix/ or local folder.")],
     opts: TransferOptions,
+    object_options: ObjectOptions,
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
     trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
@@ -193,7 +249,7 @@ def sync(
     trash_prefix = None if no_trash else (trash or "default")
 
     async def operation(reporter: Reporter) -> Summary:
-        report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
+        report = await api.sync(source, destination, config=opts.config.replace(object_options=object_options), progress=reporter, rule=rule, delete=delete,
                                 trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
                                 excludes=exclude or (), includes=include or (),
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile)
@@ -301,6 +357,10 @@ def demo(
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
     raise typer.Exit(code)
+
+
+# The commands of the other modules register themselves on ``app`` when imported.
+from s3ferry.cli import config_cmd, objects  # noqa: E402,F401
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ later sync can still tell an unchanged pair apart when the ETags differ (sync_pl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag
 from s3ferry.core.layout import Layout
 from s3ferry.core.locations import S3Location
+from s3ferry.core.object_options import copy_params
 from s3ferry.core.parts import Part, part_count, plan_parts
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.ops.context import Context
@@ -32,8 +34,10 @@ from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
 
-# Headers that describe the object rather than the request, carried over to the copy.
-CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+# What describes the object rather than the request, carried over to the copy
+# (core/object_options.copy_params decides what an option replaces).
+CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
+                   "Expires", "StorageClass")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class SourceObject:
     etag_raw: str
     metadata: dict[str, str]
     headers: dict[str, Any]
+    # Read only for copies that start the object afresh (CopyObject copies tags itself).
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def etag(self) -> str:
@@ -75,6 +81,8 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
             Layout(None, "unknown")
         plan = plan_copy(obj.size, parsed, layout, same_endpoint=ends.same, part_size=ctx.config.part_size,
                          threshold=ctx.config.multipart_threshold)
+        if plan.method != "copy-object":
+            obj = dataclasses.replace(obj, tags=tuple(await ends.source.store.get_tags(src)))
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
         verdict, detail = judge_copy(plan, obj.etag, remote)
         if verdict is Verdict.MISMATCH:
@@ -97,14 +105,18 @@ async def _head(ctx: Context, loc: S3Location) -> SourceObject:
                         dict(response.get("Metadata") or {}), headers)
 
 
-def _new_object_args(obj: SourceObject, part_size: int | None) -> dict[str, Any]:
-    """Metadata and headers for the copy: the source's, less a stale part size, plus the
-    source's ETag and the part size this copy is cut at."""
-    metadata = {k: v for k, v in obj.metadata.items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
+def _new_object_args(ctx: Context, obj: SourceObject, part_size: int | None, *,
+                     tags_by_store: bool = False) -> dict[str, Any]:
+    """Headers, metadata, tags and storage class for the copy: the source's unless an object
+    option replaces them, less a stale part size, plus the source's ETag and the part size
+    this copy is cut at."""
+    params = copy_params(ctx.config.object_options, {**obj.headers, "Metadata": obj.metadata}, obj.tags,
+                         tags_copied_by_store=tags_by_store)
+    metadata = {k: v for k, v in params["Metadata"].items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
     metadata[META_SOURCE_ETAG] = obj.etag
     if part_size is not None:
         metadata[META_PART_SIZE] = str(part_size)
-    return {"Metadata": metadata, **obj.headers}
+    return {**params, "Metadata": metadata}
 
 
 def _if_match(obj: SourceObject) -> dict[str, Any]:
@@ -116,7 +128,7 @@ async def _copy_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan
     ctx = ends.dest
     async with ctx.slots:
         response = await ctx.store.copy(obj.loc, dest, MetadataDirective="REPLACE", **_if_match(obj),
-                                        **_new_object_args(obj, None))
+                                        **_new_object_args(ctx, obj, None, tags_by_store=True))
     ctx.progress.advanced(obj.size)
     return normalize(response.get("CopyObjectResult", {}).get("ETag")) or await _dest_etag(ctx, dest)
 
@@ -126,7 +138,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
     every way out that is not success aborts the upload."""
     ctx = ends.dest
     assert plan.part_size is not None
-    upload_id = await ctx.store.create_upload(dest, **_new_object_args(obj, plan.part_size))
+    upload_id = await ctx.store.create_upload(dest, **_new_object_args(ctx, obj, plan.part_size))
     async with guarded_upload(ctx, dest, upload_id):
         builder = CompositeBuilder(part_count(obj.size, plan.part_size))
 
@@ -185,7 +197,7 @@ async def _get_put(ends: Endpoints, obj: SourceObject, dest: S3Location) -> tupl
     # The bytes live only in this frame, so they are freed before the slot is released.
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, Part(1, 0, obj.size), True))
-    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(obj, None))
+    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(ctx, obj, None))
     return response, digest
 
 
