@@ -93,12 +93,16 @@ class OutputStream:
         await writer.drain()  # waits while the reader is behind: memory stays bounded
 
     async def close(self) -> None:
-        if self._writer is not None:
+        """Flush what the transport still buffers, then close (our duplicate of) the fd."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.transport.set_write_buffer_limits(high=0)  # drain now waits for empty
+            await self._writer.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
             self._writer.close()
-            try:
-                await self._writer.wait_closed()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
 
 def _write_all(fd: int, data: memoryview) -> None:
