@@ -9,8 +9,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import click
-from click.core import ParameterSource
+try:  # typer >= 0.2x runs on its own vendored click: its context is the one that is current
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import get_current_context
 
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.settings import ConfigFile, config_path, parse_config_file, resolve, s3ferry_level
@@ -33,10 +35,10 @@ def load_config_file(flag: str | None = None) -> ConfigFile | None:
 
 
 def given_on_command_line(names: list[str]) -> set[str]:
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     if ctx is None:
         return set(names)
-    return {name for name in names if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    return {name for name in names if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
 
 
 def with_settings(values: Mapping[str, object]) -> dict[str, object]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -49,7 +50,7 @@ async def get_url(ctx: URLContext, url: str, dest: Path) -> TransferResult:
     return result
 
 
-def _part_size(headers: dict[str, str], size: int, etag: ETag | None) -> int | None:
+def _part_size(headers: Mapping[str, str], size: int, etag: ETag | None) -> int | None:
     """The upload's part size from our metadata header, when the ETag is multipart."""
     if etag is None or not etag.is_multipart:
         return None
@@ -59,7 +60,7 @@ def _part_size(headers: dict[str, str], size: int, etag: ETag | None) -> int | N
 
 
 async def _download(ctx: URLContext, url: str, dest: Path, size: int, etag_raw: str, etag: ETag | None,
-                    part_size: int | None, headers: dict[str, str]) -> tuple[Verdict, str]:
+                    part_size: int | None, headers: Mapping[str, str]) -> tuple[Verdict, str]:
     range_size = part_size or ctx.config.part_size
     tmp = temp_path(dest)
     fd = await to_thread.run_sync(fileio.create_temp, tmp, size)

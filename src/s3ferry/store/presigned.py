@@ -6,12 +6,13 @@ string is a credential until it expires (core/presign.url_label)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 from botocore.exceptions import ClientError
+from multidict import CIMultiDict
 from yarl import URL
 
 from s3ferry.core.config import DOWNLOAD_CHUNK, Config
@@ -22,7 +23,7 @@ from s3ferry.core.presign import parse_s3_reply, url_label
 from s3ferry.store.retry import with_retry
 
 Sink = Callable[[int, list[bytes]], Awaitable[None]]
-Headers = dict[str, str]
+Headers = Mapping[str, str]  # case-insensitive (CIMultiDict)
 
 
 class PresignedStore:
@@ -41,7 +42,7 @@ class PresignedStore:
             skip = () if "Content-Type" in sent else ("Content-Type",)
             async with self._request("PUT", url, data=body, headers=sent, skip_auto_headers=skip) as reply:
                 await _check(reply, url)
-                return dict(reply.headers)
+                return CIMultiDict(reply.headers)
         return await self.retry(send)
 
     async def post(self, url: str, body: bytes) -> bytes:
@@ -65,9 +66,9 @@ class PresignedStore:
                 if reply.status == 416:
                     async with self._request("GET", url) as whole:
                         await _check(whole, url)
-                        return dict(whole.headers)
+                        return CIMultiDict(whole.headers)
                 await _check(reply, url)
-                return dict(reply.headers)
+                return CIMultiDict(reply.headers)
         return await self.retry(send)
 
     async def read_range(self, url: str, part: Part, sink: Sink, *, if_match: str | None = None) -> None:
