@@ -10,21 +10,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from s3ferry.store.errors import map_error
-from s3ferry.store.s3 import open_store
 from s3ferry.core.config import Config
-from s3ferry.ops.context import Context
 from s3ferry.core.errors import ConfigError
-from s3ferry.local.hashcache import HashCache
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import NoProgress, Progress, Summary
+from s3ferry.core.sync_plan import RULES
+from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
-from s3ferry.core.sync_plan import RULES
 from s3ferry.ops.trees import get_path, put_path
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
+from s3ferry.store.errors import map_error
+from s3ferry.store.s3 import open_store
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.core.objects import DuTotals, Entry
@@ -40,6 +40,7 @@ from s3ferry.ops.presigned_get import get_url
 from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
 from s3ferry.core.results import TransferResult
 from s3ferry.store.presigned import open_presigned
+from s3ferry.store.profiles import profile_values
 
 
 @asynccontextmanager
@@ -361,3 +362,8 @@ async def _one(ctx: URLContext, job: Callable[[], Awaitable[TransferResult]]) ->
     summary.add(result)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def aws_profile(name: str | None) -> dict[str, str]:
+    """The AWS profile's keys as botocore reads them (``config show``); nothing is sent."""
+    return profile_values(name)

@@ -9,14 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from s3ferry.cli.app import app
 from s3ferry.cli.settings import load_config_file
+from s3ferry.cli.transfer import api
 from s3ferry.core.errors import S3FerryError
 from s3ferry.core.settings import resolve, show_json, show_lines
 
 config_app = typer.Typer(help="Effective configuration: flags, S3FERRY_* variables, config file, AWS profile.",
                          no_args_is_help=True)
-app.add_typer(config_app, name="config")
 
 Opt = Optional[str]
 
@@ -39,12 +38,11 @@ def show(config: Annotated[Opt, typer.Option("--config", help="TOML config file 
     flags = {"endpoint_url": endpoint_url, "profile": profile, "region": region, "part_size": part_size,
              "multipart_threshold": multipart_threshold, "concurrency": concurrency, "max_attempts": max_attempts,
              "checksum": checksum, "addressing_style": addressing_style}
-    from s3ferry.store.profiles import profile_values  # botocore: only when the command runs
 
     try:
         file = load_config_file(config)
         chosen = resolve(flags, os.environ, file)["profile"]
-        values = profile_values(str(chosen.value) if chosen.value is not None else None)
+        values = api.aws_profile(str(chosen.value) if chosen.value is not None else None)
         settings = resolve(flags, os.environ, file, values, str(chosen.value or "default"))
     except S3FerryError as exc:
         print(f"error: {exc}", file=sys.stderr)

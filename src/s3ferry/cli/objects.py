@@ -13,7 +13,9 @@ from typing import Annotated, Any, Optional
 import anyio
 import typer
 
-from s3ferry.cli.app import TransferOptions, _guard, api, app, run, transfer_command
+from s3ferry.cli.options import TransferOptions, transfer_command
+from s3ferry.cli.running import guard as _guard, run
+from s3ferry.cli.transfer import api, cat_to_stdout
 from s3ferry.cli.object_flags import object_options
 from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from s3ferry.core.object_options import ObjectOptions
@@ -55,7 +57,6 @@ def call(make: Callable[[], Awaitable[Any]]) -> Any:
         raise typer.Exit(0) from None
 
 
-@app.command(epilog=EXAMPLES["ls"])
 @transfer_command
 def ls(where: Annotated[Optional[str], typer.Argument(help="s3://bucket/prefix; none: the buckets.")] = None, *,
        opts: TransferOptions, recursive: Recursive = False,
@@ -73,7 +74,6 @@ def ls(where: Annotated[Optional[str], typer.Argument(help="s3://bucket/prefix; 
     call(show)
 
 
-@app.command(epilog=EXAMPLES["du"])
 @transfer_command
 def du(where: Annotated[str, typer.Argument(help="s3://bucket/prefix/")], *, opts: TransferOptions,
        human: Annotated[bool, typer.Option("--human", "-H", help="Sizes as 1.5MiB.")] = False) -> None:
@@ -89,7 +89,6 @@ def du(where: Annotated[str, typer.Argument(help="s3://bucket/prefix/")], *, opt
     call(show)
 
 
-@app.command(epilog=EXAMPLES["stat"])
 @transfer_command
 def stat(where: Annotated[str, typer.Argument(help="s3://bucket/key")], *, opts: TransferOptions) -> None:
     """Everything the store says of one object: HEAD, metadata, tags, checksums, part layout."""
@@ -107,7 +106,6 @@ def stat(where: Annotated[str, typer.Argument(help="s3://bucket/key")], *, opts:
         print(f"{name:<22} {value if value is not None else '-'}")
 
 
-@app.command(epilog=EXAMPLES["rm"])
 @transfer_command
 def rm(where: Annotated[str, typer.Argument(help="s3://bucket/key, or with -r s3://bucket/prefix/")], *,
        opts: TransferOptions, recursive: Recursive = False,
@@ -138,13 +136,6 @@ def rm(where: Annotated[str, typer.Argument(help="s3://bucket/key, or with -r s3
     raise typer.Exit(0 if removal.ok else EXIT_FAILED)
 
 
-def cat_to_stdout(source: str, opts: TransferOptions) -> None:
-    """Stdout is the data: results never go there, only errors to stderr."""
-    quiet = TransferOptions(opts.config, False, True)
-    run(lambda reporter: api.cat(source, out=sys.stdout.buffer, config=opts.config, progress=reporter), quiet)
-
-
-@app.command(epilog=EXAMPLES["cat"])
 @transfer_command
 def cat(source: Annotated[str, typer.Argument(help="s3://bucket/key")], opts: TransferOptions) -> None:
     """Write an object to stdout in order, ranges fetched in parallel.
@@ -153,7 +144,6 @@ def cat(source: Annotated[str, typer.Argument(help="s3://bucket/key")], opts: Tr
     cat_to_stdout(source, opts)
 
 
-@app.command(epilog=EXAMPLES["cp"])
 @transfer_command
 @object_options
 def cp(source: Annotated[str, typer.Argument(help="s3://bucket/key or s3://bucket/prefix/ (with -r)")],
@@ -169,7 +159,6 @@ def cp(source: Annotated[str, typer.Argument(help="s3://bucket/key or s3://bucke
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile), opts)
 
 
-@app.command(epilog=EXAMPLES["mv"])
 @transfer_command
 @object_options
 def mv(source: Annotated[str, typer.Argument(help="s3://..., or a local file or folder")],
@@ -185,7 +174,6 @@ def mv(source: Annotated[str, typer.Argument(help="s3://..., or a local file or 
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile), opts)
 
 
-@app.command(epilog=EXAMPLES["presign"])
 @transfer_command
 def presign(where: Annotated[str, typer.Argument(help="s3://bucket/key")], *, opts: TransferOptions,
             put: Annotated[bool, typer.Option("--put", help="A URL to upload with (default: to download).")] = False,
