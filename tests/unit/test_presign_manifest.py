@@ -15,7 +15,7 @@ def manifest(size=40 * MiB, part=16 * MiB):
     count = len(plan_manifest_parts(size, part))
     return build_manifest("b", "k", "up1", size, part, "2026-12-01T17:00:00+00:00",
                           [f"http://h/b/k?partNumber={n}&uploadId=up1&X-Amz-Signature=s" for n in range(1, count + 1)],
-                          "http://h/b/k?uploadId=up1&sig", "http://h/b/k?uploadId=up1&sig2")
+                          "http://h/b/k?uploadId=up1&sig", "http://h/b/k?uploadId=up1&sig2", "http://h/b/k?sig3")
 
 
 @given(st.integers(0, 200 * MiB), st.sampled_from([5 * MiB, 8 * MiB, 64 * MiB]))
@@ -34,6 +34,7 @@ def test_tampered_manifests_are_refused():
         (lambda d: d["parts"].pop(), "do not cover"),
         (lambda d: d["parts"][0].update(size=1), "do not cover"),
         (lambda d: d.update(complete_url="file:///etc/passwd"), "http"),
+        (lambda d: d.update(check_url="ftp://x"), "http"),
         (lambda d: d.pop("upload_id"), "malformed"),
     ]:
         bad = json.loads(json.dumps(data))

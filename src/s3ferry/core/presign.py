@@ -59,6 +59,9 @@ class Manifest:
     parts: tuple[PartURL, ...]
     complete_url: str
     abort_url: str
+    # A presigned HeadObject URL: the object's ETag after Complete, for stores (Ceph) whose
+    # Complete reply carries none. "" when the manifest has none.
+    check_url: str = ""
 
     def to_json(self) -> str:
         data = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, **asdict(self)}
@@ -83,12 +86,12 @@ def plan_manifest_parts(size: int, part_size: int) -> list[tuple[int, int, int]]
 
 
 def build_manifest(bucket: str, key: str, upload_id: str, size: int, part_size: int, expires: str,
-                   part_urls: Sequence[str], complete_url: str, abort_url: str) -> Manifest:
+                   part_urls: Sequence[str], complete_url: str, abort_url: str, check_url: str = "") -> Manifest:
     planned = plan_manifest_parts(size, part_size)
     if len(planned) != len(part_urls):
         raise ValueError(f"{len(planned)} parts planned, {len(part_urls)} URLs given")
     parts = tuple(PartURL(n, offset, length, url) for (n, offset, length), url in zip(planned, part_urls))
-    return Manifest(bucket, key, upload_id, size, part_size, expires, parts, complete_url, abort_url)
+    return Manifest(bucket, key, upload_id, size, part_size, expires, parts, complete_url, abort_url, check_url)
 
 
 def parse_manifest(text: str, where: str = "manifest") -> Manifest:
@@ -102,13 +105,14 @@ def parse_manifest(text: str, where: str = "manifest") -> Manifest:
                       for p in data["parts"])
         manifest = Manifest(str(data["bucket"]), str(data["key"]), str(data["upload_id"]), int(data["size"]),
                             int(data["part_size"]), str(data["expires"]), parts, str(data["complete_url"]),
-                            str(data["abort_url"]))
+                            str(data["abort_url"]), str(data.get("check_url", "")))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{where}: malformed manifest ({exc})") from None
     expected = plan_manifest_parts(manifest.size, manifest.part_size)
     if [(p.number, p.offset, p.size) for p in manifest.parts] != expected:
         raise ConfigError(f"{where}: its parts do not cover {manifest.size} bytes in parts of {manifest.part_size}")
     urls = [p.url for p in manifest.parts] + [manifest.complete_url, manifest.abort_url]
+    urls += [manifest.check_url] if manifest.check_url else []
     if not all(is_http_url(u) for u in urls):
         raise ConfigError(f"{where}: every URL must be http(s)")
     return manifest

@@ -62,8 +62,9 @@ async def presign_multipart(ctx: Context, loc: S3Location, *, size: int, expires
                 for number, _, _ in planned]
         complete = await ctx.store.presign("complete_multipart_upload", loc, expires, UploadId=upload_id)
         abort = await ctx.store.presign("abort_multipart_upload", loc, expires, UploadId=upload_id)
+        check = await ctx.store.presign("head_object", loc, expires)
     until = (datetime.now(timezone.utc) + timedelta(seconds=expires)).isoformat(timespec="seconds")
-    return build_manifest(loc.bucket, loc.key, upload_id, size, part_size, until, urls, complete, abort)
+    return build_manifest(loc.bucket, loc.key, upload_id, size, part_size, until, urls, complete, abort, check)
 
 
 # ---- without credentials: put through a URL or a manifest -------------------------------
@@ -127,7 +128,10 @@ async def _send_manifest(ctx: URLContext, fd: int, manifest: Manifest) -> tuple[
             except Exception:  # noqa: BLE001 - the failure that got us here is the one to report
                 pass
         raise
-    return builder.etag(), complete_etag(reply)
+    remote = complete_etag(reply)
+    if not remote and manifest.check_url:  # Ceph: an empty ETag in Complete's reply; HEAD has it
+        remote = normalize((await ctx.http.head(manifest.check_url)).get("ETag"))
+    return builder.etag(), remote
 
 
 async def _send_part(ctx: URLContext, fd: int, part: PartURL, builder: CompositeBuilder) -> None:

@@ -58,6 +58,13 @@ class PresignedStore:
                 await _check(reply, url)
         await self.retry(send)
 
+    async def head(self, url: str) -> Headers:
+        async def send() -> Headers:
+            async with self._request("HEAD", url) as reply:
+                await _check(reply, url)
+                return CIMultiDict(reply.headers)
+        return await self.retry(send)
+
     async def probe(self, url: str) -> Headers:
         """The headers of a one-byte GET: size (Content-Range), ETag, metadata. A zero-byte
         object cannot serve a range (416), so then a plain GET."""
