@@ -4,43 +4,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import BinaryIO
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
-from s3ferry.core.results import NoProgress, Progress, Summary
+from s3ferry.core.objects import DuTotals, Entry
+from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
+from s3ferry.core.results import NoProgress, Progress, Summary, TransferResult
 from s3ferry.core.sync_plan import RULES
 from s3ferry.local.hashcache import HashCache
+from s3ferry.local.streams import InputStream, OutputStream
+from s3ferry.ops import move as moving
+from s3ferry.ops import objects, remove
+from s3ferry.ops import presign as presigning
 from s3ferry.ops.context import Context
+from s3ferry.ops.copy import Endpoints
+from s3ferry.ops.jobs import run_jobs, single_job
+from s3ferry.ops.presign import URLContext
+from s3ferry.ops.presigned_get import get_url
+from s3ferry.ops.put import upload_file
+from s3ferry.ops.stream import cat_object, put_stream
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
 from s3ferry.ops.trees import get_path, put_path
+from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
 from s3ferry.store.errors import map_error
-from s3ferry.store.s3 import open_store
-from s3ferry.ops.put import upload_file
-from s3ferry.ops.unchanged import upload_if_changed
-from s3ferry.core.objects import DuTotals, Entry
-from s3ferry.local.streams import InputStream, OutputStream
-from s3ferry.ops import move as moving
-from s3ferry.ops import objects, remove
-from s3ferry.ops.copy import Endpoints
-from s3ferry.ops.jobs import run_jobs, single_job
-from s3ferry.ops.stream import cat_object, put_stream
-from s3ferry.ops import presign as presigning
-from s3ferry.ops.presign import URLContext
-from s3ferry.ops.presigned_get import get_url
-from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
-from s3ferry.core.results import TransferResult
 from s3ferry.store.presigned import open_presigned
 from s3ferry.store.profiles import profile_values
+from s3ferry.store.s3 import open_store
 
 
 @asynccontextmanager

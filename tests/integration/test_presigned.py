@@ -13,7 +13,7 @@ import pytest
 from s3ferry.core.config import MiB
 from s3ferry.core.etag import etag_of_bytes
 
-from helpers import md5_file, proxy_in_front, random_file, run_cli
+from helpers import interrupt_when, md5_file, proxy_in_front, random_file, run_cli
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)
 
@@ -89,3 +89,26 @@ def test_presigned_get_downloads_in_ranges_and_verifies(server, bucket, tmp_path
     assert json.loads(got.stdout.splitlines()[0])["verdict"] == "match"
     assert md5_file(out) == md5_file(path)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".s3ferry.tmp")]
+
+
+@moto_only
+def test_interrupted_manifest_upload_is_aborted(server, bucket, tmp_path):
+    """Ctrl-C while a part hangs: the upload is aborted through the manifest's Abort URL."""
+    path = random_file(tmp_path / "big.bin", 12 * MiB, seed=6)
+    with proxy_in_front(server) as proxy:
+        made = run_cli(server, "presign", f"s3://{bucket}/big.bin", "--multipart", "--part-size", "5MiB",
+                       "--size", str(12 * MiB), "--endpoint-url", proxy.url, "--addressing-style", "path")
+        assert made.returncode == 0, made.stderr
+        (tmp_path / "m.json").write_text(made.stdout)
+        proxy.set_fault("stall", methods={"PUT"}, match=lambda method, target: "partNumber=2" in target)
+        cli = subprocess.Popen([sys.executable, "-m", "s3ferry", "put", str(path), "--presigned",
+                                str(tmp_path / "m.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=no_credentials_env(tmp_path))
+        interrupt_when(cli, lambda: bool(proxy.stats.injected["stall"]))
+    assert server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_bad_expiry_is_a_usage_error(server, bucket):
+    for bad in ("8d", "soon"):
+        result = run_cli(server, "presign", f"s3://{bucket}/k", "--expires", bad)
+        assert result.returncode == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr

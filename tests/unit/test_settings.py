@@ -63,3 +63,12 @@ def test_config_path():
     assert config_path(None, {"S3FERRY_CONFIG": "/y"}, "/home/u") == ("/y", True)
     assert config_path(None, {"XDG_CONFIG_HOME": "/xdg"}, "/home/u") == ("/xdg/s3ferry/config.toml", False)
     assert config_path(None, {}, "/home/u") == ("/home/u/.config/s3ferry/config.toml", False)
+
+
+def test_a_profile_named_by_s3ferry_supplies_the_credentials():
+    """As botocore does: Session(profile=...) skips the AWS_* credential variables."""
+    env = {"AWS_SECRET_ACCESS_KEY": SECRET, "AWS_ACCESS_KEY_ID": "AKIAENVENVENVENV"}
+    named = resolve({"profile": "ci"}, env, None, {"aws_secret_access_key": "x" * 40}, "ci")
+    assert named["secret_access_key"].source == "profile ci"
+    by_aws = resolve({}, {**env, "AWS_PROFILE": "ci"}, None, {"aws_secret_access_key": "x" * 40}, "ci")
+    assert by_aws["secret_access_key"].source == "env AWS_SECRET_ACCESS_KEY"

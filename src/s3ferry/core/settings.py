@@ -122,7 +122,18 @@ def resolve(flags: Mapping[str, str | int | None], env: Mapping[str, str], file:
     ``flags``: values given on the command line (None or absent: not given). ``profile_values``:
     the chosen AWS profile's keys (config and credentials files), when the caller read them;
     it learns which profile to read from ``resolve(...)["profile"]`` first."""
-    return {spec.name: _one(spec, flags, env, file, profile_values or {}, profile_name) for spec in SPECS}
+    settings: dict[str, Setting] = {}
+    for spec in SPECS:
+        if not spec.in_file and _profile_named(settings.get("profile")):
+            # botocore: a profile named by s3ferry (Session(profile=...)) supplies the credentials;
+            # AWS_ACCESS_KEY_ID and friends are not consulted then.
+            spec = Spec(spec.name, None, None, (), spec.profile_key, secret=True, in_file=False)
+        settings[spec.name] = _one(spec, flags, env, file, profile_values or {}, profile_name)
+    return settings
+
+
+def _profile_named(setting: Setting | None) -> bool:
+    return setting is not None and setting.value is not None and not setting.source.startswith("env AWS_")
 
 
 def _one(spec: Spec, flags: Mapping[str, str | int | None], env: Mapping[str, str], file: ConfigFile | None,

@@ -18,9 +18,11 @@ from s3ferry.ops.layout import remote_layout
 from s3ferry.store.errors import map_error
 
 # HeadObject fields stat prints as they are (besides size, ETag, metadata and checksums).
-STAT_FIELDS = ("ContentType", "ContentDisposition", "ContentEncoding", "ContentLanguage", "CacheControl",
-               "Expires", "StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "VersionId", "ObjectLockMode",
-               "ReplicationStatus")
+STAT_FIELDS = {"ContentType": "content_type", "ContentDisposition": "content_disposition",
+               "ContentEncoding": "content_encoding", "ContentLanguage": "content_language",
+               "CacheControl": "cache_control", "Expires": "expires", "StorageClass": "storage_class",
+               "ServerSideEncryption": "sse", "SSEKMSKeyId": "sse_kms_key_id", "VersionId": "version_id",
+               "ObjectLockMode": "object_lock_mode", "ReplicationStatus": "replication_status"}
 
 
 async def list_buckets(ctx: Context) -> list[Entry]:
@@ -29,7 +31,7 @@ async def list_buckets(ctx: Context) -> list[Entry]:
 
 async def list_entries(ctx: Context, where: S3Location, *, recursive: bool) -> AsyncIterator[Entry]:
     """Objects under ``where`` (and, unless recursive, the common prefixes one level down)."""
-    await _bucket_exists(ctx, where.bucket)
+    await check_bucket(ctx, where.bucket)
     async for item in ctx.store.list_objects(where, delimiter=None if recursive else "/"):
         if "Prefix" in item and "Key" not in item:
             yield Entry(where.bucket, item["Prefix"], is_prefix=True)
@@ -41,7 +43,7 @@ async def list_entries(ctx: Context, where: S3Location, *, recursive: bool) -> A
 async def disk_usage(ctx: Context, where: S3Location) -> AsyncIterator[DuTotals]:
     """Per first-level prefix sums as each completes, then the objects directly under
     ``where``, then the total."""
-    await _bucket_exists(ctx, where.bucket)
+    await check_bucket(ctx, where.bucket)
     grouper = DuGrouper(where.key)
     async for item in ctx.store.list_objects(where):
         done = grouper.add(item["Key"], int(item.get("Size", 0)))
@@ -60,17 +62,15 @@ async def stat_object(ctx: Context, loc: S3Location) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001
         error = map_error(exc, what=str(loc))
         if isinstance(error, NotFoundError):
-            await _bucket_exists(ctx, loc.bucket)
+            await check_bucket(ctx, loc.bucket)
         raise error from None
     size, etag = int(head["ContentLength"]), parse_etag(head.get("ETag"))
     metadata = dict(head.get("Metadata") or {})
     info: dict[str, Any] = {"url": str(loc), "size": size, "etag": normalize(head.get("ETag")),
                             "last_modified": head["LastModified"].isoformat() if head.get("LastModified") else None,
                             "metadata": metadata}
-    info.update({_snake(name): head[name] for name in STAT_FIELDS if head.get(name) is not None})
+    info.update({name: _plain(head[field]) for field, name in STAT_FIELDS.items() if head.get(field) is not None})
     info.setdefault("storage_class", "STANDARD")
-    if isinstance(info.get("expires"), object) and hasattr(info.get("expires"), "isoformat"):
-        info["expires"] = info["expires"].isoformat()
     checksum = full_object_checksum(head)
     info["checksum"] = str(checksum) if checksum else None
     info["tags"] = dict(await ctx.store.get_tags(loc))
@@ -90,10 +90,7 @@ async def _layout(ctx: Context, loc: S3Location, size: int, etag: Any, metadata:
             "layout_text": part_text(layout.part_size) if layout.part_size else None}
 
 
-def _snake(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.replace("s_s_e_k_m_s", "sse_kms").replace("s_s_e", "sse")
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-async def _bucket_exists(ctx: Context, bucket: str) -> None:
-    await check_bucket(ctx, bucket)

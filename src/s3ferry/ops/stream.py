@@ -188,7 +188,7 @@ async def cat_object(ctx: Context, loc: S3Location, out: OutputStream) -> Transf
         result = TransferResult("cat", str(loc), STDIN, size, normalize(etag_raw), verdict, detail,
                                 time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001
-        result = failed("cat", str(loc), STDIN, exc, started)
+        result = failed("cat", str(loc), STDIN, exc, started, what=str(loc))
     ctx.progress.finished(result)
     return result
 
