@@ -33,11 +33,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
-
-# What describes the object rather than the request, carried over to the copy
-# (core/object_options.copy_params decides what an option replaces).
-CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
-                   "Expires", "StorageClass")
+from s3ferry.ops.remote import RemoteObject, head
 
 
 @dataclass(frozen=True)
@@ -53,38 +49,22 @@ class Endpoints:
         return self.source.store is self.dest.store
 
 
-@dataclass(frozen=True, slots=True)
-class SourceObject:
-    loc: S3Location
-    size: int
-    etag_raw: str
-    metadata: dict[str, str]
-    headers: dict[str, Any]
-    # Read only for copies that start the object afresh (CopyObject copies tags itself).
-    tags: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def etag(self) -> str:
-        return normalize(self.etag_raw)
-
-
 async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> TransferResult:
     """Copy ``src`` to ``dest`` and verify by ETag. Never raises for a failed copy: the result
     carries the error. Cancellation propagates, after any multipart upload is aborted."""
     started = time.monotonic()
     ctx = ends.dest
     try:
-        obj = await _head(ends.source, src)
+        obj = await head(ends.source, src)
         ctx.progress.started(str(src), obj.size)
         parsed = parse_etag(obj.etag_raw)
-        layout = await remote_layout(ends.source, src, obj.size, parsed, obj.metadata) if parsed else \
+        layout = await remote_layout(ends.source, src, obj.size, parsed, obj.metadata or {}) if parsed else \
             Layout(None, "unknown")
         plan = plan_copy(obj.size, parsed, layout, same_endpoint=ends.same, part_size=ctx.config.part_size,
                          threshold=ctx.config.multipart_threshold)
-        if plan.method != "copy-object":
-            obj = dataclasses.replace(obj, tags=tuple(await ends.source.store.get_tags(src)))
+        obj = await _with_new_object_params(ends, obj, plan)
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
-        verdict, detail = judge_copy(plan, obj.etag, remote)
+        verdict, detail = judge_copy(plan, normalize(obj.etag_raw), remote)
         if verdict is Verdict.MISMATCH:
             await delete_quietly(ctx, dest)
             raise IntegrityError(f"{detail}; copy deleted")
@@ -98,47 +78,50 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
     return result
 
 
-async def _head(ctx: Context, loc: S3Location) -> SourceObject:
-    response = await ctx.store.head(loc)
-    headers = {name: response[name] for name in CARRIED_HEADERS if response.get(name)}
-    return SourceObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
-                        dict(response.get("Metadata") or {}), headers)
+async def _with_new_object_params(ends: Endpoints, obj: RemoteObject, plan: CopyPlan) -> RemoteObject:
+    """The source with ``headers`` replaced by what the copy is written with: the source's
+    headers, metadata, tags and storage class unless an object option replaces them
+    (core/object_options.copy_params). CopyObject copies the tags itself; a copy that starts
+    the object afresh (multipart, streamed) reads and sends them."""
+    by_store = plan.method == "copy-object"
+    tags = () if by_store else await ends.source.store.get_tags(obj.loc)
+    params = copy_params(ends.dest.config.object_options, {**obj.headers, "Metadata": obj.metadata or {}}, tags,
+                         tags_copied_by_store=by_store)
+    return dataclasses.replace(obj, headers=params)
 
 
-def _new_object_args(ctx: Context, obj: SourceObject, part_size: int | None, *,
-                     tags_by_store: bool = False) -> dict[str, Any]:
-    """Headers, metadata, tags and storage class for the copy: the source's unless an object
-    option replaces them, less a stale part size, plus the source's ETag and the part size
-    this copy is cut at."""
-    params = copy_params(ctx.config.object_options, {**obj.headers, "Metadata": obj.metadata}, obj.tags,
-                         tags_copied_by_store=tags_by_store)
-    metadata = {k: v for k, v in params["Metadata"].items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
-    metadata[META_SOURCE_ETAG] = obj.etag
+def _new_object_args(obj: RemoteObject, part_size: int | None) -> dict[str, Any]:
+    """Metadata and headers for the copy (``obj.headers``, see _with_new_object_params), less
+    a stale part size, plus the source's ETag and the part size this copy is cut at."""
+    params = dict(obj.headers)
+    metadata = {k: v for k, v in params.pop("Metadata", obj.metadata or {}).items()
+                if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
+    metadata[META_SOURCE_ETAG] = normalize(obj.etag_raw)
     if part_size is not None:
         metadata[META_PART_SIZE] = str(part_size)
     return {**params, "Metadata": metadata}
 
 
-def _if_match(obj: SourceObject) -> dict[str, Any]:
+def _if_match(obj: RemoteObject) -> dict[str, Any]:
     # A source rewritten mid-copy fails the copy instead of mixing two versions.
     return {"CopySourceIfMatch": obj.etag_raw}
 
 
-async def _copy_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _copy_whole(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     ctx = ends.dest
     async with ctx.slots:
         response = await ctx.store.copy(obj.loc, dest, MetadataDirective="REPLACE", **_if_match(obj),
-                                        **_new_object_args(ctx, obj, None, tags_by_store=True))
+                                        **_new_object_args(obj, None))
     ctx.progress.advanced(obj.size)
     return normalize(response.get("CopyObjectResult", {}).get("ETag")) or await _dest_etag(ctx, dest)
 
 
-async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan, send_part) -> str:  # type: ignore[no-untyped-def]
+async def _multipart(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan, send_part) -> str:  # type: ignore[no-untyped-def]
     """The shared multipart frame: create, one task per part under the global limit, complete;
     every way out that is not success aborts the upload."""
     ctx = ends.dest
     assert plan.part_size is not None
-    upload_id = await ctx.store.create_upload(dest, **_new_object_args(ctx, obj, plan.part_size))
+    upload_id = await ctx.store.create_upload(dest, **_new_object_args(obj, plan.part_size))
     async with guarded_upload(ctx, dest, upload_id):
         builder = CompositeBuilder(part_count(obj.size, plan.part_size))
 
@@ -161,7 +144,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
     return remote
 
 
-async def _part_copy_one(ends: Endpoints, obj: SourceObject, dest: S3Location, upload_id: str,
+async def _part_copy_one(ends: Endpoints, obj: RemoteObject, dest: S3Location, upload_id: str,
                          part: Part) -> tuple[bytes, str]:
     ctx = ends.dest
     response = await ctx.store.upload_part_copy(dest, upload_id, part.number, obj.loc,
@@ -173,7 +156,7 @@ async def _part_copy_one(ends: Endpoints, obj: SourceObject, dest: S3Location, u
     return digest, server_etag
 
 
-async def _stream_part_one(ends: Endpoints, obj: SourceObject, dest: S3Location, upload_id: str,
+async def _stream_part_one(ends: Endpoints, obj: RemoteObject, dest: S3Location, upload_id: str,
                            part: Part) -> tuple[bytes, str]:
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, part, False))
@@ -181,7 +164,7 @@ async def _stream_part_one(ends: Endpoints, obj: SourceObject, dest: S3Location,
     return digest, normalize(response.get("ETag")) or digest.hex()
 
 
-async def _stream_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _stream_whole(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     ctx = ends.dest
     async with ctx.slots:
         response, digest = await _get_put(ends, obj, dest)
@@ -193,15 +176,15 @@ async def _stream_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, pl
     return remote
 
 
-async def _get_put(ends: Endpoints, obj: SourceObject, dest: S3Location) -> tuple[Any, bytes]:
+async def _get_put(ends: Endpoints, obj: RemoteObject, dest: S3Location) -> tuple[Any, bytes]:
     # The bytes live only in this frame, so they are freed before the slot is released.
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, Part(1, 0, obj.size), True))
-    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(ctx, obj, None))
+    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(obj, None))
     return response, digest
 
 
-async def _read_range(ctx: Context, obj: SourceObject, part: Part, whole: bool) -> tuple[memoryview, bytes]:
+async def _read_range(ctx: Context, obj: RemoteObject, part: Part, whole: bool) -> tuple[memoryview, bytes]:
     """One ranged GET into one buffer of exactly the part's size: the part is the only copy
     held, and it goes to UploadPart as a memoryview (no further copy)."""
     buffer = bytearray(part.size)
@@ -222,11 +205,11 @@ async def _dest_etag(ctx: Context, dest: S3Location) -> str:
     return normalize((await ctx.store.head(dest)).get("ETag"))
 
 
-async def _part_copy(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _part_copy(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     return await _multipart(ends, obj, dest, plan, _part_copy_one)
 
 
-async def _stream_parts(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _stream_parts(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     return await _multipart(ends, obj, dest, plan, _stream_part_one)
 
 
