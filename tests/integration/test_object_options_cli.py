@@ -79,3 +79,18 @@ def test_put_skip_unchanged(server, bucket, tmp_path):
     again = run_cli(server, "put", str(path), f"s3://{bucket}/a/", "--skip-unchanged", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.splitlines()[-1])["summary"]["bytes"] == 11 * MiB
+
+
+@moto_only
+def test_sync_takes_object_options(server, bucket, tmp_path):
+    tree = tmp_path / "site"
+    random_file(tree / "index.html", 100, seed=4)
+    random_file(tree / "data" / "blob", 200, seed=5)
+    result = run_cli(server, "sync", str(tree), f"s3://{bucket}/site/", "--cache-control", "max-age=60",
+                     "--tag", "site=yes")
+    assert result.returncode == 0, result.stderr
+    s3 = server.client()
+    for key, content_type in (("site/index.html", "text/html"), ("site/data/blob", "application/octet-stream")):
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["CacheControl"] == "max-age=60" and head["ContentType"] == content_type
+        assert s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"] == [{"Key": "site", "Value": "yes"}]
