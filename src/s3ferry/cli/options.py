@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand
 
+from s3ferry.cli.settings import with_settings
 from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from s3ferry.cli.running import guard, usage_error
 
@@ -88,7 +89,7 @@ def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
         verbose, debug = int(values.pop("verbose")), bool(values.pop("debug"))  # type: ignore[call-overload]
         if debug or verbose >= 2:
             enable_debug()
-        config = guard(lambda: build_config(**values))  # type: ignore[arg-type]
+        config = guard(lambda: build_config(**with_settings(values)))  # type: ignore[arg-type]
         fn(**kwargs, opts=TransferOptions(config, json_lines, quiet, verbose, given))
 
     command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]

@@ -25,23 +25,30 @@ from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 
-async def put_path(ctx: Context, source: Path, dest: S3Location, cache: HashCache | None = None) -> Summary:
+Upload = Callable[[Context, Path, S3Location], Awaitable[TransferResult]]
+
+
+async def put_path(ctx: Context, source: Path, dest: S3Location, cache: HashCache | None = None, *,
+                   upload: Upload = upload_file) -> Summary:
     """``cache``: every file put and verified is remembered with its ETag, so a later sync
-    need not hash it again."""
+    need not hash it again. ``upload`` sends one file (put --skip-unchanged passes one that
+    compares first)."""
     summary = Summary("put")
     if source.is_dir():
         await check_bucket(ctx, dest.bucket)
         sizes = (entry.size async for entry in iter_local(source))
-        return await _counted(ctx, sizes, lambda: run_jobs(ctx, _put_tree_jobs(ctx, source, dest, cache), summary))
+        return await _counted(ctx, sizes, lambda: run_jobs(ctx, _put_tree_jobs(ctx, source, dest, cache, upload),
+                                                             summary))
     key = dest.child(source.name) if dest.is_prefix else dest
-    return await run_jobs(ctx, single_job(partial(remembering, cache, source, partial(upload_file, ctx, source, key))),
+    return await run_jobs(ctx, single_job(partial(remembering, cache, source, partial(upload, ctx, source, key))),
                           summary)
 
 
-async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, cache: HashCache | None) -> AsyncIterator[Job]:
+async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, cache: HashCache | None,
+                         upload: Upload) -> AsyncIterator[Job]:
     base = dest.as_prefix()
     async for entry in iter_local(root):
-        yield partial(remembering, cache, entry.path, partial(upload_file, ctx, entry.path, base.child(entry.relative)))
+        yield partial(remembering, cache, entry.path, partial(upload, ctx, entry.path, base.child(entry.relative)))
 
 
 async def remembering(cache: HashCache | None, path: Path, job: Job) -> TransferResult:
