@@ -1,0 +1,182 @@
+"""Scale-out (issue 16): `sync --cluster` shards a migration over Dask workers on 127.0.0.1.
+
+Run as a user runs it (the CLI in a subprocess) against the moto server: a 2-worker local
+cluster copies 2,000 objects with every key and ETag equal and a report that says so; a worker
+SIGKILLed mid-run still ends in a complete, verified copy with the retried shards reported; a
+re-run moves nothing. Objects are tiny: this is about shards, not bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+
+pytest.importorskip("distributed")
+psutil = pytest.importorskip("psutil")
+
+MOTO_ONLY = pytest.mark.parametrize("server", ["moto"], indirect=True)
+
+
+def seed(s3, bucket: str, prefix: str, count: int) -> None:
+    """``count`` tiny objects in 20 folders, plus top-level keys and awkward names."""
+    names = [f"d{i % 20:02d}/f{i:05d}.bin" for i in range(count - 4)]
+    names += ["top.txt", "a b+c%d.txt", "d07/€uro/ü.bin", "z//double.bin"]
+
+    def put(index_name: tuple[int, str]) -> None:
+        index, name = index_name
+        s3.put_object(Bucket=bucket, Key=prefix + name, Body=f"{index}:{name}".encode() * (1 + index % 7))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, enumerate(names)))
+
+
+def objects(s3, bucket: str, prefix: str) -> dict[str, str]:
+    """key below the prefix -> ETag."""
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            found[item["Key"][len(prefix):]] = item["ETag"].strip('"')
+    return found
+
+
+def migrate(server, bucket: str, report: Path, *extra: str, cluster: str = "local:2") -> dict:
+    done = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/dst/", "--cluster", cluster,
+                   "--report", str(report), *extra)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return json.loads(report.read_text())
+
+
+@MOTO_ONLY
+def test_two_workers_migrate_2000_objects_then_a_rerun_moves_nothing(server, bucket, tmp_path):
+    s3 = server.client()
+    seed(s3, bucket, "src/", 2000)
+    report = migrate(server, bucket, tmp_path / "first.json")
+
+    source, copy = objects(s3, bucket, "src/"), objects(s3, bucket, "dst/")
+    assert len(source) == 2000 and copy == source
+    assert report["complete"] and report["verified"] and report["exit_code"] == 0
+    totals = report["totals"]
+    assert totals["objects"] == totals["copied"] == totals["etag_match"] == 2000 and totals["failed"] == 0
+    assert totals["shards"] > 2  # more shards than workers: the fast one takes more
+    assert sum(shard["objects"] for shard in report["shards"]) == 2000
+    assert {shard["status"] for shard in report["shards"]} == {"done"}
+
+    again = migrate(server, bucket, tmp_path / "again.json")
+    assert again["verified"] and again["totals"]["copied"] == 0 and again["totals"]["bytes"] == 0
+    assert again["totals"]["skipped"] == again["totals"]["etag_match"] == 2000
+    assert objects(s3, bucket, "dst/") == source
+
+
+def spawned_workers(process: subprocess.Popen[str]) -> list:
+    """The Dask worker processes of a running CLI (its spawned multiprocessing children)."""
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    workers = []
+    for child in children:
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.Error:
+            continue
+    return workers
+
+
+@MOTO_ONLY
+def test_a_worker_killed_mid_run_ends_complete_with_retried_shards(server, bucket, tmp_path):
+    s3 = server.client()
+    seed(s3, bucket, "src/", 2000)
+    path = tmp_path / "report.json"
+    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", f"s3://{bucket}/src/",
+                                f"s3://{bucket}/dst/", "--cluster", "local:2", "--report", str(path)],
+                               env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        victim = None
+        deadline = time.monotonic() + 240
+        while process.poll() is None and time.monotonic() < deadline:
+            workers = spawned_workers(process)
+            copied = s3.list_objects_v2(Bucket=bucket, Prefix="dst/", MaxKeys=1000).get("KeyCount", 0)
+            if len(workers) == 2 and copied >= 100:
+                victim = workers[0]
+                break
+            time.sleep(0.05)
+        assert victim is not None, f"the migration ended before a worker could be killed: {process.poll()}"
+        os.kill(victim.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    report = json.loads(path.read_text())
+    assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
+    assert report["complete"] and report["verified"] and report["totals"]["etag_match"] == 2000
+    assert report["retried_shards"], report["totals"]
+    for number in report["retried_shards"]:
+        shard = report["shards"][number]
+        assert shard["status"] == "done" and shard["attempts"] >= 2 and shard["retries"][0]["cause"]
+
+
+@MOTO_ONLY
+def test_manifest_replaces_the_listing(server, bucket, tmp_path):
+    s3 = server.client()
+    seed(s3, bucket, "src/", 60)
+    chosen = sorted(objects(s3, bucket, "src/"))[::3]
+    manifest = tmp_path / "manifest.csv"
+    from urllib.parse import quote_plus
+    manifest.write_text("".join(f"{bucket},{quote_plus('src/' + key, safe='/')}\n" for key in chosen))
+    report = migrate(server, bucket, tmp_path / "r.json", "--manifest", str(manifest))
+    assert sorted(objects(s3, bucket, "dst/")) == chosen
+    assert report["verified"] and report["totals"]["copied"] == len(chosen)
+
+
+@MOTO_ONLY
+def test_an_external_scheduler_and_worker(server, bucket, tmp_path):
+    """The deployment the README shows: `dask scheduler` and `dask worker` started by hand."""
+    s3 = server.client()
+    seed(s3, bucket, "src/", 120)
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**server.env(), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                 "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        started.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                         "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        report = migrate(server, bucket, tmp_path / "r.json", cluster=address)
+        assert report["verified"] and report["totals"]["copied"] == 120
+        assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.parametrize("cluster, code", [("local:0", 2), ("bogus", 2), ("local:x", 2),
+                                           ("tcp://127.0.0.1:1", 6)])
+def test_bad_cluster_is_one_line_with_its_exit_code(moto, tmp_path, cluster, code):
+    done = run_cli(moto, "sync", "s3://some-bucket/src/", "s3://some-bucket/dst/", "--cluster", cluster,
+                   "--report", str(tmp_path / "r.json"))
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
