@@ -21,7 +21,9 @@ from s3ferry.core.shards import (
     ShardSpec,
     StreamCutter,
     cut_units,
+    Cluster,
     lost,
+    parse_cluster,
     manifest_keys,
     parse_manifest,
     ranges_between,
@@ -211,3 +213,18 @@ def test_report_of_failures_keeps_sync_exit_codes():
     broken = report_with(ShardResult(0), ShardResult(1))
     broken.error = "listing failed"
     assert broken.exit_code == 1 and not broken.complete and "INCOMPLETE" in broken.summary_line()
+
+
+@pytest.mark.parametrize("text, cluster", [("local:2", Cluster(workers=2)), (" local:16 ", Cluster(workers=16)),
+                                           ("tcp://10.0.0.5:8786", Cluster(address="tcp://10.0.0.5:8786")),
+                                           ("tls://sched.example:8786", Cluster(address="tls://sched.example:8786"))])
+def test_parse_cluster(text, cluster):
+    assert parse_cluster(text) == cluster
+    assert str(cluster) in (text.strip(),)
+
+
+@pytest.mark.parametrize("text", ["local:0", "local:", "local:x", "local:-1", "local:100000", "bogus",
+                                  "http://h:1", "tcp://h", "tcp://:8786", "tcp://h:port"])
+def test_parse_cluster_refuses(text):
+    with pytest.raises(ValueError):
+        parse_cluster(text)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+# Local worker processes at most (a local cluster beyond the cores only adds overhead).
+MAX_LOCAL_WORKERS = 256
 # Shards handed out per worker, as DistCp's dynamic strategy does: fast workers take more.
 SHARDS_PER_WORKER = 4
 # A stream-cut shard (no folders to cut at) holds this many keys.
@@ -32,11 +34,46 @@ MANIFEST_KEYS_PER_SHARD = 1_000
 MAX_SHARD_ATTEMPTS = 3
 # The first causes a shard result keeps, so a result stays small whatever fails.
 MAX_CAUSES_KEPT = 20
+# Delimiter units (folders, top-level keys) the driver holds to cut at; more: cut the listing.
+MAX_UNITS = 10_000
+# Levels of folders the driver opens while it has fewer units than shards wanted.
+UNIT_EXPANSIONS = 3
 
 
 def _order(key: str) -> bytes:
     # ListObjectsV2's order: UTF-8 bytes.
     return key.encode("utf-8", "surrogateescape")
+
+
+def sort_keys(keys: Iterable[str]) -> list[str]:
+    """Distinct keys in ListObjectsV2 order."""
+    return sorted(set(keys), key=_order)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Where shards run: a local cluster of ``workers`` processes, or a scheduler's address."""
+
+    workers: int = 0
+    address: str | None = None
+
+    def __str__(self) -> str:
+        return self.address or f"local:{self.workers}"
+
+
+def parse_cluster(text: str) -> Cluster:
+    """``local:N`` or ``tcp://host:port`` (also ``tls://``)."""
+    text = text.strip()
+    if text.startswith("local:"):
+        count = text[len("local:"):]
+        if not count.isdigit() or not 1 <= int(count) <= MAX_LOCAL_WORKERS:
+            raise ValueError(f"--cluster local:N needs N from 1 to {MAX_LOCAL_WORKERS}, got {text!r}")
+        return Cluster(workers=int(count))
+    scheme, _, rest = text.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("tcp", "tls") or not host or not port.isdigit():
+        raise ValueError(f"--cluster takes tcp://host:port or local:N, got {text!r}")
+    return Cluster(address=text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +111,7 @@ class KeyRange:
 def ranges_between(boundaries: Iterable[str]) -> list[KeyRange]:
     """The ranges that the sorted, distinct ``boundaries`` cut the whole key space into:
     (start, b1], (b1, b2], ..., (bn, end)."""
-    cuts = sorted(set(boundaries), key=_order)
+    cuts = sort_keys(boundaries)
     lows: list[str | None] = [None, *cuts]
     highs: list[str | None] = [*cuts, None]
     return [KeyRange(low, high) for low, high in zip(lows, highs)]

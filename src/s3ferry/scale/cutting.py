@@ -1,0 +1,76 @@
+"""The driver's side of sharding: cut the source's key space into shards as it is listed,
+without holding the listing (core.shards does the cutting; this module only lists)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+from s3ferry.core.locations import S3Location
+from s3ferry.core.shards import (
+    KEYS_PER_SHARD,
+    MAX_UNITS,
+    UNIT_EXPANSIONS,
+    KeyRange,
+    StreamCutter,
+    cut_units,
+    manifest_keys,
+    parse_manifest,
+    sort_keys,
+    target_shards,
+)
+from s3ferry.store.s3 import ObjectStore
+
+
+async def cut_listing(store: ObjectStore, base: S3Location, workers: int) -> AsyncIterator[KeyRange]:
+    """Shards of the prefix ``base``: its delimiter prefixes, grouped, when there are enough of
+    them; otherwise ranges of KEYS_PER_SHARD keys cut from the streamed listing, each handed
+    out as soon as its last key is listed."""
+    target = target_shards(workers)
+    units = await _units(store, base, target)
+    if units is not None:
+        for span in cut_units(units, target):
+            yield span
+        return
+    cutter = StreamCutter(KEYS_PER_SHARD)
+    async for item in store.list_objects(base):
+        done = cutter.feed(item["Key"][len(base.key):])
+        if done is not None:
+            yield done
+    yield cutter.close()
+
+
+async def _units(store: ObjectStore, base: S3Location, target: int) -> list[str] | None:
+    """The delimiter units below ``base`` (relative), with the folders opened one level
+    deeper while there are fewer units than shards wanted; None when there are more than
+    MAX_UNITS (a flat namespace: cut from the listing instead)."""
+    units = await _level(store, base, "")
+    for _ in range(UNIT_EXPANSIONS):
+        if units is None or len(units) >= target or not any(u.endswith("/") for u in units):
+            break
+        deeper: list[str] = []
+        for unit in units:
+            inside = await _level(store, base, unit) if unit.endswith("/") else [unit]
+            if inside is None or len(deeper) + len(inside) > MAX_UNITS:
+                return None
+            deeper.extend(inside or [unit])
+        units = deeper
+    return None if units is None else sort_keys(units)
+
+
+async def _level(store: ObjectStore, base: S3Location, below: str) -> list[str] | None:
+    found: list[str] = []
+    async for item in store.list_objects(S3Location(base.bucket, base.key + below), delimiter="/"):
+        found.append((item.get("Prefix") or item["Key"])[len(base.key):])
+        if len(found) > MAX_UNITS:
+            return None
+    return found
+
+
+def cut_manifest(lines: Iterable[str], schema: str, base: S3Location) -> Iterable[tuple[str, ...]]:
+    return manifest_keys(parse_manifest(lines, schema), base.bucket, base.key)
+
+
+def read_lines(path: Path) -> Iterable[str]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        yield from handle

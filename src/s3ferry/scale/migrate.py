@@ -1,0 +1,80 @@
+"""A migration on a cluster: cut shards, run them on an engine, write the report.
+
+The front of scale/ that api.py calls. Only an engine of the kind asked for is imported, so
+Dask stays an optional extra."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from anyio import to_thread
+
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.shard_report import MigrationReport
+from s3ferry.core.shards import Cluster, Migration, ShardSpec, KeyRange
+from s3ferry.ops.context import Context
+from .cutting import cut_listing, cut_manifest, read_lines
+from .runner import Engine, ShardDone, drive
+
+
+def open_engine(cluster: Cluster, engine: str = "dask") -> Engine:
+    """Blocking (a local cluster takes a second or two to start): call it on a thread."""
+    if engine == "processes":
+        from .local import LocalEngine
+
+        return LocalEngine(cluster.workers)
+    from .dask import DaskEngine
+
+    return DaskEngine(cluster.address, cluster.workers)
+
+
+def _prefix(text: str) -> S3Location:
+    loc = parse_s3_url(text)
+    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
+
+
+async def shards(ctx: Context, job: Migration, workers: int, manifest: Path | None,
+                 schema: str) -> AsyncIterator[ShardSpec]:
+    """The shards of ``job``, cut while they are handed out."""
+    if not (is_s3_url(job.source) and is_s3_url(job.destination)):
+        raise ConfigError("--cluster needs s3:// on both sides (local folders: run sync without it)")
+    base = _prefix(job.source)
+    number = 0
+    if manifest is not None:
+        for keys in cut_manifest(read_lines(manifest), schema, base):
+            yield ShardSpec(number, job, KeyRange(), keys)
+            number += 1
+        return
+    async for span in cut_listing(ctx.store, base, workers):
+        yield ShardSpec(number, job, span)
+        number += 1
+
+
+async def migrate(ctx: Context, job: Migration, cluster: Cluster, *, manifest: Path | None = None,
+                  schema: str = "Bucket, Key", engine: str = "dask", on_result: ShardDone | None = None,
+                  report_path: Path | None = None) -> MigrationReport:
+    """Run ``job`` sharded on ``cluster``; ``ctx`` lists the source (the driver's store).
+    The report is written to ``report_path`` whatever happens, then a driver error is raised."""
+    report = MigrationReport("sync", job.source, job.destination, str(cluster))
+    runner = await to_thread.run_sync(open_engine, cluster, engine)
+    try:
+        with _written(report, report_path):
+            await drive(runner, shards(ctx, job, runner.workers, manifest, schema), report, on_result)
+    finally:
+        await to_thread.run_sync(runner.close)
+    return report
+
+
+@contextmanager
+def _written(report: MigrationReport, path: Path | None) -> Iterator[None]:
+    try:
+        yield
+    except BaseException as exc:
+        report.error = report.error or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if path is not None:
+            path.write_text(report.to_json() + "\n")
