@@ -19,6 +19,10 @@ from s3ferry.core.results import NoProgress, Progress, Summary
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
 from s3ferry.core.sync_plan import RULES
+from s3ferry.core.shard_report import MigrationReport
+from s3ferry.core.shards import INVENTORY_SCHEMA, Migration, parse_cluster
+from s3ferry.scale.migrate import migrate as run_migration
+from s3ferry.scale.runner import ShardDone
 from s3ferry.ops.trees import get_path, put_path
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
@@ -117,6 +121,31 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
             summary, stats = await sync_trees(ctx, src, dst, options, src_ctx)
     summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
+
+
+async def migrate(source: str, destination: str, *, cluster: str, config: Config | None = None,
+                  rule: str = "content", delete: bool = False, trash: str | None = "default",
+                  dry_run: bool = False, excludes: Sequence[str] = (), includes: Sequence[str] = (),
+                  source_endpoint_url: str | None = None, source_profile: str | None = None,
+                  manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
+                  report_path: Path | None = None, on_shard: ShardDone | None = None,
+                  engine: str = "dask") -> MigrationReport:
+    """``sync`` of two s3:// prefixes sharded over ``cluster`` ("local:N" or "tcp://host:port"):
+    each shard, a key range (or the keys of a ``manifest`` chunk), is a sync of its own on a
+    worker, retried when its worker is lost. Returns the migration report (also written to
+    ``report_path``); ``report.exit_code`` is sync's. ``engine="processes"`` runs the same
+    shards on local worker processes without Dask."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
+    where = parse_cluster(cluster)
+    config = config or Config()
+    job = Migration(str(source), str(destination), config, _source_config(config, source_endpoint_url, source_profile),
+                    rule, delete, default_trash() if trash == "default" else trash, dry_run, tuple(excludes),
+                    tuple(includes))
+    source_config = job.source_config or config
+    async with _context(source_config, None) as lister:
+        return await run_migration(lister, job, where, manifest=manifest, schema=manifest_schema, engine=engine,
+                                   on_result=on_shard, report_path=report_path)
 
 
 def _source_config(config: Config, endpoint_url: str | None, profile: str | None) -> Config | None:

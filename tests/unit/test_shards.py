@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from s3ferry.core.errors import ConfigError
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import (
     MAX_SHARD_ATTEMPTS,
@@ -226,5 +227,5 @@ def test_parse_cluster(text, cluster):
 @pytest.mark.parametrize("text", ["local:0", "local:", "local:x", "local:-1", "local:100000", "bogus",
                                   "http://h:1", "tcp://h", "tcp://:8786", "tcp://h:port"])
 def test_parse_cluster_refuses(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         parse_cluster(text)

@@ -8,10 +8,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shards import ShardResult, ShardSpec
+from s3ferry.core.errors import EXIT_FAILED
+from s3ferry.core.shards import ShardResult, ShardSpec
 
 REPORT_VERSION = 1
-EXIT_FAILED = 1
 
 
 @dataclass

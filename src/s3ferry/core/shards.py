@@ -22,22 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-# Local worker processes at most (a local cluster beyond the cores only adds overhead).
-MAX_LOCAL_WORKERS = 256
-# Shards handed out per worker, as DistCp's dynamic strategy does: fast workers take more.
-SHARDS_PER_WORKER = 4
-# A stream-cut shard (no folders to cut at) holds this many keys.
-KEYS_PER_SHARD = 1_000
-# A manifest shard names this many keys.
-MANIFEST_KEYS_PER_SHARD = 1_000
-# A shard is tried this many times (a lost worker, a failed object) before it is reported failed.
-MAX_SHARD_ATTEMPTS = 3
-# The first causes a shard result keeps, so a result stays small whatever fails.
-MAX_CAUSES_KEPT = 20
-# Delimiter units (folders, top-level keys) the driver holds to cut at; more: cut the listing.
-MAX_UNITS = 10_000
-# Levels of folders the driver opens while it has fewer units than shards wanted.
-UNIT_EXPANSIONS = 3
+from s3ferry.core.config import (
+    KEYS_PER_SHARD,
+    MANIFEST_KEYS_PER_SHARD,
+    MAX_LOCAL_WORKERS,
+    MAX_SHARD_ATTEMPTS,
+    SHARDS_PER_WORKER,
+)
+from s3ferry.core.errors import EXIT_USAGE, ConfigError
 
 
 def _order(key: str) -> bytes:
@@ -67,12 +59,12 @@ def parse_cluster(text: str) -> Cluster:
     if text.startswith("local:"):
         count = text[len("local:"):]
         if not count.isdigit() or not 1 <= int(count) <= MAX_LOCAL_WORKERS:
-            raise ValueError(f"--cluster local:N needs N from 1 to {MAX_LOCAL_WORKERS}, got {text!r}")
+            raise ConfigError(f"--cluster local:N needs N from 1 to {MAX_LOCAL_WORKERS}, got {text!r}")
         return Cluster(workers=int(count))
     scheme, _, rest = text.partition("://")
     host, _, port = rest.rpartition(":")
     if scheme not in ("tcp", "tls") or not host or not port.isdigit():
-        raise ValueError(f"--cluster takes tcp://host:port or local:N, got {text!r}")
+        raise ConfigError(f"--cluster takes tcp://host:port or local:N, got {text!r}")
     return Cluster(address=text)
 
 
@@ -171,7 +163,7 @@ class ManifestEntry:
 INVENTORY_SCHEMA = "Bucket, Key"
 
 
-class ManifestError(ValueError):
+class ManifestError(ConfigError):
     """A manifest line that is not bucket,key[,...] as its schema says."""
 
 
@@ -301,4 +293,4 @@ def lost(number: int, attempt: int, cause: str, exit_code: int = 1) -> ShardResu
 def should_retry(result: ShardResult) -> bool:
     """Another attempt only redoes what is left (a shard is a sync of its range), so anything
     short of success is worth one while attempts remain; usage errors never get better."""
-    return not result.ok and result.attempt < MAX_SHARD_ATTEMPTS and result.exit_code != 2
+    return not result.ok and result.attempt < MAX_SHARD_ATTEMPTS and result.exit_code != EXIT_USAGE

@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from s3ferry.core.locations import S3Location
+from s3ferry.core.config import KEYS_PER_SHARD, MAX_UNITS, UNIT_EXPANSIONS
 from s3ferry.core.shards import (
-    KEYS_PER_SHARD,
-    MAX_UNITS,
-    UNIT_EXPANSIONS,
     KeyRange,
     StreamCutter,
     cut_units,

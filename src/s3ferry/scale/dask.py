@@ -16,12 +16,10 @@ import logging
 from concurrent.futures import Future
 from typing import Any
 
-from ..core.errors import ConfigError, EndpointError
-from ..core.shards import ShardResult, ShardSpec
+from s3ferry.core.errors import ConfigError, EndpointError
+from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT
+from s3ferry.core.shards import ShardResult, ShardSpec
 from .runner import run_shard
-
-# Seconds to reach a scheduler before saying it is unreachable.
-CONNECT_TIMEOUT = 10
 
 
 def _distributed() -> Any:
@@ -45,10 +43,10 @@ class DaskEngine:
                     self._cluster = distributed.LocalCluster(
                         host="127.0.0.1", dashboard_address=None, processes=True, n_workers=workers,
                         threads_per_worker=1, silence_logs=logging.CRITICAL)
-                self.client = distributed.Client(self._cluster, timeout=CONNECT_TIMEOUT)
+                self.client = distributed.Client(self._cluster, timeout=CLUSTER_CONNECT_TIMEOUT)
                 self.name = f"local:{workers}"
             else:
-                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+                self.client = distributed.Client(address, timeout=CLUSTER_CONNECT_TIMEOUT)
                 self.name = address
         except OSError as exc:  # unreachable scheduler: TimeoutError, connection refused
             self.close()

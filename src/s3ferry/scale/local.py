@@ -14,11 +14,9 @@ import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..core.shards import ShardResult, ShardSpec
+from s3ferry.core.config import WORKER_STOP_TIMEOUT
+from s3ferry.core.shards import ShardResult, ShardSpec
 from .runner import run_shard
-
-# A shard stopped by Ctrl-C cleans up (aborts uploads) before its process is terminated.
-WORKER_STOP_TIMEOUT = 30.0
 
 
 class LocalEngine:

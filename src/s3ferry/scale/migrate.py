@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 from anyio import to_thread
 
 from s3ferry.core.errors import ConfigError
@@ -64,7 +65,8 @@ async def migrate(ctx: Context, job: Migration, cluster: Cluster, *, manifest: P
         with _written(report, report_path):
             await drive(runner, shards(ctx, job, runner.workers, manifest, schema), report, on_result)
     finally:
-        await to_thread.run_sync(runner.close)
+        with anyio.CancelScope(shield=True):  # on Ctrl-C too: stop the workers, close the cluster
+            await to_thread.run_sync(runner.close)
     return report
 
 

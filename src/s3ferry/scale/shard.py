@@ -12,7 +12,8 @@ from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import TransferResult, Verdict
-from s3ferry.core.shards import MAX_CAUSES_KEPT, ShardResult, ShardSpec
+from s3ferry.core.config import MAX_CAUSES_KEPT
+from s3ferry.core.shards import ShardResult, ShardSpec
 from s3ferry.core.sync_plan import RULES
 from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, load_filter, sync
