@@ -142,10 +142,9 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
     job = Migration(str(source), str(destination), config, _source_config(config, source_endpoint_url, source_profile),
                     rule, delete, default_trash() if trash == "default" else trash, dry_run, tuple(excludes),
                     tuple(includes))
-    source_config = job.source_config or config
-    async with _context(source_config, None) as lister:
-        return await run_migration(lister, job, where, manifest=manifest, schema=manifest_schema, engine=engine,
-                                   on_result=on_shard, report_path=report_path)
+    async with _context(config, None) as ctx, _source_context(ctx, job.source_config) as src_ctx:
+        return await run_migration(ctx, src_ctx, job, where, manifest=manifest, schema=manifest_schema,
+                                   engine=engine, on_result=on_shard, report_path=report_path)
 
 
 def _source_config(config: Config, endpoint_url: str | None, profile: str | None) -> Config | None:

@@ -175,8 +175,32 @@ def test_an_external_scheduler_and_worker(server, bucket, tmp_path):
 
 @pytest.mark.parametrize("cluster, code", [("local:0", 2), ("bogus", 2), ("local:x", 2),
                                            ("tcp://127.0.0.1:1", 6)])
-def test_bad_cluster_is_one_line_with_its_exit_code(moto, tmp_path, cluster, code):
-    done = run_cli(moto, "sync", "s3://some-bucket/src/", "s3://some-bucket/dst/", "--cluster", cluster,
+@MOTO_ONLY
+def test_bad_cluster_is_one_line_with_its_exit_code(server, bucket, tmp_path, cluster, code):
+    done = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/dst/", "--cluster", cluster,
                    "--report", str(tmp_path / "r.json"))
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("args, code", [
+    (("s3://no-such-bucket-here/src/", "s3://{bucket}/dst/"), 4),
+    (("s3://{bucket}/src/", "s3://no-such-bucket-here/dst/"), 4),
+    (("{tmp}", "s3://{bucket}/dst/"), 2),
+    (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--max-delete", "3"), 2),
+    (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--manifest", "{tmp}/missing.csv"), 4),
+    (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--manifest", "{tmp}/bad.csv"), 2),
+])
+@MOTO_ONLY
+def test_bad_migration_input_starts_no_cluster(server, bucket, tmp_path, args, code):
+    filled = [a.format(bucket=bucket, tmp=tmp_path) for a in args]
+    (tmp_path / "bad.csv").write_text(f"{bucket},src/a\nother-bucket,src/b\n")
+    done = run_cli(server, "sync", *filled, "--cluster", "local:2", "--report", str(tmp_path / "r.json"))
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@MOTO_ONLY
+def test_report_and_manifest_need_a_cluster(server, bucket, tmp_path):
+    done = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/dst/", "--report", str(tmp_path / "r"))
+    assert done.returncode == 2 and "--cluster" in done.stderr

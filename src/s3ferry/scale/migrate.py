@@ -12,11 +12,13 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from s3ferry.core.errors import ConfigError
+from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError, S3FerryError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import Cluster, Migration, ShardSpec, KeyRange
 from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import check_bucket
+from s3ferry.store.errors import map_error
 from .cutting import cut_listing, cut_manifest, read_lines
 from .runner import Engine, ShardDone, drive
 
@@ -40,8 +42,6 @@ def _prefix(text: str) -> S3Location:
 async def shards(ctx: Context, job: Migration, workers: int, manifest: Path | None,
                  schema: str) -> AsyncIterator[ShardSpec]:
     """The shards of ``job``, cut while they are handed out."""
-    if not (is_s3_url(job.source) and is_s3_url(job.destination)):
-        raise ConfigError("--cluster needs s3:// on both sides (local folders: run sync without it)")
     base = _prefix(job.source)
     number = 0
     if manifest is not None:
@@ -54,20 +54,43 @@ async def shards(ctx: Context, job: Migration, workers: int, manifest: Path | No
         number += 1
 
 
-async def migrate(ctx: Context, job: Migration, cluster: Cluster, *, manifest: Path | None = None,
-                  schema: str = "Bucket, Key", engine: str = "dask", on_result: ShardDone | None = None,
-                  report_path: Path | None = None) -> MigrationReport:
-    """Run ``job`` sharded on ``cluster``; ``ctx`` lists the source (the driver's store).
-    The report is written to ``report_path`` whatever happens, then a driver error is raised."""
+async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, cluster: Cluster, *,
+                  manifest: Path | None = None, schema: str = "Bucket, Key", engine: str = "dask",
+                  on_result: ShardDone | None = None, report_path: Path | None = None) -> MigrationReport:
+    """Run ``job`` sharded on ``cluster``. The driver checks both buckets with ``ctx`` (the
+    destination's store) and ``source_ctx`` (the source's, when on another endpoint), and lists
+    the source to cut it. The report is written to ``report_path`` whatever happens; then a
+    driver error (a failed listing, an unreachable scheduler) is raised."""
+    if not (is_s3_url(job.source) and is_s3_url(job.destination)):
+        raise ConfigError("--cluster needs s3:// on both sides (local folders: run sync without it)")
+    lister = source_ctx or ctx
+    await check_bucket(lister, parse_s3_url(job.source).bucket)
+    await check_bucket(ctx, parse_s3_url(job.destination).bucket)
+    if manifest is not None:  # a bad line is found before any shard runs, not halfway through
+        await to_thread.run_sync(_check_manifest, manifest, schema, _prefix(job.source))
     report = MigrationReport("sync", job.source, job.destination, str(cluster))
     runner = await to_thread.run_sync(open_engine, cluster, engine)
     try:
         with _written(report, report_path):
-            await drive(runner, shards(ctx, job, runner.workers, manifest, schema), report, on_result)
+            try:
+                await drive(runner, shards(lister, job, runner.workers, manifest, schema), report, on_result)
+            except Exception as exc:  # noqa: BLE001 - the driver's listing: one error of our tree
+                mapped = map_error(exc, what=job.source)
+                raise mapped if isinstance(mapped, S3FerryError) else exc from None
     finally:
         with anyio.CancelScope(shield=True):  # on Ctrl-C too: stop the workers, close the cluster
             await to_thread.run_sync(runner.close)
     return report
+
+
+def _check_manifest(path: Path, schema: str, base: S3Location) -> None:
+    try:
+        for _ in cut_manifest(read_lines(path), schema, base):
+            pass
+    except FileNotFoundError:
+        raise NotFoundError(f"no such manifest: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalIOError(f"cannot read the manifest {path}: {exc}") from None
 
 
 @contextmanager
