@@ -130,16 +130,19 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
                   manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
                   report_path: Path | None = None, on_shard: ShardDone | None = None,
                   engine: str = "dask") -> MigrationReport:
-    """``sync`` of two s3:// prefixes sharded over ``cluster`` ("local:N" or "tcp://host:port"):
-    each shard, a key range (or the keys of a ``manifest`` chunk), is a sync of its own on a
-    worker, retried when its worker is lost. Returns the migration report (also written to
-    ``report_path``); ``report.exit_code`` is sync's. ``engine="processes"`` runs the same
+    """``sync`` sharded over ``cluster`` ("local:N" or "tcp://host:port"): each shard, a key
+    range (or the keys of a ``manifest`` chunk), is a sync of its own on a worker, retried when
+    its worker is lost. A local folder must be at the same path on every worker (a shared file
+    system); a manifest needs s3:// on both sides. Returns the migration report (also written
+    to ``report_path``); ``report.exit_code`` is sync's. ``engine="processes"`` runs the same
     shards on local worker processes without Dask."""
     if rule not in RULES:
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     where = parse_cluster(cluster)
     config = config or Config()
-    job = Migration(str(source), str(destination), config, _source_config(config, source_endpoint_url, source_profile),
+    # Workers may run elsewhere on a shared file system: a local side goes as an absolute path.
+    source, destination = (str(t) if is_s3_url(str(t)) else str(Path(t).resolve()) for t in (source, destination))
+    job = Migration(source, destination, config, _source_config(config, source_endpoint_url, source_profile),
                     rule, delete, default_trash() if trash == "default" else trash, dry_run, tuple(excludes),
                     tuple(includes))
     async with _context(config, None) as ctx, _source_context(ctx, job.source_config) as src_ctx:

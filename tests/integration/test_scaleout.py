@@ -130,6 +130,34 @@ def test_a_worker_killed_mid_run_ends_complete_with_retried_shards(server, bucke
 
 
 @MOTO_ONLY
+def test_local_trees_up_and_down_on_a_shared_file_system(server, bucket, tmp_path):
+    """Workers on one machine share its file system: a tree sharded by folder goes up, comes
+    back down sharded by prefix, byte for byte; a re-run moves nothing."""
+    tree, back = tmp_path / "tree", tmp_path / "back"
+    for index in range(150):
+        path = tree / f"d{index % 12:02d}" / ("sub/" if index % 5 == 0 else "") / f"f{index:04d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%d" % index * (1 + index % 9))
+    (tree / "top.txt").write_text("top")
+    up = run_cli(server, "sync", str(tree), f"s3://{bucket}/up/", "--cluster", "local:2", "--report",
+                 str(tmp_path / "up.json"))
+    assert up.returncode == 0, up.stderr
+    report = json.loads((tmp_path / "up.json").read_text())
+    assert report["verified"] and report["totals"]["copied"] == 151 and report["totals"]["shards"] > 2
+    down = run_cli(server, "sync", f"s3://{bucket}/up/", str(back), "--cluster", "local:2", "--report",
+                   str(tmp_path / "down.json"))
+    assert down.returncode == 0, down.stderr
+    files = sorted(p.relative_to(tree) for p in tree.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(back) for p in back.rglob("*") if p.is_file())
+    assert all((tree / f).read_bytes() == (back / f).read_bytes() for f in files)
+    again = run_cli(server, "sync", str(tree), f"s3://{bucket}/up/", "--cluster", "local:2", "--report",
+                    str(tmp_path / "again.json"))
+    assert again.returncode == 0, again.stderr
+    totals = json.loads((tmp_path / "again.json").read_text())["totals"]
+    assert totals["copied"] == 0 and totals["skipped"] == totals["etag_match"] == 151
+
+
+@MOTO_ONLY
 def test_manifest_replaces_the_listing(server, bucket, tmp_path):
     s3 = server.client()
     seed(s3, bucket, "src/", 60)

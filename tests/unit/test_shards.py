@@ -97,6 +97,22 @@ def test_stream_cutter_hands_out_ranges_that_hold_every_listed_key_once(listing,
         assert len(owners(ranges, key)) == 1
 
 
+@given(st.one_of(st.none(), keys), names, st.lists(st.text(max_size=5), max_size=10))
+def test_passed_folder_only_when_no_key_below_it_is_in_the_range(after, name, tails):
+    folder = name + "/"
+    span = KeyRange(after, None)
+    if span.passed_folder(folder):
+        assert not any(span.contains(folder + tail) for tail in tails)
+        assert not span.contains(folder + "\U0010ffff" * 3)
+
+
+def test_passed_folder_examples():
+    assert KeyRange("b/z", None).passed_folder("a/") and KeyRange("b", None).passed_folder("a/")
+    assert not KeyRange("a/m", None).passed_folder("a/")  # a/n is still to come
+    assert not KeyRange("a", None).passed_folder("a/") and not KeyRange().passed_folder("a/")
+    assert KeyRange("a/", None).passed_folder("a/") is False  # "a/x" > "a/"
+
+
 def test_range_bounds_match_start_after_and_stop():
     span = KeyRange("b/", "d/x")
     assert span.start_after("src/") == "src/b/" and KeyRange().start_after("p/") is None

@@ -90,6 +90,12 @@ class KeyRange:
         """``key`` sorts past the upper bound: a sorted listing can stop here."""
         return self.upto is not None and _order(key) > _order(self.upto)
 
+    def passed_folder(self, folder: str) -> bool:
+        """Every key below ``folder`` (which ends in "/") sorts at or below the lower bound:
+        a walk can skip the whole folder."""
+        return self.after is not None and _order(self.after) >= _order(folder) and \
+            not self.after.startswith(folder)
+
     def start_after(self, prefix: str) -> str | None:
         """ListObjectsV2's StartAfter for this range under ``prefix``."""
         return None if self.after is None else prefix + self.after

@@ -40,11 +40,7 @@ async def list_remote(store: ObjectStore, where: S3Location, span: KeyRange | No
 
 
 async def local_items(root: Path, keys: KeyFilter, span: KeyRange | None = None) -> AsyncIterator[Item]:
-    async for entry in iter_local(root):
-        if span is not None and not span.contains(entry.relative):
-            if span.beyond(entry.relative):
-                break  # the walk is sorted: nothing further is in the range
-            continue
+    async for entry in iter_local(root, span):
         if keys.allows(entry.relative):
             yield Item(entry.relative, entry.size, entry.mtime_ns / 1e9)
 

@@ -19,7 +19,7 @@ from s3ferry.core.shards import Cluster, Migration, ShardSpec, KeyRange
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import check_bucket
 from s3ferry.store.errors import map_error
-from .cutting import cut_listing, cut_manifest, read_lines
+from .cutting import cut_listing, cut_manifest, cut_tree, read_lines
 from .runner import Engine, ShardDone, drive
 
 
@@ -42,16 +42,37 @@ def _prefix(text: str) -> S3Location:
 async def shards(ctx: Context, job: Migration, workers: int, manifest: Path | None,
                  schema: str) -> AsyncIterator[ShardSpec]:
     """The shards of ``job``, cut while they are handed out."""
-    base = _prefix(job.source)
     number = 0
     if manifest is not None:
-        for keys in cut_manifest(read_lines(manifest), schema, base):
+        for keys in cut_manifest(read_lines(manifest), schema, _prefix(job.source)):
             yield ShardSpec(number, job, KeyRange(), keys)
             number += 1
         return
-    async for span in cut_listing(ctx.store, base, workers):
+    spans = cut_listing(ctx.store, _prefix(job.source), workers) if is_s3_url(job.source) else \
+        cut_tree(Path(job.source), workers)
+    async for span in spans:
         yield ShardSpec(number, job, span)
         number += 1
+
+
+async def _check_sides(ctx: Context, source_ctx: Context | None, job: Migration, manifest: Path | None,
+                       schema: str) -> None:
+    """What a one-process sync would refuse, refused before any worker starts. A local side
+    must be a folder every worker sees at the same absolute path (a shared file system)."""
+    for side, side_ctx in ((job.source, source_ctx or ctx), (job.destination, ctx)):
+        if is_s3_url(side):
+            await check_bucket(side_ctx, parse_s3_url(side).bucket)
+        elif not Path(side).is_absolute():
+            raise ConfigError(f"a local side of --cluster must be an absolute path, got {side}")
+    if not (is_s3_url(job.source) or is_s3_url(job.destination)):
+        raise ConfigError("sync needs an s3:// prefix on at least one side")
+    if not is_s3_url(job.source) and not Path(job.source).is_dir():
+        raise NotFoundError(f"no such folder: {job.source}")
+    if manifest is not None:
+        if not (is_s3_url(job.source) and is_s3_url(job.destination)):
+            raise ConfigError("a manifest names objects: it needs s3:// on both sides")
+        # A bad line is found before any shard runs, not halfway through.
+        await to_thread.run_sync(_check_manifest, manifest, schema, _prefix(job.source))
 
 
 async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, cluster: Cluster, *,
@@ -61,19 +82,14 @@ async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, clus
     destination's store) and ``source_ctx`` (the source's, when on another endpoint), and lists
     the source to cut it. The report is written to ``report_path`` whatever happens; then a
     driver error (a failed listing, an unreachable scheduler) is raised."""
-    if not (is_s3_url(job.source) and is_s3_url(job.destination)):
-        raise ConfigError("--cluster needs s3:// on both sides (local folders: run sync without it)")
-    lister = source_ctx or ctx
-    await check_bucket(lister, parse_s3_url(job.source).bucket)
-    await check_bucket(ctx, parse_s3_url(job.destination).bucket)
-    if manifest is not None:  # a bad line is found before any shard runs, not halfway through
-        await to_thread.run_sync(_check_manifest, manifest, schema, _prefix(job.source))
+    await _check_sides(ctx, source_ctx, job, manifest, schema)
     report = MigrationReport("sync", job.source, job.destination, str(cluster))
     runner = await to_thread.run_sync(open_engine, cluster, engine)
     try:
         with _written(report, report_path):
             try:
-                await drive(runner, shards(lister, job, runner.workers, manifest, schema), report, on_result)
+                spec_stream = shards(source_ctx or ctx, job, runner.workers, manifest, schema)
+                await drive(runner, spec_stream, report, on_result)
             except Exception as exc:  # noqa: BLE001 - the driver's listing: one error of our tree
                 mapped = map_error(exc, what=job.source)
                 raise mapped if isinstance(mapped, S3FerryError) else exc from None
