@@ -214,7 +214,9 @@ def test_bad_cluster_is_one_line_with_its_exit_code(server, bucket, tmp_path, cl
 @pytest.mark.parametrize("args, code", [
     (("s3://no-such-bucket-here/src/", "s3://{bucket}/dst/"), 4),
     (("s3://{bucket}/src/", "s3://no-such-bucket-here/dst/"), 4),
-    (("{tmp}", "s3://{bucket}/dst/"), 2),
+    (("{tmp}", "{tmp}/out"), 2),
+    (("{tmp}/missing", "s3://{bucket}/dst/"), 4),
+    (("{tmp}", "s3://{bucket}/dst/", "--manifest", "{tmp}/bad.csv"), 2),
     (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--max-delete", "3"), 2),
     (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--manifest", "{tmp}/missing.csv"), 4),
     (("s3://{bucket}/src/", "s3://{bucket}/dst/", "--manifest", "{tmp}/bad.csv"), 2),
