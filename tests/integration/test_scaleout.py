@@ -234,3 +234,46 @@ def test_bad_migration_input_starts_no_cluster(server, bucket, tmp_path, args, c
 def test_report_and_manifest_need_a_cluster(server, bucket, tmp_path):
     done = run_cli(server, "sync", f"s3://{bucket}/src/", f"s3://{bucket}/dst/", "--report", str(tmp_path / "r"))
     assert done.returncode == 2 and "--cluster" in done.stderr
+
+
+# ---- the same shards on local worker processes, without Dask (the runner issue 13 wires to --workers) ----
+
+def run_migrate(server, bucket, **options):
+    import asyncio
+
+    from s3ferry import api
+
+    return asyncio.run(api.migrate(f"s3://{bucket}/src/", f"s3://{bucket}/dst/", config=server.config(), **options))
+
+
+@MOTO_ONLY
+def test_local_process_engine_runs_the_same_shards(server, bucket):
+    s3 = server.client()
+    seed(s3, bucket, "src/", 200)
+    report = run_migrate(server, bucket, cluster="local:2", engine="processes")
+    assert report.verified and report.totals()["copied"] == 200 and len(report.records) > 2
+    assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
+    assert len({r.worker for r in report.finals()}) == 2  # both processes took shards
+    again = run_migrate(server, bucket, cluster="local:2", engine="processes")
+    assert again.verified and again.totals()["copied"] == 0 and again.totals()["skipped"] == 200
+
+
+@MOTO_ONLY
+def test_local_process_engine_survives_a_killed_worker(server, bucket):
+    s3 = server.client()
+    seed(s3, bucket, "src/", 400)
+    killed = []
+
+    def kill_one(result, report):
+        # After the first shard, with others in flight: SIGKILL a pool process, which breaks
+        # the pool; its shards (and the pool's others) come back as retries on a new pool.
+        if not killed:
+            workers = [c for c in psutil.Process().children(recursive=True)
+                       if "spawn_main" in " ".join(c.cmdline())]
+            os.kill(workers[0].pid, signal.SIGKILL)
+            killed.append(workers[0].pid)
+
+    report = run_migrate(server, bucket, cluster="local:2", engine="processes", on_shard=kill_one)
+    assert killed and report.verified and report.exit_code == 0, report.as_dict()
+    assert report.retried and all(report.records[n].final.ok for n in report.retried)
+    assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
