@@ -10,7 +10,9 @@ server-side) and a no-op re-run, and reports, from the migration report and wait
 
   objects/s   objects / the driver's shard time (cluster start-up excluded)
   wall s      the whole command, cluster start-up included
-  CPU ms/obj  client CPU (the CLI and every worker process it reaped) per object
+  CPU ms/obj  client CPU (the CLI and every worker process it reaped) per object, less the
+              fixed cost of the same command on an empty prefix (cluster start-up, imports in
+              every worker), which a long migration amortises
 
 On this machine the server runs on the same 2 cores as the client: more workers compete with
 the server, so objects/s here says little about a real cluster. Client CPU per object is the
@@ -44,9 +46,9 @@ def fill(s3, count: int, size: int) -> None:  # type: ignore[no-untyped-def]
         list(pool.map(put, range(count)))
 
 
-def run(env: dict[str, str], workers: int, dest: str, report: Path) -> dict[str, float]:
+def run(env: dict[str, str], workers: int, dest: str, report: Path, source: str = "src") -> dict[str, float]:
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", f"s3://{BUCKET}/src/",
+    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", f"s3://{BUCKET}/{source}/",
                                 f"s3://{BUCKET}/{dest}/", "--cluster", f"local:{workers}", "--report", str(report),
                                 "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -59,7 +61,7 @@ def run(env: dict[str, str], workers: int, dest: str, report: Path) -> dict[str,
     objects = data["totals"]["objects"]
     cpu = usage.ru_utime + usage.ru_stime
     return {"objects": objects, "copied": data["totals"]["copied"], "rate": objects / data["seconds"],
-            "wall": wall, "cpu_ms": 1000 * cpu / max(1, objects), "verified": data["verified"]}
+            "wall": wall, "cpu": cpu, "verified": data["verified"]}
 
 
 def main() -> int:
@@ -85,16 +87,23 @@ def main() -> int:
         fill(s3, args.objects, args.size)
         print(f"{args.objects} objects of {args.size} bytes on {args.server}", flush=True)
         for workers in (int(w) for w in args.workers.split(",")):
+            fixed = run(env, workers, f"none-{workers}", scratch / f"empty-{workers}.json", source="empty")["cpu"]
             copy = run(env, workers, f"dst-{workers}", scratch / f"copy-{workers}.json")
             noop = run(env, workers, f"dst-{workers}", scratch / f"noop-{workers}.json")
+            for row in (copy, noop):
+                row["cpu_ms"] = 1000 * max(0.0, row["cpu"] - fixed) / max(1, row["objects"])
+                row["fixed"] = fixed
             assert copy["verified"] and copy["copied"] == args.objects and noop["copied"] == 0, (copy, noop)
             rows.append((workers, copy, noop))
             print(f"  {workers} worker(s): copy {copy['rate']:.0f} obj/s ({copy['wall']:.1f} s wall, "
-                  f"{copy['cpu_ms']:.2f} ms CPU/obj); no-op {noop['rate']:.0f} obj/s", flush=True)
-    print("\n| workers | copy objects/s | copy wall s | client CPU ms/object | no-op objects/s |")
-    print("|---|---|---|---|---|")
+                  f"{copy['cpu_ms']:.2f} ms CPU/obj beyond {fixed:.1f} CPU-s fixed); no-op {noop['rate']:.0f} obj/s "
+                  f"({noop['cpu_ms']:.2f} ms CPU/obj)", flush=True)
+    print("\n| workers | copy objects/s | copy wall s | client CPU ms/object copied | no-op objects/s "
+          "| client CPU ms/object unchanged | fixed CPU-s (start-up) |")
+    print("|---|---|---|---|---|---|---|")
     for workers, copy, noop in rows:
-        print(f"| {workers} | {copy['rate']:.0f} | {copy['wall']:.1f} | {copy['cpu_ms']:.2f} | {noop['rate']:.0f} |")
+        print(f"| {workers} | {copy['rate']:.0f} | {copy['wall']:.1f} | {copy['cpu_ms']:.2f} | {noop['rate']:.0f} "
+              f"| {noop['cpu_ms']:.2f} | {copy['fixed']:.1f} |")
     return 0
 
 
