@@ -277,3 +277,44 @@ def test_local_process_engine_survives_a_killed_worker(server, bucket):
     assert killed and report.verified and report.exit_code == 0, report.as_dict()
     assert report.retried and all(report.records[n].final.ok for n in report.retried)
     assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
+
+
+@MOTO_ONLY
+def test_ctrl_c_stops_the_workers_and_leaves_no_multipart_upload(server, bucket, tmp_path):
+    """Ctrl-C of the driver mid-upload: the cluster's workers cancel their shards, which abort
+    their multipart uploads before the workers exit (the bucket fixture checks none is left)."""
+    from helpers import interrupt_when, random_file
+
+    tree = tmp_path / "tree"
+    for index in range(24):
+        random_file(tree / f"d{index % 8}" / f"big{index:02d}.bin", 11 * 1024 * 1024, seed=index)
+    s3 = server.client()
+    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", str(tree), f"s3://{bucket}/up/",
+                                "--cluster", "local:2", "--part-size", "5MiB", "--report", str(tmp_path / "r.json")],
+                               env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupt_when(process, lambda: bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads")))
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert not report["complete"] and report["error"]
+
+
+def test_closing_a_local_cluster_cancels_its_running_shards(tmp_path):
+    """A Dask worker thread is not interrupted when its worker closes: the engine's worker
+    plugin cancels the shard so that it cleans up (aborts uploads) instead of being killed."""
+    from s3ferry.core.shards import Migration, ShardSpec
+    from s3ferry.scale.dask import DaskEngine
+
+    import scaleout_helpers
+
+    mark = str(tmp_path / "mark")
+    engine = DaskEngine(None, 1)
+    try:
+        engine.client.submit(scaleout_helpers.waiting_shard, ShardSpec(0, Migration("s3://a/b/", "s3://a/c/", None)),
+                             1, mark)
+        deadline = time.monotonic() + 120
+        while not Path(mark + ".started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert Path(mark + ".started").exists()
+    finally:
+        engine.close()
+    assert Path(mark).read_text() == "cancelled"

@@ -17,9 +17,14 @@ from concurrent.futures import Future
 from typing import Any
 
 from s3ferry.core.errors import ConfigError, EndpointError
-from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT
+from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT, WORKER_STOP_TIMEOUT
 from s3ferry.core.shards import ShardResult, ShardSpec
-from .runner import run_shard
+from .runner import run_shard, stop_running
+
+try:
+    from distributed import WorkerPlugin
+except ImportError:  # the extra is not installed: DaskEngine says so when asked for
+    WorkerPlugin = object
 
 
 def _distributed() -> Any:
@@ -52,6 +57,10 @@ class DaskEngine:
             self.close()
             raise EndpointError(f"cannot reach the Dask scheduler {address}: {exc}") from None
         self.workers = max(1, workers or len(self.client.scheduler_info().get("workers", {})))
+        if self._cluster is not None:
+            # Workers we start are stopped by us (Ctrl-C, an error): their shards stop at once
+            # and clean up, rather than run to the end of their ranges while the worker closes.
+            self.client.register_plugin(_StopShards(), name="s3ferry-stop-shards")
 
     def submit(self, spec: ShardSpec, attempt: int) -> Future[ShardResult]:
         key = f"s3ferry-shard-{spec.number}-{attempt}"
@@ -78,3 +87,15 @@ class DaskEngine:
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+class _StopShards(WorkerPlugin):  # type: ignore[misc,valid-type]
+    """A Dask worker plugin: when the worker closes, its running shards are cancelled and
+    given time to abort their multipart uploads (a task thread is not interrupted otherwise)."""
+
+    idempotent = True
+
+    async def teardown(self, worker: Any) -> None:
+        import anyio
+
+        await anyio.to_thread.run_sync(stop_running, WORKER_STOP_TIMEOUT)

@@ -17,6 +17,7 @@ import asyncio
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
@@ -24,9 +25,9 @@ from typing import Protocol
 
 import anyio
 
+from s3ferry.core.config import SHARDS_PER_WORKER
 from s3ferry.core.errors import describe
 from s3ferry.core.shard_report import MigrationReport
-from s3ferry.core.config import SHARDS_PER_WORKER
 from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
 from .shard import sync_shard
 
@@ -39,18 +40,61 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+# The shards running in this process, by their loop: a worker that is being stopped cancels
+# them (stop_running), and each aborts its multipart uploads and removes its temporary files
+# as a one-process sync does on Ctrl-C, instead of dying with them.
+_running: dict[asyncio.AbstractEventLoop, asyncio.Task[ShardResult]] = {}
+_lock = threading.Lock()
+
+
 def run_shard(spec: ShardSpec, attempt: int = 1) -> ShardResult:
-    """Run one attempt at a shard here, on a fresh event loop. Executed by the workers."""
+    """Run one attempt at a shard here, on a fresh event loop. Executed by the workers: in a
+    process's main thread (the local engine; Ctrl-C/SIGINT cancels it) or on a worker thread
+    (Dask; stop_running cancels it)."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.monotonic()
+
+    async def main() -> ShardResult:
+        with _lock:
+            _running[asyncio.get_running_loop()] = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            return await sync_shard(spec, attempt, worker)
+        finally:
+            with _lock:
+                _running.pop(asyncio.get_running_loop(), None)
+
     try:
-        result = anyio.run(sync_shard, spec, attempt, worker, backend="asyncio",
-                           backend_options={"use_uvloop": sys.platform != "win32"})
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(main())
     except Exception as exc:  # noqa: BLE001 - a shard's failure is its result, whatever it was
         code = getattr(exc, "exit_code", 1)
         return ShardResult(spec.number, attempt, worker, seconds=time.monotonic() - started,
                            exit_code=code, cause=f"{type(exc).__name__}: {describe(exc)}")
-    return result
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if sys.platform == "win32":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def stop_running(timeout: float) -> None:
+    """Cancel the shards running in this process and wait (up to ``timeout`` seconds) for
+    them to clean up. Called from another thread while a worker shuts down."""
+    with _lock:
+        running = list(_running.items())
+    for loop, task in running:
+        loop.call_soon_threadsafe(task.cancel)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _lock:
+            if not any(loop in _running for loop, _ in running):
+                return
+        time.sleep(0.05)
 
 
 ShardDone = Callable[[ShardResult, MigrationReport], None]
