@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_sync_scale import server  # noqa: E402  (moto or Ceph on 127.0.0.1)
+from bench_sync_scale import server
 
 BUCKET = "scaleout"
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.manifests import INVENTORY_SCHEMA
 from s3ferry.core.results import NoProgress, Progress, Summary
 from s3ferry.core.shard_report import MigrationReport
-from s3ferry.core.shards import INVENTORY_SCHEMA, Migration, parse_cluster
+from s3ferry.core.shards import Migration, parse_cluster
 from s3ferry.core.sync_plan import RULES
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from helpers import run_cli
 
 pytest.importorskip("distributed")
@@ -114,7 +113,7 @@ def test_a_worker_killed_mid_run_ends_complete_with_retried_shards(server, bucke
             time.sleep(0.05)
         assert victim is not None, f"the migration ended before a worker could be killed: {process.poll()}"
         os.kill(victim.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate(timeout=300)
+        _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
@@ -301,10 +300,10 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_multipart_upload(server, bucket,
 def test_closing_a_local_cluster_cancels_its_running_shards(tmp_path):
     """A Dask worker thread is not interrupted when its worker closes: the engine's worker
     plugin cancels the shard so that it cleans up (aborts uploads) instead of being killed."""
+    import scaleout_helpers
+
     from s3ferry.core.shards import Migration, ShardSpec
     from s3ferry.scale.dask import DaskEngine
-
-    import scaleout_helpers
 
     mark = str(tmp_path / "mark")
     engine = DaskEngine(None, 1)

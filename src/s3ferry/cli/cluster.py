@@ -8,7 +8,7 @@ import functools
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from s3ferry.core.shards import ShardResult
 
 
 def default_report_path() -> Path:
-    return Path(f"s3ferry-migration-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json")
+    return Path(f"s3ferry-migration-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json")
 
 
 class ShardLines:

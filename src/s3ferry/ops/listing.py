@@ -69,14 +69,20 @@ async def named_items(store: ObjectStore, where: S3Location, names: Sequence[str
     them, one HEAD each, ``batch`` at a time: a manifest's keys instead of a listing."""
     for start in range(0, len(names), batch):
         chunk = [name for name in names[start:start + batch] if _kept(name, keys)]
-        heads: list[dict | None] = [None] * len(chunk)
-
-        async def head(index: int) -> None:
-            heads[index] = await store.head_or_none(where.child(chunk[index]))
-
-        async with anyio.create_task_group() as group:
-            for index in range(len(chunk)):
-                group.start_soon(head, index)
+        heads = await _heads(store, [where.child(name) for name in chunk])
         for name, found in zip(chunk, heads):
             if found is not None:
                 yield Item(name, int(found["ContentLength"]), _stamp(found.get("LastModified")), found.get("ETag"))
+
+
+async def _heads(store: ObjectStore, locs: list[S3Location]) -> list[dict | None]:
+    """HEADs of ``locs`` at once (None for a missing object), in their order."""
+    heads: list[dict | None] = [None] * len(locs)
+
+    async def head(index: int) -> None:
+        heads[index] = await store.head_or_none(locs[index])
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(locs)):
+            group.start_soon(head, index)
+    return heads

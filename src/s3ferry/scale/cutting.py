@@ -9,14 +9,13 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from s3ferry.core.locations import S3Location
 from s3ferry.core.config import KEYS_PER_SHARD, MAX_UNITS, UNIT_EXPANSIONS
+from s3ferry.core.locations import S3Location
+from s3ferry.core.manifests import manifest_keys, parse_manifest
 from s3ferry.core.shards import (
     KeyRange,
     StreamCutter,
     cut_units,
-    manifest_keys,
-    parse_manifest,
     sort_keys,
     target_shards,
 )

@@ -16,9 +16,10 @@ import logging
 from concurrent.futures import Future
 from typing import Any
 
-from s3ferry.core.errors import ConfigError, EndpointError
 from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT, WORKER_STOP_TIMEOUT
+from s3ferry.core.errors import ConfigError, EndpointError
 from s3ferry.core.shards import ShardResult, ShardSpec
+
 from .runner import run_shard, stop_running
 
 try:

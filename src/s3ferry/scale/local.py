@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from s3ferry.core.config import WORKER_STOP_TIMEOUT
 from s3ferry.core.shards import ShardResult, ShardSpec
+
 from .runner import run_shard
 
 

@@ -15,10 +15,11 @@ from anyio import to_thread
 from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError, S3FerryError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.shard_report import MigrationReport
-from s3ferry.core.shards import Cluster, Migration, ShardSpec, KeyRange
+from s3ferry.core.shards import Cluster, KeyRange, Migration, ShardSpec
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import check_bucket
 from s3ferry.store.errors import map_error
+
 from .cutting import cut_listing, cut_manifest, cut_tree, read_lines
 from .runner import Engine, ShardDone, drive
 

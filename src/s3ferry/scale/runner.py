@@ -29,6 +29,7 @@ from s3ferry.core.config import SHARDS_PER_WORKER
 from s3ferry.core.errors import describe
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
+
 from .shard import sync_shard
 
 

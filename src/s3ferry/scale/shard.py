@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from s3ferry.core.config import Config
+from s3ferry.core.config import MAX_CAUSES_KEPT, Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import TransferResult, Verdict
-from s3ferry.core.config import MAX_CAUSES_KEPT
 from s3ferry.core.shards import ShardResult, ShardSpec
 from s3ferry.core.sync_plan import RULES
 from s3ferry.ops.context import Context
@@ -50,7 +49,7 @@ async def _context(config: Config | None, progress: ShardCounts | None) -> Async
     try:
         async with open_store(config) as store:
             yield Context(store, config, progress) if progress is not None else Context(store, config)
-    except Exception as exc:  # noqa: BLE001 - our tree out, whatever botocore raised
+    except Exception as exc:
         raise map_error(exc) from exc
 
 
