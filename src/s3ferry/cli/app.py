@@ -4,25 +4,64 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from s3ferry.cli import tools, transfer, tuning
+from s3ferry.cli import objects, settings, tools, transfer, tuning
+from s3ferry.cli.config_cmd import config_app
+from s3ferry.cli.options import Command
 from s3ferry.cli.uploads import uploads_app
 from s3ferry.core.errors import EXIT_FAILED
+
+
+class Group(TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""  # a flag: no "<bool>" in the help
+        return option
+
 
 app = typer.Typer(
     name="s3ferry",
     help="Move files to, from and between S3-compatible stores, fast, and prove every byte arrived.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
+    cls=Group,
 )
-for command in (transfer.put, transfer.get, transfer.verify, transfer.sync):
-    app.command()(command)
-app.add_typer(uploads_app, name="uploads")
+app.command(cls=Command, epilog=transfer.PUT_EXAMPLES)(transfer.put)
+app.command(cls=Command, epilog=transfer.GET_EXAMPLES)(transfer.get)
+for command in (transfer.verify, transfer.sync):
+    app.command(cls=Command)(command)
+for command in (objects.ls, objects.du, objects.stat, objects.rm, objects.cat, objects.cp, objects.mv,
+                objects.presign):
+    app.command(cls=Command, epilog=objects.EXAMPLES[command.__name__])(command)
+app.add_typer(uploads_app, name="uploads", cls=Group)
+app.add_typer(config_app, name="config", cls=Group)
 for command in (tools.bench, tools.demo):
-    app.command()(command)
+    app.command(cls=Command)(command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from s3ferry import __version__
+        print(f"s3ferry {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="S3FERRY_CONFIG", help=(
+        "TOML config file (default: $XDG_CONFIG_HOME/s3ferry/config.toml). Precedence: flags, S3FERRY_* "
+        "variables, this file, then AWS_* variables and profiles; see: s3ferry config show."))] = None,
+) -> None:
+    """Move files to, from and between S3-compatible stores, fast, and prove every byte arrived."""
+    settings.config_flag = config
 
 
 def main() -> None:
@@ -31,7 +70,7 @@ def main() -> None:
     if sys.platform != "win32":
         tuning.coalesce_without_copy()
     try:
-        app()
+        app(prog_name="s3ferry")
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
         if os.environ.get("S3FERRY_DEBUG"):
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from s3ferry.core.errors import ConfigError
+from s3ferry.core.object_options import ObjectOptions
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -74,6 +75,21 @@ ABORT_TIMEOUT = 30.0
 ORPHAN_SWEEP_TIMEOUT = 30.0
 ORPHAN_SETTLE = 1.0
 BENCH_CLEANUP_TIMEOUT = 120.0
+# Scale-out (sync --cluster): shards handed out per worker, as DistCp's dynamic strategy does,
+# so fast workers take more; a stream-cut or manifest shard's keys; attempts before a shard is
+# reported failed; causes a shard result keeps; delimiter units the driver holds to cut at
+# (more: it cuts the streamed listing) and the folder levels it opens while it has too few.
+SHARDS_PER_WORKER = 4
+KEYS_PER_SHARD = 1_000
+MANIFEST_KEYS_PER_SHARD = 1_000
+MAX_SHARD_ATTEMPTS = 3
+MAX_CAUSES_KEPT = 20
+MAX_UNITS = 10_000
+UNIT_EXPANSIONS = 3
+MAX_LOCAL_WORKERS = 256
+# Seconds to reach a Dask scheduler; seconds a stopped local worker has to clean up.
+CLUSTER_CONNECT_TIMEOUT = 10
+WORKER_STOP_TIMEOUT = 30.0
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]
@@ -108,6 +124,9 @@ class Config:
     follow_symlinks: bool = True
     # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
     journal_dir: str | None = None
+    # Headers, metadata, tags, storage class, encryption and ACL of the objects written (put,
+    # cp, mv, sync); copies keep the source's unless an option is given.
+    object_options: ObjectOptions = ObjectOptions()
 
     def __post_init__(self) -> None:
         _check(MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE,
@@ -149,7 +168,9 @@ _UNITS = {"": 1, "b": 1, "k": KiB, "kb": KiB, "kib": KiB, "m": MiB, "mb": MiB, "
 
 
 def parse_size(text: str) -> int:
-    """Parse '8MiB', '8M', '5242880' into bytes (binary units, as aws-cli and rclone do)."""
+    """Parse '8MiB', '8M', '1.5GiB', '5242880' into bytes (binary units, as aws-cli and rclone
+    do). A size is a finite, non-negative, whole number of bytes: 'inf', 'nan', '1e400' and
+    '1.5' (bytes) are refused, never rounded or overflowed."""
     raw = text.strip().lower().replace(" ", "")
     digits = raw.rstrip("kmgib")
     unit = raw[len(digits):]
@@ -157,9 +178,12 @@ def parse_size(text: str) -> int:
         value = float(digits)
     except ValueError:
         raise ConfigError(f"not a size: {text!r} (try 8MiB)") from None
-    if unit not in _UNITS or value < 0:
+    if unit not in _UNITS or not math.isfinite(value) or value < 0 or "_" in digits:
         raise ConfigError(f"not a size: {text!r} (try 8MiB)")
-    return int(value * _UNITS[unit])
+    size = value * _UNITS[unit]
+    if size != int(size):
+        raise ConfigError(f"not a whole number of bytes: {text!r} (try 8MiB)")
+    return int(size)
 
 
 _SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}

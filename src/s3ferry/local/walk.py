@@ -23,6 +23,7 @@ from pathlib import Path
 from anyio import to_thread
 
 from s3ferry.core.config import WALK_BATCH
+from s3ferry.core.shards import KeyRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,32 +41,36 @@ class _Walk:
     follow_files: bool
     follow_dirs: bool
     root_real: str = ""
+    span: KeyRange = field(default_factory=KeyRange)  # a shard's range (default: everything)
     seen: set[tuple[int, int]] = field(default_factory=set)  # (st_dev, st_ino) of folders walked
 
 
-def walk_local(root: Path, *, follow_links: bool = True, follow_dirs: bool | None = None) -> Iterator[LocalEntry]:
+def walk_local(root: Path, span: KeyRange | None = None, *, follow_links: bool = True,
+               follow_dirs: bool | None = None) -> Iterator[LocalEntry]:
     """Regular files under ``root``, sorted by their /-joined relative path as UTF-8 bytes,
     the order ListObjectsV2 uses, so the two sides can be merge-joined. Holds one directory
-    listing per level of depth at a time, never the whole tree."""
-    walk = _Walk(follow_links, follow_links if follow_dirs is None else follow_dirs, os.path.realpath(root))
+    listing per level of depth at a time, never the whole tree. With a ``span`` (a shard's
+    range) only the files in it, and folders wholly outside it are not entered."""
+    walk = _Walk(follow_links, follow_links if follow_dirs is None else follow_dirs, os.path.realpath(root),
+                 span or KeyRange())
     info = os.stat(root)
     walk.seen.add((info.st_dev, info.st_ino))
-    yield from _walk(walk, root, "")
+    yield from _walk(root, "", walk.span, walk)
 
 
-async def iter_local(root: Path, *, follow_links: bool = True,
+async def iter_local(root: Path, span: KeyRange | None = None, *, follow_links: bool = True,
                      follow_dirs: bool | None = None) -> AsyncIterator[LocalEntry]:
     """``walk_local`` from the event loop: the walk stats files, so it runs on a worker
     thread a batch at a time. Nothing when ``root`` is not a folder."""
     if not await to_thread.run_sync(root.is_dir):
         return
-    entries = walk_local(root, follow_links=follow_links, follow_dirs=follow_dirs)
+    entries = walk_local(root, span, follow_links=follow_links, follow_dirs=follow_dirs)
     while batch := await to_thread.run_sync(lambda: list(islice(entries, WALK_BATCH))):
         for entry in batch:
             yield entry
 
 
-def _walk(walk: _Walk, directory: Path, prefix: str) -> Iterator[LocalEntry]:
+def _walk(directory: Path, prefix: str, span: KeyRange, walk: _Walk) -> Iterator[LocalEntry]:
     try:
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda e: _sort_key(e, prefix))
@@ -73,7 +78,18 @@ def _walk(walk: _Walk, directory: Path, prefix: str) -> Iterator[LocalEntry]:
         yield _problem(prefix.rstrip("/"), directory, f"cannot read folder: {exc.strerror or exc}")
         return
     for entry in entries:
-        yield from _entry(walk, entry, prefix + entry.name)
+        relative = prefix + entry.name
+        if _is_dir(entry):
+            folder = relative + "/"
+            if walk.span.beyond(folder):
+                return  # sorted: this folder and everything after it lie past the range
+            if walk.span.passed_folder(folder):
+                continue
+        elif walk.span.beyond(relative):
+            return
+        elif walk.span.before(relative):
+            continue
+        yield from _entry(walk, entry, relative)
 
 
 def _entry(walk: _Walk, entry: os.DirEntry[str], relative: str) -> Iterator[LocalEntry]:
@@ -96,7 +112,7 @@ def _entry(walk: _Walk, entry: os.DirEntry[str], relative: str) -> Iterator[Loca
             yield _problem(relative, path, why, fatal=False)
             return
         walk.seen.add((info.st_dev, info.st_ino))
-        yield from _walk(walk, path, relative + "/")
+        yield from _walk(path, relative + "/", walk.span, walk)
     elif stat_module.S_ISREG(info.st_mode) and (walk.follow_files or not link):
         yield LocalEntry(relative, path, info.st_size, info.st_mtime_ns)
 
@@ -119,11 +135,14 @@ def _problem(relative: str, path: Path, why: str, *, fatal: bool = True) -> Loca
     return LocalEntry(relative, path, -1, 0, problem=why, fatal=fatal)
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
+
+
 def _sort_key(entry: os.DirEntry[str], prefix: str) -> bytes:
     # A directory "a" sorts as "a/" so that "a/x" lands after "a-b" and "a.txt", as keys do.
-    try:
-        is_dir = entry.is_dir(follow_symlinks=True)
-    except OSError:
-        is_dir = False
-    name = entry.name + "/" if is_dir else entry.name
+    name = entry.name + "/" if _is_dir(entry) else entry.name
     return (prefix + name).encode("utf-8", "surrogateescape")

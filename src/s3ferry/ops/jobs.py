@@ -20,7 +20,7 @@ from s3ferry.core.errors import (
     TransferError,
     UnsafeKeyError,
 )
-from s3ferry.core.locations import S3Location
+from s3ferry.core.locations import S3Location, invalid_bucket_name
 from s3ferry.core.results import Progress, Summary, TransferResult, report_warning
 from s3ferry.local.walk import LocalEntry
 from s3ferry.ops.context import Context
@@ -111,7 +111,8 @@ async def check_bucket(ctx: Context, bucket: str) -> None:
     except Exception as exc:  # noqa: BLE001
         error = map_error(exc, what=f"s3://{bucket}")
         if isinstance(error, NotFoundError):
-            raise NotFoundError(f"bucket does not exist: {bucket}") from None
+            why = invalid_bucket_name(bucket)  # a name AWS rejects is the likelier cause: say so
+            raise (ConfigError(why) if why else NotFoundError(f"bucket does not exist: {bucket}")) from None
         raise error from None
 
 

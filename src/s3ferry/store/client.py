@@ -12,6 +12,7 @@ from botocore.exceptions import ProfileNotFound
 
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
+from s3ferry.store.debug import log_requests
 
 S3Client = Any  # aiobotocore's generated client has no importable type
 
@@ -30,6 +31,9 @@ def _aio_config(config: Config) -> AioConfig:
         request_checksum_calculation=_CHECKSUM_WHEN.get(config.checksum, "when_supported"),
         response_checksum_validation="when_required",
         tcp_keepalive=True,
+        # Requests are SigV4 anyway; said outright, presigned URLs are SigV4 too (botocore
+        # otherwise presigns S3 URLs with the legacy SigV2 query form on custom endpoints).
+        signature_version="s3v4",
         # botocore's validator rejects memoryview bodies (see fileio.read_and_hash); our own
         # calls are few and fixed, and the server validates what it receives.
         parameter_validation=False,
@@ -50,6 +54,7 @@ async def open_client(config: Config) -> AsyncIterator[S3Client]:
     async with session.create_client("s3", region_name=region, endpoint_url=config.endpoint_url,
                                      config=_aio_config(config)) as client:
         _cache_endpoints(client)
+        log_requests(client)
         yield client
 
 

@@ -6,6 +6,7 @@ Retryability is decided here, by kind of error, and applied per request (rclone'
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -28,6 +29,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from s3ferry.store import debug
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
 
@@ -88,7 +90,14 @@ def retrying(config: Config, *, patient: bool = False) -> AsyncRetrying:
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),
         retry=retry_if_exception(is_retryable),
         reraise=True,
+        before_sleep=lambda state: _log_retry(state, config.max_attempts),
     )
+
+
+def _log_retry(state: RetryCallState, limit: int) -> None:
+    if state.outcome is not None and state.outcome.failed and debug.log.isEnabledFor(logging.DEBUG):
+        wait = state.next_action.sleep if state.next_action else 0.0
+        debug.log_retry(state.attempt_number, limit, state.outcome.exception(), wait)
 
 
 async def with_retry(config: Config, call: Callable[[], Awaitable[T]], *, patient: bool = False) -> T:
