@@ -113,8 +113,8 @@ def sync(
     trash: Annotated[Optional[str], typer.Option(metavar="PREFIX", help="Folder (below the destination) deleted "
                                                  "objects move to; default .s3ferry-trash/TIME/.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
-    max_delete: Annotated[str, typer.Option(help="Refuse to delete more than this many (100) or this share "
-                                            "of the destination (50%).")] = DEFAULT_MAX_DELETE,
+    max_delete: Annotated[Optional[str], typer.Option(help="Refuse to delete more than this many (100) or this "
+                                                      f"share of the destination (default {DEFAULT_MAX_DELETE}).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Delete past --max-delete.")] = False,
     allow_empty_source: Annotated[bool, typer.Option(
         "--allow-empty-source", help="With --delete: an s3:// source with no objects may empty the destination.")] = False,
@@ -146,7 +146,7 @@ def sync(
       s3ferry sync ./site s3://bucket/site/ --delete   # extras to trash
     """
     _check_sync_options(delete=delete, trash=trash, no_trash=no_trash, max_delete=max_delete,
-                        size_only=size_only, mtime=mtime)
+                        size_only=size_only, mtime=mtime, force=force, allow_empty_source=allow_empty_source)
     rule = "size-only" if size_only else "mtime" if mtime else "content"
     trash_prefix = None if no_trash else (trash or "default")
     if cluster is not None:
@@ -164,7 +164,8 @@ def sync(
     async def operation(reporter: Reporter) -> Summary:
         config = opts.config.replace(object_options=object_options)
         report = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
-                                trash=trash_prefix, max_delete=max_delete, dry_run=dry_run, force=force,
+                                trash=trash_prefix, max_delete=DEFAULT_MAX_DELETE if max_delete is None else max_delete,
+                                dry_run=dry_run, force=force,
                                 allow_empty_source=allow_empty_source,
                                 excludes=exclude or (), includes=include or (),
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile)
@@ -173,13 +174,14 @@ def sync(
     run(operation, opts)
 
 
-def _check_sync_options(*, delete: bool, trash: str | None, no_trash: bool, max_delete: int | None,
-                        size_only: bool, mtime: bool) -> None:
+def _check_sync_options(*, delete: bool, trash: str | None, no_trash: bool, max_delete: str | None,
+                        size_only: bool, mtime: bool, force: bool = False, allow_empty_source: bool = False) -> None:
     """Options that would do nothing are refused, not ignored: the user meant something."""
     if trash is not None and no_trash:
         usage_error("--trash and --no-trash contradict each other: choose one")
     for given, flag in ((trash is not None, "--trash"), (no_trash, "--no-trash"), (max_delete is not None,
-                                                                                    "--max-delete")):
+                                                                                    "--max-delete"),
+                        (force, "--force"), (allow_empty_source, "--allow-empty-source")):
         if given and not delete:
             usage_error(f"{flag} does nothing without --delete")
     if size_only and mtime:
