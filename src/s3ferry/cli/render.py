@@ -115,7 +115,7 @@ class Reporter:
 
     def warn(self, text: str) -> None:
         """Something skipped on purpose (a symbolic link not followed): always shown."""
-        self._line(f"warning: {text}")
+        self._err(f"warning: {text}")
 
     def kept(self, text: str) -> None:
         """What --keep-partial kept, and how to resume or abort it (always shown)."""
