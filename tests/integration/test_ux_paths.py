@@ -86,8 +86,9 @@ def test_an_extra_too_big_for_copyobject_moves_to_the_trash_in_part_copies(serve
     s3.put_object(Bucket=bucket, Key="s/big.bin", Body=big.read_bytes())
     (tmp_path / "src").mkdir()
     config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB)
+    # force: the empty source deletes all of the destination, past the 50% guard (issue 11)
     report = asyncio.run(s3ferry.sync(tmp_path / "src", f"s3://{bucket}/s/", config=config, delete=True,
-                                      trash="old", cache_path=tmp_path / "cache.sqlite"))
+                                      trash="old", cache_path=tmp_path / "cache.sqlite", force=True))
     assert report.ok and report.deleted == 1, report.summary.errors
     assert set(keys_of(server, bucket)) == {"s/old/big.bin"}
     trashed = s3.get_object(Bucket=bucket, Key="s/old/big.bin")
