@@ -8,7 +8,6 @@ spooled to disk and deleted after the copies (sync_deletes.py).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,11 +15,9 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from anyio import to_thread
 
 from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
 from s3ferry.core.errors import ConfigError
-from s3ferry.core.etag import parse_etag
 from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import DRY_RUN, Progress, Summary, TransferResult, Verdict, report_totals
 from s3ferry.core.shards import KeyRange
@@ -38,14 +35,13 @@ from s3ferry.core.sync_plan import (
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, run_jobs
 from s3ferry.ops.listing import local_items, named_items, remote_items
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
-from s3ferry.ops.verify import Verifier
-from s3ferry.ops.sync_guards import check_local_source, check_s3_source, same_file, stat_or_none
+from s3ferry.ops.sync_guards import check_local_source, check_s3_source, stat_or_none
+from s3ferry.ops.sync_judge import ContentJudge
 from s3ferry.ops.trees import download_into
 from s3ferry.core.deletes import DeleteLimit
 from s3ferry.ops.jobs import report_problem
@@ -91,46 +87,6 @@ def load_filter(root: Path | None, excludes: list[str], includes: list[str]) -> 
     if root is not None and (root / IGNORE_FILE).is_file():
         text = (root / IGNORE_FILE).read_text()
     return KeyFilter.parse_ignore_file(text, excludes=[*excludes, IGNORE_FILE], includes=includes)
-
-
-# ---- content comparison -------------------------------------------------------------------
-
-class ContentJudge:
-    """Do a local file and an object of the same size hold the same bytes? The hash cache
-    answers for files already seen unchanged; otherwise verify's comparison does (layout from
-    metadata, part 1 or guessing), and a match is remembered."""
-
-    def __init__(self, ctx: Context, cache: HashCache | None):
-        self.verifier = Verifier(ctx)
-        self.cache = cache
-
-    @property
-    def hashed(self) -> int:
-        return self.verifier.hashed
-
-    async def same(self, path: Path, loc: S3Location, item: Item) -> bool | None:
-        """True or False; None when there is no comparable hash."""
-        etag = parse_etag(item.etag)
-        if etag is None:
-            return None
-        info = await to_thread.run_sync(os.stat, path)
-        if self.cache is not None and await to_thread.run_sync(self.cache.knows, path, info, str(etag)):
-            return True
-        verdict, _ = await self.verifier.compare(path, item.size, RemoteObject(loc, item.size, item.etag or "", None))
-        if verdict is Verdict.MATCH:
-            await self.remember_unchanged(path, str(etag), info)
-        return {Verdict.MATCH: True, Verdict.MISMATCH: False}.get(verdict)
-
-    async def remember_unchanged(self, path: Path, etag: str, before: os.stat_result | None) -> None:
-        """Remember ``etag`` for ``path`` as it was stat'ed ``before`` its bytes were read (None:
-        a file this sync just wrote), and only if it did not change since: a file edited during
-        its upload must not be recorded with the old bytes' ETag (and skipped forever)."""
-        if self.cache is None:
-            return
-        after = await stat_or_none(path)
-        if after is None or before is not None and not same_file(before, after):
-            return
-        await to_thread.run_sync(self.cache.remember, path, before or after, etag)
 
 
 # ---- carrying out steps -----------------------------------------------------------------
