@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 # Loaded on first use (PEP 562): they pull in aiobotocore, ~0.5 s of imports that `s3ferry
 # --help` and the pure-logic modules never need.
 _LAZY = {name: ".api" for name in ("SyncReport", "abort_uploads", "add_abort_rule", "get", "list_uploads",
-                                    "put", "sync", "verify")} | {"IncompleteUpload": ".ops.uploads"}
+                                    "put", "sync", "team_reset", "team_sync", "verify")} | {"IncompleteUpload": ".ops.uploads"}
 
 
 def __getattr__(name: str) -> object:
@@ -65,5 +65,7 @@ __all__ = [
     "parse_size",
     "put",
     "sync",
+    "team_reset",
+    "team_sync",
     "verify",
 ]

@@ -303,6 +303,10 @@ def demo(
     raise typer.Exit(code)
 
 
+# Commands defined in their own modules register on ``app`` when imported.
+from s3ferry.cli import team as _team  # noqa: E402,F401  (team-sync, reset)
+
+
 def main() -> None:
     _tuning.bound_allocator()
     _tuning.calm_gc()
