@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import random_file, run_cli
 
 STATE = ".s3ferry-team"
@@ -26,7 +25,7 @@ def team(server, folder: Path, url: str, user: str, *extra: str, ok: bool = True
     """One team sync; returns {"results": [...], "summary": {...}, "stderr": ...}."""
     done = subprocess.run([sys.executable, "-m", "s3ferry", "team-sync", str(folder), url, "--user", user, "--yes",
                            "--json", *extra], env=member_env(server, folder, user), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     if ok:
         assert done.returncode == 0, (done.stdout, done.stderr)
     return parse(done)
@@ -293,7 +292,7 @@ def test_a_sigkilled_sync_converges_when_run_again(server, bucket, tmp_path, dir
 # ---- safety rails --------------------------------------------------------------------------
 
 def test_dry_run_changes_nothing(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     write(a / "x.txt", "x")
     plan = team(server, a, url, "alice", "--dry-run")
     assert [r["op"] for r in plan["results"]] == ["upload (dry run)"]
@@ -301,7 +300,7 @@ def test_dry_run_changes_nothing(server, bucket, tmp_path):
 
 
 def test_an_empty_side_with_a_baseline_is_refused(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     for i in range(3):
         write(a / f"x{i}.txt", "x")
     team(server, a, url, "alice")
@@ -313,7 +312,7 @@ def test_an_empty_side_with_a_baseline_is_refused(server, bucket, tmp_path):
 
 
 def test_max_delete_is_a_share_of_the_tree(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     for i in range(4):
         write(a / f"x{i}.txt", f"x{i}")
     team(server, a, url, "alice")
@@ -327,7 +326,7 @@ def test_max_delete_is_a_share_of_the_tree(server, bucket, tmp_path):
 
 
 def test_deletions_without_a_terminal_need_yes(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     for i in range(4):
         write(a / f"x{i}.txt", f"x{i}")
     team(server, a, url, "alice")
@@ -351,7 +350,7 @@ def test_ignore_file_and_reserved_keys(server, bucket, tmp_path):
 
 
 def test_store_probe_records_what_the_store_honours(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     write(a / "x.txt", "x")
     team(server, a, url, "alice")
     found = json.loads(remote(server, bucket, "team/", state=True)[f"{STATE}/store.json"])
@@ -365,7 +364,7 @@ def test_store_probe_records_what_the_store_honours(server, bucket, tmp_path):
 # ---- reset ---------------------------------------------------------------------------------
 
 def test_reset_asks_then_removes_state_on_both_sides(server, bucket, tmp_path):
-    a, b, url = pair(tmp_path, bucket)
+    a, _b, url = pair(tmp_path, bucket)
     write(a / "x.txt", "x")
     team(server, a, url, "alice")
     assert (a / STATE).is_dir() and remote(server, bucket, "team/", state=True)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # The reserved folder, both under the prefix and in the local folder: state, deleted area,
 # trash, logs. Never listed as data on either side.
@@ -214,7 +214,7 @@ def resolve(d: Decision, same: bool | None) -> Decision:
 # ---- names ----------------------------------------------------------------------------
 
 def stamp(when: float) -> str:
-    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.fromtimestamp(when, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def conflict_name(path: str, user: str, when: float) -> str:

@@ -165,7 +165,7 @@ class Run:
                 limit.release()
 
         async with anyio.create_task_group() as tg:
-            for text in self.spool.keys():
+            for text in self.spool:
                 await limit.acquire()
                 tg.start_soon(one, json.loads(text))
 
