@@ -110,9 +110,13 @@ class ObjectStore:
             out.seek(0)
             out.truncate()
             reply = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
-            async with reply["Body"] as body:
-                while chunk := await _next_chunk(body.content):
+            body = reply["Body"]
+            try:
+                # read(amt) is the one body call aiobotocore 2.x and 3.x share.
+                while chunk := await body.read(DOWNLOAD_CHUNK):
                     out.write(chunk)
+            finally:
+                body.close()
             return {k: v for k, v in reply.items() if k != "Body"}
 
         return await self.retry(attempt)
