@@ -8,26 +8,20 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
-import anyio
 import typer
 
-from s3ferry.cli.app import (
-    Endpoint,
-    Profile,
-    Region,
-    TransferOptions,
-    _guard,
-    api,
-    app,
-    run,
-    transfer_command,
-)
+from s3ferry.cli import tuning
+from s3ferry.cli.options import Endpoint, Profile, Region, TransferOptions, transfer_command
+from s3ferry.cli.running import guard, run, run_simple
 from s3ferry.core.config import TEAM_MAX_DELETE, TEAM_WAIT, Config
-from s3ferry.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
+from s3ferry.core.errors import EXIT_USAGE
 from s3ferry.core.results import Summary
 
 if TYPE_CHECKING:
     from s3ferry.cli.render import Reporter
+
+# Loaded when a command runs, not for --help or a usage error.
+api = tuning.lazy_import("s3ferry.api")
 
 User = Annotated[Optional[str], typer.Option("--user", envvar="S3FERRY_USER",
                                              help="Name recorded with your changes (default: the OS user).")]
@@ -47,7 +41,6 @@ def _ask_on_terminal() -> object:
     return confirm
 
 
-@app.command("team-sync")
 @transfer_command
 def team_sync(
     local: Annotated[str, typer.Argument(help="Local folder.")],
@@ -76,7 +69,6 @@ def team_sync(
     run(operation, opts)
 
 
-@app.command("reset")
 def reset(
     local: Annotated[str, typer.Argument(help="Local folder.")],
     remote: Annotated[str, typer.Argument(help="s3://bucket/prefix/ the team shares.")],
@@ -85,7 +77,7 @@ def reset(
 ) -> None:
     """Remove team-sync's state in LOCAL and under the prefix, after confirmation. Files, the
     local trash and the remote deleted area stay; the next team-sync starts as a first one."""
-    config = _guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
+    config = guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region))
     question = (f"Remove the team-sync state of {local} and {remote} for everyone? Files, the local trash and the "
                 "deleted area stay; every member's next team-sync starts over as a first sync.")
     if not yes:
@@ -95,14 +87,7 @@ def reset(
         if not typer.confirm(question, err=True):
             print("reset cancelled: nothing removed", file=sys.stderr)
             raise typer.Exit(1)
-    try:
-        removed = anyio.run(lambda: api.team_reset(local, remote, user=user, config=config, wait=wait),
-                            backend="asyncio")
-    except KeyboardInterrupt:
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except S3FerryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
+    removed = run_simple(lambda: api.team_reset(local, remote, user=user, config=config, wait=wait))
     for line in removed:
         print(f"removed {line}")
     print(f"reset: {len(removed)} state item(s) removed")

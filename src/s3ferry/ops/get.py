@@ -13,22 +13,22 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
 from s3ferry.core import layout as guess
-from s3ferry.local import hashing
+from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.config import TEMP_SUFFIX
-from s3ferry.ops.context import Context
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import ETag, composite_etag, normalize, parse_etag
-from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.layout import Layout
-from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part, plan_parts
-from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
 from s3ferry.core.results import TransferResult, Verdict, report_kept
+from s3ferry.local import files as fileio
+from s3ferry.local import hashing
+from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
+from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.ops.multipart import keeps_partial
+from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
 
 # A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
 # in transit fails the first pass and passes the second.

@@ -25,8 +25,23 @@ from typing import Any
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
 from s3ferry.api import _context  # the API's own client set-up and error mapping
+from s3ferry.core.config import (
+    BENCH_CLEANUP_TIMEOUT,
+    BENCH_EMBEDDED_BUCKET,
+    BENCH_EMBEDDED_SIZE,
+    BENCH_PREFIX,
+    BENCH_SIZE,
+    DELETE_BATCH,
+    Config,
+)
+from s3ferry.core.errors import ConfigError, EndpointError, NotFoundError, S3FerryError
+from s3ferry.core.locations import S3Location, parse_s3_url
+from s3ferry.core.results import Summary
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import check_bucket
+from s3ferry.ops.trees import get_path, put_path
+from s3ferry.ops.uploads import abort, list_incomplete
 from s3ferry.tools.bench_plan import (
     COLUMNS,
     LARGE,
@@ -47,16 +62,8 @@ from s3ferry.tools.bench_plan import (
     size_text,
     table_rows,
 )
-from s3ferry.core.config import (BENCH_CLEANUP_TIMEOUT, BENCH_EMBEDDED_BUCKET, BENCH_EMBEDDED_SIZE, BENCH_PREFIX,
-                                 BENCH_SIZE, DELETE_BATCH, Config)
-from s3ferry.ops.context import Context
+from s3ferry.tools.data import write_random
 from s3ferry.tools.embedded import moto_server
-from s3ferry.core.errors import ConfigError, EndpointError, NotFoundError, S3FerryError
-from s3ferry.core.locations import S3Location, parse_s3_url
-from s3ferry.core.results import Summary
-from s3ferry.ops.jobs import check_bucket
-from s3ferry.ops.trees import get_path, put_path
-from s3ferry.ops.uploads import abort, list_incomplete
 
 log = logging.getLogger("s3ferry")
 
@@ -94,11 +101,11 @@ class BenchReport:
 
 def _make_data(root: Path, plan: Plan) -> tuple[Path, Path]:
     large = root / "data" / "large.bin"
-    fileio.write_random(large, plan.size)
+    write_random(large, plan.size)
     small = root / "data" / "small"
     small.mkdir(parents=True)
     for index in range(plan.files):
-        fileio.write_random(small / f"f{index:06d}.bin", plan.file_size)
+        write_random(small / f"f{index:06d}.bin", plan.file_size)
     return large, small
 
 
@@ -118,7 +125,7 @@ def _resolve(where: str | None, config: Config, embedded: bool) -> tuple[S3Locat
 
 
 def _run_prefix(loc: S3Location | None) -> str:
-    base = "" if loc is None else loc.key if loc.is_prefix else loc.key + "/"
+    base = "" if loc is None else loc.as_prefix().key
     return f"{base}{BENCH_PREFIX}{uuid.uuid4().hex[:12]}/"
 
 
