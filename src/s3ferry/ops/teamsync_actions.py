@@ -20,6 +20,7 @@ from typing import Any
 from anyio import to_thread
 
 from s3ferry.core.config import META_USER, TEMP_SUFFIX
+from s3ferry.core.errors import S3FerryError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import TransferResult
 from s3ferry.core.sync_plan import Item
@@ -241,7 +242,7 @@ class Actions:
         if head is None or unquote(head.get("ETag")) != d.remote.etag:
             return await self.run(await self.again(d), depth + 1)
         who = (head.get("Metadata") or {}).get(META_USER) or "unknown"
-        beside = conflict_name(d.path, who, d.remote.mtime)
+        beside = await self.free_name(d.path, who, d.remote)
         if await to_thread.run_sync(stat_of, self.root / beside) is None:  # a re-run after a crash finds it there
             result, landed = await self.fetch(d.path, d.remote, self.root / beside, None)
             if not result.ok:
@@ -256,6 +257,17 @@ class Actions:
         self.counters.conflicts += 1
         return self.report(TransferResult("conflict", self.local_str(d), str(self.root / beside), mine.size, mine.etag,
                                           detail=f"{d.reason}: {who}'s version kept as {beside}"))
+
+    async def free_name(self, path: str, who: str, remote: Remote) -> str:
+        """The conflict name for this remote version: the plain one, unless a file of that
+        name is there already with other bytes (one member, two conflicts in one second)."""
+        for attempt in range(1, 100):
+            name = conflict_name(path, who if attempt == 1 else f"{who}-{attempt}", remote.mtime)
+            if await to_thread.run_sync(stat_of, self.root / name) is None:
+                return name
+            if _is_md5(remote.etag) and await self.md5(name) == remote.etag:
+                return name  # this very version, fetched by an earlier, interrupted run
+        raise S3FerryError(f"too many conflict copies of {path}")
 
     def remember(self, path: str, etag: str, local: Local, md5: str) -> None:
         self.state.put(Base(path, local.size, unquote(etag), md5, local.mtime_ns, local.ino, local.ctime_ns,
