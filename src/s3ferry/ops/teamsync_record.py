@@ -37,18 +37,19 @@ async def commit(ctx: Context, where: S3Location, state: LocalState, lease: Leas
         return False
     key = where.child(RECORD_KEY)
     for _ in range(MERGE_ATTEMPTS):
-        with tempfile.TemporaryFile("w+b") as old:
+        # Both versions stay on disk: the record grows with the tree, memory must not.
+        with tempfile.TemporaryFile("w+b") as old, tempfile.TemporaryFile("w+b") as merged:
             etag = await _fetch(ctx, key, old)
-            merged = await to_thread.run_sync(_merge, old, state)
-        if lease is not None:
-            lease.check()
-        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-        try:
-            await ctx.store.put(key, merged, ContentType="application/x-ndjson", **condition)
-        except Exception as exc:
-            if refused(exc) or is_missing(exc):
-                continue  # another member merged first: read theirs and merge again
-            raise
+            await to_thread.run_sync(_merge, old, state, merged)
+            if lease is not None:
+                lease.check()
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                await ctx.store.put_file(key, merged, ContentType="application/x-ndjson", **condition)
+            except Exception as exc:
+                if refused(exc) or is_missing(exc):
+                    continue  # another member merged first: read theirs and merge again
+                raise
         state.clear_pushed()
         return True
     raise S3FerryError(f"could not merge into the shared record in {MERGE_ATTEMPTS} attempts (busy prefix?); "
@@ -66,21 +67,25 @@ async def _fetch(ctx: Context, key: S3Location, out: IO[bytes]) -> str | None:
     return unquote(reply.get("ETag"))
 
 
-def _merge(old: IO[bytes], state: LocalState) -> bytes:
+def _merge(old: IO[bytes], state: LocalState, out: IO[bytes]) -> None:
     """Both streams are in path order; a pushed entry replaces the record's for its path."""
-    lines = [json.dumps(HEADER)]
+    out.write(_line(HEADER))
     theirs, ours = _entries(old), state.pushed()
     a, b = next(theirs, None), next(ours, None)
     while a is not None or b is not None:
         if b is None or (a is not None and order(a["path"]) < order(b["path"])):
-            lines.append(json.dumps(a))
+            out.write(_line(a))
             a = next(theirs, None)
         else:
             if a is not None and a["path"] == b["path"]:
                 a = next(theirs, None)
-            lines.append(json.dumps(b))
+            out.write(_line(b))
             b = next(ours, None)
-    return ("\n".join(lines) + "\n").encode()
+    out.flush()
+
+
+def _line(entry: dict[str, Any]) -> bytes:
+    return (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
 
 
 def _entries(old: IO[bytes]) -> Iterator[dict[str, Any]]:

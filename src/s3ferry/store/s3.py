@@ -103,6 +103,16 @@ class ObjectStore:
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
 
+    async def put_file(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        """PutObject with the bytes of an open binary file, streamed from its start on every
+        attempt (a retry must not send what an earlier attempt left unread)."""
+
+        async def attempt() -> Reply:
+            body.seek(0)
+            return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+
+        return await self.retry(attempt)
+
     async def copy(self, source: S3Location, dest: S3Location, **params: Any) -> Reply:
         return await self._call("copy_object", Bucket=dest.bucket, Key=dest.key,
                                 CopySource={"Bucket": source.bucket, "Key": source.key}, **params)
