@@ -296,7 +296,14 @@ def test_dry_run_changes_nothing(server, bucket, tmp_path):
     write(a / "x.txt", "x")
     plan = team(server, a, url, "alice", "--dry-run")
     assert [r["op"] for r in plan["results"]] == ["upload (dry run)"]
-    assert remote(server, bucket, "team/") == {}
+    assert remote(server, bucket, "team/") == {} and remote(server, bucket, "team/", state=True) == {}
+    assert not (a / STATE).exists()
+    team(server, a, url, "alice")
+    (a / "x.txt").unlink()
+    write(a / "y.txt", "y")
+    plan = team(server, a, url, "alice", "--dry-run", "--max-delete", "100")
+    assert sorted(r["op"] for r in plan["results"]) == ["delete-remote (dry run)", "upload (dry run)"]
+    assert remote(server, bucket, "team/") == {"x.txt": b"x"}
 
 
 def test_an_empty_side_with_a_baseline_is_refused(server, bucket, tmp_path):

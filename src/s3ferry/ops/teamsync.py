@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,14 @@ def team_filter(root: Path, excludes: list[str], includes: list[str]) -> KeyFilt
 async def team_sync(ctx: Context, root: Path, where: S3Location, options: TeamOptions) -> Summary:
     where = where if where.is_prefix else S3Location(where.bucket, where.key + "/")
     await check_bucket(ctx, where.bucket)
+    if options.dry_run:  # reads only: no probe, no lease, no state left behind
+        with tempfile.TemporaryDirectory() as scratch:
+            fresh = not (root / STATE_DIR).is_dir()
+            state = LocalState(root, Path(scratch) if fresh else None)
+            try:
+                return await Run(ctx, root, where, state, options).go(None)
+            finally:
+                state.close()
     await to_thread.run_sync(lambda: root.mkdir(parents=True, exist_ok=True))
     state = LocalState(root)
     try:
@@ -76,8 +85,6 @@ async def team_sync(ctx: Context, root: Path, where: S3Location, options: TeamOp
         state.set_meta("abilities", dataclasses.asdict(found))
         need_lease(found)
         run = Run(ctx, root, where, state, options)
-        if options.dry_run:
-            return await run.go(None)
         return await holding(ctx, where, options.user, str(root.resolve()), options.wait, run.go)
     finally:
         state.close()

@@ -43,9 +43,11 @@ class LocalState:
     """Rows are written from the event loop directly: one small WAL insert (no fsync) costs
     less than a hop to a worker thread."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, folder: Path | None = None):
+        """``folder``: where the state lives instead of LOCAL/.s3ferry-team/ (a dry run of a
+        folder never synced keeps its empty baseline in a temporary folder)."""
         self.root = root
-        self.dir = root / STATE_DIR
+        self.dir = folder or root / STATE_DIR
         self.path = self.dir / "baseline.sqlite"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
