@@ -226,6 +226,7 @@ def random_edits(rng: random.Random, folder: Path, names: list[str], tag: str) -
     return set(made.values())
 
 
+@pytest.mark.slow  # about 2 minutes a lane here; CI runs slow tests too (scripts/test.sh)
 def test_simultaneous_syncs_lose_nothing_20_times(server, bucket, tmp_path):
     a, b, url = pair(tmp_path, bucket)
     names = [f"f{i}.txt" for i in range(6)] + ["sub/g.txt", "sub/h.txt"]
