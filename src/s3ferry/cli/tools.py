@@ -32,13 +32,14 @@ def bench(
 ) -> None:
     """Measure put/get throughput over part sizes x concurrency, verified; removes all it wrote."""
     from s3ferry.tools import bench as bench_
+    from s3ferry.tools.bench_report import print_report
     options = guard(lambda: bench_plan.parse_options(size, part_sizes, concurrency_levels, rounds, files, file_size))
     config = guard(lambda: Config(endpoint_url=endpoint_url, profile=profile, region=region,
                                    addressing_style=addressing_style, checksum=checksum))  # type: ignore[arg-type]
     say = None if quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     report = run_simple(functools.partial(bench_.run_bench, where, config, options, embedded=embedded, say=say),
                         interrupted="interrupted: benchmark objects, uploads and temporary files removed")
-    bench_.print_report(report, as_json=json)
+    print_report(report, as_json=json)
 
 
 def demo(

@@ -37,10 +37,11 @@ from s3ferry.core.sync_plan import (
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.get import RemoteObject, download_object
+from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, run_jobs
 from s3ferry.ops.listing import local_items, remote_items
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
 from s3ferry.ops.verify import Verifier
 

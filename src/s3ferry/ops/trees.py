@@ -12,10 +12,11 @@ from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import Summary
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
-from s3ferry.ops.get import RemoteObject, download_object, head
+from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs, single_job
 from s3ferry.ops.listing import list_remote
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 

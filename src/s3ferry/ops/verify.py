@@ -29,10 +29,10 @@ from s3ferry.core.verdicts import VerifySummary, decide_etag, verdict_result
 from s3ferry.local import files as fileio
 from s3ferry.local import hashing
 from s3ferry.ops.context import Context
-from s3ferry.ops.get import RemoteObject, head
 from s3ferry.ops.jobs import Job, check_bucket, failed, run_jobs
 from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.ops.listing import local_items, remote_items
+from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 # Files at least this big hash on all cores under a run-wide limit (so 32 concurrent big
