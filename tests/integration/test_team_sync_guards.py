@@ -13,7 +13,7 @@ import s3ferry
 from s3ferry.ops import teamsync_actions
 
 from helpers import Collect
-from test_team_sync import STATE, member_env, pair, remote, team, tree, write
+from test_team_sync import STATE, pair, remote, team, tree, write
 
 
 def in_process(server, folder: Path, url: str, user: str) -> tuple[object, Collect]:
@@ -80,7 +80,3 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(server, bucket, tmp_pa
     team(server, a, url, "alice", "--wait", "5")
     assert remote(server, bucket, "team/") == {"x.txt": b"x"}
 
-
-def test_member_env_is_used(server, tmp_path):
-    # The helper the scenario tests share gives each member a cache of their own.
-    assert member_env(server, tmp_path / "a", "alice")["XDG_CACHE_HOME"].endswith("xdg-alice")
