@@ -344,6 +344,21 @@ def test_deletions_without_a_terminal_need_yes(server, bucket, tmp_path):
     assert "x0.txt" in remote(server, bucket, "team/")
 
 
+@pytest.mark.parametrize("answer, kept", [("n", True), ("y", False)])
+def test_deletions_ask_on_a_terminal(server, bucket, tmp_path, answer, kept):
+    a, _b, url = pair(tmp_path, bucket)
+    for i in range(4):
+        write(a / f"x{i}.txt", f"x{i}")
+    team(server, a, url, "alice")
+    (a / "x0.txt").unlink()
+    write(a / "new.txt", "new")
+    done = on_terminal(server, ["team-sync", str(a), url, "--user", "alice"], answer)
+    assert done.returncode == 0, done.stderr
+    assert "Delete 0 local file(s)" in done.stderr and "1 object(s)" in done.stderr
+    assert ("x0.txt" in remote(server, bucket, "team/")) is kept
+    assert remote(server, bucket, "team/")["new.txt"] == b"new"  # the rest of the sync ran either way
+
+
 def test_ignore_file_and_reserved_keys(server, bucket, tmp_path):
     a, b, url = pair(tmp_path, bucket)
     write(a / ".s3ferryignore", "*.scratch\n")
@@ -391,10 +406,14 @@ def test_reset_asks_then_removes_state_on_both_sides(server, bucket, tmp_path):
 
 
 def interactive_reset(server, folder: Path, url: str, answer: str) -> subprocess.CompletedProcess[str]:
-    """``reset`` on a terminal (a pty), answering the confirmation."""
+    return on_terminal(server, ["reset", str(folder), url], answer)
+
+
+def on_terminal(server, args: list[str], answer: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a terminal (a pty) as stdin, answering its confirmation."""
     leader, follower = pty.openpty()
     try:
-        process = subprocess.Popen([sys.executable, "-m", "s3ferry", "reset", str(folder), url], env=server.env(),
+        process = subprocess.Popen([sys.executable, "-m", "s3ferry", *args], env=server.env(),
                                    stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.1)
         os.write(leader, f"{answer}\n".encode())
