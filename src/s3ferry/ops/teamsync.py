@@ -172,7 +172,7 @@ class Run:
                 limit.release()
 
         async with anyio.create_task_group() as tg:
-            for text in self.spool.keys():  # noqa: SIM118 - a spool on disk, not a dict
+            for text, _ in self.spool.keys():  # noqa: SIM118 - a spool on disk, not a dict
                 await limit.acquire()
                 tg.start_soon(one, json.loads(text))
 
