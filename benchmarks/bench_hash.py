@@ -16,9 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from s3ferry.config import MiB
-from s3ferry.fileio import hash_file as md5_file
-from s3ferry.guess import candidate_part_sizes, default_workers, hash_file_parts
+from s3ferry.core.config import MiB
+from s3ferry.local.files import hash_file as md5_file
+from s3ferry.core.layout import candidate_part_sizes
+from s3ferry.local.hashing import default_workers, hash_file_parts
 
 
 def make_file(path: Path, size: int) -> None:

@@ -40,7 +40,7 @@ CONCURRENCY = "32"
 @contextmanager
 def server(kind: str, scratch: Path):
     if kind == "moto":
-        from s3ferry.embedded import moto_server
+        from s3ferry.tools.embedded import moto_server
 
         with moto_server() as local:
             yield local.endpoint_url, local.access_key, local.secret_key

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import settings
 from botocore.config import Config as BotoConfig
 
-from s3ferry.config import Config
-from s3ferry.embedded import moto_server
+from s3ferry.core.config import Config
+from s3ferry.tools.embedded import moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,3 +1,3 @@
-from .cli import main
+from s3ferry.cli.app import main
 
 main()

@@ -8,28 +8,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from .client import map_error, open_client
-from .config import Config
-from .context import Context
-from .errors import ConfigError
-from .hashcache import HashCache
-from .locations import S3Location, is_s3_url, parse_s3_url
-from .results import NoProgress, Progress, Summary
-from .sync import SyncOptions, default_trash, load_filter
-from .sync import sync as sync_trees
-from .sync_plan import RULES
-from .transfer import get_path, put_path
-from .uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
-from .uploads import abort as abort_upload_id
-from .verify import verify_path
+from s3ferry.store.errors import map_error
+from s3ferry.store.s3 import open_store
+from s3ferry.core.config import Config
+from s3ferry.ops.context import Context
+from s3ferry.core.errors import ConfigError
+from s3ferry.local.hashcache import HashCache
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.results import NoProgress, Progress, Summary
+from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
+from s3ferry.ops.sync import sync as sync_trees
+from s3ferry.core.sync_plan import RULES
+from s3ferry.ops.trees import get_path, put_path
+from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
+from s3ferry.ops.uploads import abort as abort_upload_id
+from s3ferry.ops.verify import verify_path
 
 
 @asynccontextmanager
 async def _context(config: Config | None, progress: Progress | None) -> AsyncIterator[Context]:
     config = config or Config()
     try:
-        async with open_client(config) as client:
-            yield Context(client, config, progress or NoProgress())
+        async with open_store(config) as store:
+            yield Context(store, config, progress or NoProgress())
     except Exception as exc:  # noqa: BLE001 - our tree out, whatever botocore raised
         raise map_error(exc) from exc
 
@@ -134,9 +135,9 @@ async def _source_context(ctx: Context, config: Config | None) -> AsyncIterator[
         yield None
         return
     try:
-        async with open_client(config) as client:
-            # One limit across both clients: parts in flight stay bounded by the concurrency.
-            yield Context(client, config, ctx.progress, ctx.slots, ctx.buffers)
+        async with open_store(config) as store:
+            # One limit across both stores: parts in flight stay bounded by the concurrency.
+            yield Context(store, config, ctx.progress, ctx.slots, ctx.buffers)
     except Exception as exc:  # noqa: BLE001
         raise map_error(exc) from exc
 

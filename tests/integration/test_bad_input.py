@@ -13,9 +13,9 @@ import uuid
 import pytest
 
 import s3ferry
-from s3ferry.config import MiB
-from s3ferry.embedded import free_port
-from s3ferry.errors import EXIT_ACCESS, EXIT_ENDPOINT, EXIT_FAILED, EXIT_LOCAL_IO, EXIT_NOT_FOUND, EXIT_USAGE
+from s3ferry.core.config import MiB
+from s3ferry.tools.embedded import free_port
+from s3ferry.core.errors import EXIT_ACCESS, EXIT_ENDPOINT, EXIT_FAILED, EXIT_LOCAL_IO, EXIT_NOT_FOUND, EXIT_USAGE
 
 from helpers import proxy_in_front, random_file, run_cli
 

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from s3ferry.config import KiB, MiB
-from s3ferry.errors import EXIT_ACCESS, EXIT_NOT_FOUND, EXIT_USAGE
+from s3ferry.core.config import KiB, MiB
+from s3ferry.core.errors import EXIT_ACCESS, EXIT_NOT_FOUND, EXIT_USAGE
 
 from helpers import interrupt_when, proxy_in_front
 

@@ -13,9 +13,9 @@ import json
 import pytest
 
 import s3ferry
-from s3ferry.checksums import ALGORITHMS
-from s3ferry.config import MiB
-from s3ferry.results import Verdict
+from s3ferry.core.checksums import ALGORITHMS
+from s3ferry.core.config import MiB
+from s3ferry.core.results import Verdict
 
 from helpers import Collect, random_file, run_cli
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 import s3ferry
-from s3ferry.config import META_PART_SIZE, MiB
-from s3ferry.etag import etag_of_bytes, normalize
-from s3ferry.results import Verdict
+from s3ferry.core.config import META_PART_SIZE, MiB
+from s3ferry.core.etag import etag_of_bytes, normalize
+from s3ferry.core.results import Verdict
 
 from faultproxy import FaultProxy
 from helpers import Collect, proxy_in_front, random_file, run_cli

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from s3ferry.config import GiB, MiB
-from s3ferry.etag import normalize
+from s3ferry.core.config import GiB, MiB
+from s3ferry.core.etag import normalize
 
 from helpers import interrupt_when, random_file, run_cli
 

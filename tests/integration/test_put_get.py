@@ -8,9 +8,9 @@ import os
 import pytest
 
 import s3ferry
-from s3ferry.config import META_PART_SIZE, MiB
-from s3ferry.etag import etag_of_bytes, normalize
-from s3ferry.results import Verdict
+from s3ferry.core.config import META_PART_SIZE, MiB
+from s3ferry.core.etag import etag_of_bytes, normalize
+from s3ferry.core.results import Verdict
 
 from helpers import Collect, boto3_multipart, md5_file, random_file, run_cli
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Server
-from s3ferry.config import MiB
-from s3ferry.embedded import moto_server
-from s3ferry.etag import etag_of_bytes, normalize
-from s3ferry.journal import GetRecord, Journal, PutRecord
-from s3ferry.resume import RangeSet
+from s3ferry.core.config import MiB
+from s3ferry.tools.embedded import moto_server
+from s3ferry.core.etag import etag_of_bytes, normalize
+from s3ferry.ops.resume.journal import GetRecord, Journal, PutRecord
+from s3ferry.core.resume import RangeSet
 
 import helpers
 from helpers import boto3_multipart, md5_file, proxy_in_front, random_file
@@ -332,7 +332,7 @@ def test_resume_with_full_object_crc64nvme(server, bucket, tmp_path):
     """The state a killed `put --checksum crc64nvme` leaves (an upload created for the full-
     object CRC, two parts stored, the journal entry): the re-run sends only the other parts,
     and the combined CRC covers the reused ones too (moto keeps it; Ceph ignores the CRC)."""
-    from s3ferry.checksums import ALGORITHMS, crc64nvme, encode_crc
+    from s3ferry.core.checksums import ALGORITHMS, crc64nvme, encode_crc
 
     part = 5 * MiB
     src = random_file(tmp_path / "crc.bin", 4 * part + 99, seed=58)

@@ -8,8 +8,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from s3ferry.config import MiB
-from s3ferry.etag import etag_of_bytes, normalize
+from s3ferry.core.config import MiB
+from s3ferry.core.etag import etag_of_bytes, normalize
 
 from helpers import boto3_multipart
 

@@ -6,12 +6,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from s3ferry.client import open_client
-from s3ferry.context import Context
-from s3ferry.hashcache import HashCache
-from s3ferry.locations import S3Location
-from s3ferry.sync import SyncOptions, load_filter, sync
-from s3ferry.sync_plan import RULES
+from s3ferry.store.s3 import open_store
+from s3ferry.ops.context import Context
+from s3ferry.local.hashcache import HashCache
+from s3ferry.core.locations import S3Location
+from s3ferry.ops.sync import SyncOptions, load_filter, sync
+from s3ferry.core.sync_plan import RULES
 
 from helpers import random_file
 
@@ -21,11 +21,11 @@ def run_sync(server, source, dest, cache_path: Path, **options):
     root = source if isinstance(source, Path) else None
 
     async def go():
-        async with open_client(server.config()) as client:
+        async with open_store(server.config()) as store:
             with HashCache(cache_path) as cache:
                 opts = SyncOptions(rule=RULES[options.pop("rule", "content")], cache=cache,
                                    keys=load_filter(root, excludes, includes), **options)
-                return await sync(Context(client, server.config()), source, dest, opts)
+                return await sync(Context(store, server.config()), source, dest, opts)
 
     return asyncio.run(go())
 

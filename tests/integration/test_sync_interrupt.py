@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from s3ferry.config import MiB
-from s3ferry.locations import S3Location
+from s3ferry.core.config import MiB
+from s3ferry.core.locations import S3Location
 
 from helpers import random_file, sigint
 from test_sync import make_tree, run_sync

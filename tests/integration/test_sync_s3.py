@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from s3ferry import api
-from s3ferry.config import MiB
-from s3ferry.locations import S3Location
+from s3ferry.core.config import MiB
+from s3ferry.core.locations import S3Location
 
 from helpers import boto3_multipart, random_file, run_cli
 from test_sync import make_tree, remote_keys, run_sync

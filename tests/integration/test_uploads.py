@@ -7,16 +7,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from s3ferry.client import open_client
-from s3ferry.context import Context
-from s3ferry.errors import ConfigError
-from s3ferry.locations import S3Location
-from s3ferry.uploads import LIFECYCLE_RULE_ID, abort, install_lifecycle_rule, list_incomplete, parse_age
+from s3ferry.store.s3 import open_store
+from s3ferry.ops.context import Context
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location
+from s3ferry.ops.uploads import LIFECYCLE_RULE_ID, abort, install_lifecycle_rule, list_incomplete, parse_age
 
 
 async def _with_ctx(server, fn):
-    async with open_client(server.config()) as client:
-        return await fn(Context(client, server.config()))
+    async with open_store(server.config()) as store:
+        return await fn(Context(store, server.config()))
 
 
 def test_list_filter_and_abort(server, bucket):

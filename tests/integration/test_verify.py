@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import s3ferry
-from s3ferry.config import MiB
-from s3ferry.results import Verdict
+from s3ferry.core.config import MiB
+from s3ferry.core.results import Verdict
 
 from helpers import Collect, boto3_multipart, random_file, run_cli
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.bench_plan import (
+from s3ferry.tools.bench_plan import (
     LARGE,
     SMALL,
     BenchOptions,
@@ -23,9 +23,9 @@ from s3ferry.bench_plan import (
     size_text,
     table_rows,
 )
-from s3ferry.config import MIN_PART_SIZE, KiB, MiB, parse_size
-from s3ferry.errors import ConfigError
-from s3ferry.planning import choose_part_size, part_count, use_multipart
+from s3ferry.core.config import MIN_PART_SIZE, KiB, MiB, parse_size
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.parts import choose_part_size, part_count, use_multipart
 
 part_sizes = st.lists(st.integers(5, 80).map(lambda m: m * MiB), min_size=1, max_size=5)
 levels = st.lists(st.integers(1, 64), min_size=1, max_size=6)

@@ -8,7 +8,7 @@ import zlib
 
 from hypothesis import given, settings, strategies as st
 
-from s3ferry.checksums import ALGORITHMS, CrcBuilder, crc64nvme, encode_crc, etag_is_opaque, full_object_checksum
+from s3ferry.core.checksums import ALGORITHMS, CrcBuilder, crc64nvme, encode_crc, etag_is_opaque, full_object_checksum
 
 
 @settings(max_examples=200, deadline=None)

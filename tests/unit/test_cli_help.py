@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from s3ferry.cli import app
+from s3ferry.cli.app import app
 
 COMMANDS = [[], ["put"], ["get"], ["verify"], ["sync"], ["bench"], ["demo"], ["uploads"],
             ["uploads", "ls"], ["uploads", "abort"], ["uploads", "lifecycle"]]

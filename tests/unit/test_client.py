@@ -8,9 +8,9 @@ import anyio
 import botocore.session
 import pytest
 
-from s3ferry.client import UNREAD_ENDPOINT_PARAMS, open_client
-from s3ferry.config import Config
-from s3ferry.errors import ConfigError
+from s3ferry.store.client import UNREAD_ENDPOINT_PARAMS, open_client
+from s3ferry.core.config import Config
+from s3ferry.core.errors import ConfigError
 
 
 def _references(node: object, found: set[str]) -> set[str]:

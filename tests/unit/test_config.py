@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from s3ferry.config import Config, MiB, parse_size
-from s3ferry.errors import ConfigError
+from s3ferry.core.config import Config, MiB, parse_size
+from s3ferry.core.errors import ConfigError
 
 
 def test_defaults():

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.config import GiB, MiB
-from s3ferry.copy import CopyPlan, judge_copy, plan_copy
-from s3ferry.etag import etag_of_bytes, parse_etag
-from s3ferry.layout import SINGLE, UNKNOWN, Layout, consistent
-from s3ferry.results import Verdict
-from s3ferry.sync_deletes import DeleteSpool
-from s3ferry.sync_plan import Action, Item, Step, etags_agree, resolve_compare
+from s3ferry.core.config import GiB, MiB
+from s3ferry.core.copy_plan import CopyPlan, judge_copy, plan_copy
+from s3ferry.core.etag import etag_of_bytes, parse_etag
+from s3ferry.core.layout import SINGLE, UNKNOWN, Layout, consistent
+from s3ferry.core.results import Verdict
+from s3ferry.ops.sync_deletes import DeleteSpool
+from s3ferry.core.sync_plan import Action, Item, Step, etags_agree, resolve_compare
 
 MD5_A, MD5_B = "a" * 32, "b" * 32
 MULTI_A3, MULTI_B3, MULTI_A2 = MD5_A + "-3", MD5_B + "-3", MD5_A + "-2"

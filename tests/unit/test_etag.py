@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.etag import CompositeBuilder, composite_etag, content_md5, etag_of_bytes, normalize, parse_etag
+from s3ferry.core.etag import CompositeBuilder, composite_etag, content_md5, etag_of_bytes, normalize, parse_etag
 
 
 def test_known_composite_value():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3ferry import fileio
-from s3ferry.errors import SourceChangedError
+from s3ferry.local import files as fileio
+from s3ferry.core.errors import SourceChangedError
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,20 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3ferry.config import MAX_PART_SIZE, MIN_PART_SIZE, MiB
-from s3ferry.etag import ETag, etag_of_bytes, parse_etag
-from s3ferry.guess import (
-    COMMON_PART_SIZES,
-    bytes_reader,
-    candidate_part_sizes,
-    composite_etags,
-    find_part_size,
-    hash_file_parts,
-    hash_parts,
-    size_range,
-)
-from s3ferry.planning import part_count
-from s3ferry.verify import decide_etag
+from s3ferry.core.config import MAX_PART_SIZE, MIN_PART_SIZE, MiB
+from s3ferry.core.etag import ETag, etag_of_bytes, parse_etag
+from s3ferry.core.layout import COMMON_PART_SIZES, candidate_part_sizes, size_range
+from s3ferry.local.hashing import ReadAt, composite_etags, find_part_size, hash_file_parts, hash_parts
+
+
+def bytes_reader(data: bytes) -> ReadAt:
+    view = memoryview(data)
+    return lambda offset, length: bytes(view[offset:offset + length])
+from s3ferry.core.parts import part_count
+from s3ferry.core.verdicts import decide_etag
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -171,8 +168,8 @@ def test_decide_etag_match_and_mismatch():
 
 
 def test_verify_summary_exit_codes():
-    from s3ferry.results import TransferResult, Verdict
-    from s3ferry.verify import VerifySummary
+    from s3ferry.core.results import TransferResult, Verdict
+    from s3ferry.ops.verify import VerifySummary
 
     def result(verdict, error=None, code=0):
         return TransferResult("verify", "a", "s3://b/a", verdict=verdict, error=error, exit_code=code)

@@ -1,7 +1,7 @@
 import pytest
 
-from s3ferry.errors import ConfigError
-from s3ferry.locations import S3Location, parse_s3_url, safe_relative_path
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location, parse_s3_url, safe_relative_path
 
 
 @pytest.mark.parametrize("url, bucket, key", [

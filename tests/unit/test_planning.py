@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.config import GiB, MAX_PARTS, MiB, MIN_PART_SIZE
-from s3ferry.planning import choose_part_size, part_count, plan_parts, use_multipart
+from s3ferry.core.config import GiB, MAX_PARTS, MiB, MIN_PART_SIZE
+from s3ferry.core.parts import choose_part_size, part_count, plan_parts, use_multipart
 
 sizes = st.integers(min_value=0, max_value=5 * 1024 * GiB)
 requested = st.integers(min_value=MIN_PART_SIZE, max_value=512 * MiB)

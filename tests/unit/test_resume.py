@@ -9,10 +9,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.config import Config, MiB
-from s3ferry.journal import GetRecord, Journal, PutRecord, journal_dir
-from s3ferry.planning import plan_parts
-from s3ferry.resume import RangeSet, StoredPart, fits_plan, parts_to_send, reusable, worth_hashing
+from s3ferry.core.config import Config, MiB
+from s3ferry.ops.resume.journal import GetRecord, Journal, PutRecord, journal_dir
+from s3ferry.core.parts import plan_parts
+from s3ferry.core.resume import RangeSet, StoredPart, fits_plan, parts_to_send, reusable, worth_hashing
 
 PART = 5 * MiB
 

@@ -3,9 +3,9 @@ import asyncio
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from s3ferry.config import Config
-from s3ferry.errors import RangeIntegrityError
-from s3ferry.retry import is_retryable, with_retry
+from s3ferry.core.config import Config
+from s3ferry.core.errors import RangeIntegrityError
+from s3ferry.store.retry import is_retryable, with_retry
 
 
 def client_error(code: str, status: int) -> ClientError:

@@ -17,6 +17,6 @@ def test_cli_import_leaves_aiobotocore_and_rich_unloaded() -> None:
 
 
 def test_submodule_imports_do_not_hide_the_api_functions() -> None:
-    kinds = _run("import inspect, s3ferry.sync, s3ferry.verify, s3ferry; "
+    kinds = _run("import inspect, s3ferry.ops.sync, s3ferry.ops.verify, s3ferry.api, s3ferry; "
                  "print([inspect.iscoroutinefunction(getattr(s3ferry, n)) for n in ('sync', 'verify', 'put', 'get')])")
     assert kinds == "[True, True, True, True]"

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3ferry.hashcache import HashCache
-from s3ferry.sync_plan import (
+from s3ferry.local.hashcache import HashCache
+from s3ferry.core.sync_plan import (
     Action,
     Content,
     Item,

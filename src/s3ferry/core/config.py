@@ -1,0 +1,148 @@
+"""Limits, defaults and the one frozen configuration object.
+
+Every number s3ferry relies on lives here, so that a change to a limit is a change
+to one line (the httpx ``_config.py`` / rclone options-table idea).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from s3ferry.core.errors import ConfigError
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+# S3 protocol limits (AWS documentation; moto and Ceph enforce the same).
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * GiB
+MAX_PARTS = 10_000
+MAX_SINGLE_PUT = 5 * GiB
+LIST_PAGE_SIZE = 1_000
+DELETE_BATCH = 1_000  # keys per DeleteObjects call
+
+# Defaults.
+DEFAULT_PART_SIZE = 8 * MiB
+DEFAULT_MULTIPART_THRESHOLD = 8 * MiB
+DEFAULT_MAX_CONCURRENCY = 16
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+# Bytes handed to a worker thread per write/hash hop while a GET streams in.
+DOWNLOAD_CHUNK = 1 * MiB
+# Files open at once in a directory transfer, per unit of concurrency: keeps memory flat
+# for millions of files while keeping enough small files in flight.
+FILES_PER_SLOT = 2
+# Retry backoff: exponential with full jitter, capped.
+RETRY_INITIAL_WAIT = 0.1
+RETRY_MAX_WAIT = 5.0
+
+# User-metadata key under which our uploads record their part size (x-amz-meta-...).
+META_PART_SIZE = "s3ferry-part-size"
+# ... and under which an S3 -> S3 copy records its source's ETag, so a later sync can tell an
+# unchanged pair apart even when the copy could not keep the ETag (another part layout).
+META_SOURCE_ETAG = "s3ferry-source-etag"
+TEMP_SUFFIX = ".s3ferry.tmp"
+# sync: deleted objects move under this prefix (below the destination); never synced itself.
+TRASH_ROOT = ".s3ferry-trash/"
+IGNORE_FILE = ".s3ferryignore"
+# Local files stat'ed per worker-thread hop while walking a tree.
+WALK_BATCH = 256
+# Resume journal: where it lives unless Config.journal_dir says (then $XDG_CACHE_HOME/s3ferry/journal).
+JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
+# Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.
+HASH_BLOCK = 1 * MiB
+# `s3ferry bench`: a sweep that ends in well under a minute on a local server.
+BENCH_SIZE = 256 * MiB
+BENCH_EMBEDDED_SIZE = 64 * MiB  # moto is a test server: slow, and shares the client's cores
+BENCH_PART_SIZES = (8 * MiB, 16 * MiB, 64 * MiB)
+BENCH_CONCURRENCY = (4, 8, 16, 32)
+BENCH_FILE_SIZE = 64 * KiB
+BENCH_PREFIX = "s3ferry-bench/"
+BENCH_EMBEDDED_BUCKET = "s3ferry-bench"
+# Clean-up runs shielded from Ctrl-C, but not forever.
+BENCH_CLEANUP_TIMEOUT = 120.0
+
+ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
+AddressingStyle = Literal["auto", "path", "virtual"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything that tunes a transfer. Frozen: derive variants with :meth:`replace`."""
+
+    part_size: int = DEFAULT_PART_SIZE
+    multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    addressing_style: AddressingStyle = "auto"
+    # Extra whole-request checksum botocore adds on uploads. Our own Content-MD5 always goes
+    # with every PUT, so "off" (botocore's "when_required") costs no safety and saves a CRC pass.
+    checksum: ChecksumMode = "off"
+    # SigV4 over plain http hashes every payload with SHA-256 unless told not to. Content-MD5
+    # already protects the bytes, so by default we send UNSIGNED-PAYLOAD.
+    sign_payload: bool = False
+    verify: bool = True
+    require_verify: bool = False
+    # On Ctrl-C or a failure, keep multipart uploads, temporary files and the journal for a resume.
+    keep_partial: bool = False
+    # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
+    journal_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE,
+               f"part size must be between 5 MiB and 5 GiB, got {self.part_size} bytes")
+        _check(0 < self.multipart_threshold <= MAX_SINGLE_PUT,
+               f"multipart threshold must be between 1 byte and 5 GiB, got {self.multipart_threshold}")
+        _check(1 <= self.max_concurrency <= 1024,
+               f"concurrency must be between 1 and 1024, got {self.max_concurrency}")
+        _check(1 <= self.max_attempts <= 100,
+               f"max attempts must be between 1 and 100, got {self.max_attempts}")
+        _check(self.connect_timeout > 0 and self.read_timeout > 0, "timeouts must be positive")
+        _check(self.addressing_style in ("auto", "path", "virtual"),
+               f"addressing style must be auto, path or virtual, got {self.addressing_style!r}")
+        _check(self.checksum in ("off", "crc32", "crc32c", "crc64nvme"),
+               f"checksum must be off, crc32, crc32c or crc64nvme, got {self.checksum!r}")
+        if self.endpoint_url is not None:
+            _check(self.endpoint_url.startswith(("http://", "https://")),
+                   f"endpoint URL must start with http:// or https://, got {self.endpoint_url!r}")
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def pool_size(self) -> int:
+        # aiobotocore defaults to 10 connections, which silently caps throughput below our
+        # concurrency; leave headroom for HEAD/LIST/Complete calls beside the part traffic.
+        return self.max_concurrency + 4
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+_UNITS = {"": 1, "b": 1, "k": KiB, "kb": KiB, "kib": KiB, "m": MiB, "mb": MiB, "mib": MiB,
+          "g": GiB, "gb": GiB, "gib": GiB}
+
+
+def parse_size(text: str) -> int:
+    """Parse '8MiB', '8M', '5242880' into bytes (binary units, as aws-cli and rclone do)."""
+    raw = text.strip().lower().replace(" ", "")
+    digits = raw.rstrip("kmgib")
+    unit = raw[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        raise ConfigError(f"not a size: {text!r} (try 8MiB)") from None
+    if unit not in _UNITS or value < 0:
+        raise ConfigError(f"not a size: {text!r} (try 8MiB)")
+    return int(value * _UNITS[unit])

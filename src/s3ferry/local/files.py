@@ -1,0 +1,195 @@
+"""Blocking local-file helpers, each meant to run on a worker thread (anyio.to_thread).
+
+Reading and hashing happen in the same hop: hashlib releases the GIL on large buffers, so
+parts hash in parallel on all cores while the event loop keeps the network busy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat as stat_module
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from s3ferry.core.config import HASH_BLOCK
+from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError
+
+
+def open_for_upload(path: Path) -> tuple[int, os.stat_result]:
+    """Open a regular file for reading; clear errors for the usual mistakes."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {path}") from None
+    if stat_module.S_ISDIR(info.st_mode):
+        raise LocalIOError(f"is a directory (put it with a trailing / destination prefix): {path}")
+    if not stat_module.S_ISREG(info.st_mode):
+        raise LocalIOError(f"not a regular file: {path}")
+    fd = os.open(path, os.O_RDONLY)  # PermissionError is mapped by the caller
+    return fd, info
+
+
+def read_and_hash(fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
+    """One part's bytes and MD5. A memoryview, because every other type costs a full copy of
+    the part on its way to the socket: botocore turns bytes into a BytesIO whose getbuffer()
+    aiohttp copies, and aiohttp slices bytearrays (a copy) where a memoryview slice is free."""
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {len(data)})")
+    return memoryview(data), hashlib.md5(data).digest()
+
+
+class PartBuffers:
+    """Part buffers reused from one part to the next. A fresh 8 MiB buffer costs 2,048 page
+    faults (each page zeroed by the kernel) to fill and an munmap to free: ~0.4 CPU-s per GiB
+    put. Never more than ``limit`` buffers (the parts in flight) exist, lent or free, so the
+    memory bound holds; buffers of another size are dropped to make room."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._free: list[memoryview] = []
+        self._lent = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> memoryview:
+        with self._lock:
+            self._lent += 1
+            for i, buffer in enumerate(self._free):
+                if len(buffer) == size:
+                    return self._free.pop(i)
+            if self._free and self._lent + len(self._free) > self._limit:
+                self._free.pop(0)
+        return memoryview(bytearray(size))
+
+    def give(self, buffer: memoryview) -> None:
+        """Return a buffer nothing references any more (its part was sent and answered)."""
+        with self._lock:
+            self._lent -= 1
+            self._free.append(buffer)
+
+    def forget(self) -> None:
+        """A lent buffer that must not be reused: a failed send may still hold it."""
+        with self._lock:
+            self._lent -= 1
+
+
+def read_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
+    """read_and_hash into a reused buffer, which the caller gives back once the part is sent."""
+    buffer = buffers.take(size)
+    try:
+        got = 0
+        while got < size:
+            n = os.preadv(fd, [buffer[got:]], offset + got)
+            if n == 0:
+                raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
+            got += n
+        return buffer, hashlib.md5(buffer).digest()
+    except BaseException:
+        buffers.forget()
+        raise
+
+
+def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:
+    """A single-PUT file's bytes and MD5, and the check that it did not change meanwhile."""
+    data, digest = read_and_hash(fd, 0, before.st_size)
+    check_unchanged(fd, before)
+    return data, digest
+
+
+def hash_range(fd: int, offset: int, size: int) -> bytes:
+    """MD5 of ``size`` bytes at ``offset``, read a block at a time (resume re-hashes parts it
+    does not send, so it need not hold them)."""
+    md5 = hashlib.md5()
+    end = offset + size
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {end - size})")
+        md5.update(block)
+        offset += len(block)
+    return md5.digest()
+
+
+def check_unchanged(fd: int, before: os.stat_result) -> None:
+    after = os.fstat(fd)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise SourceChangedError("file changed while it was being uploaded")
+
+
+# Bytes hashed then written while they are still in the CPU's cache: hashing a whole batch
+# and then writing it reads every byte from RAM twice (measured 3.1 vs 2.1 CPU-s per GiB).
+CACHE_PIECE = 128 * 1024
+
+
+def write_and_hash(fd: int, offset: int, chunks: Sequence[bytes], md5: "hashlib._Hash") -> None:
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for start in range(0, len(view), CACHE_PIECE):
+            piece = view[start:start + CACHE_PIECE]
+            md5.update(piece)
+            _write_all(fd, piece, offset)
+            offset += len(piece)
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    written = os.pwrite(fd, data, offset)
+    while written < len(data):  # short writes are legal; finish them
+        written += os.pwrite(fd, data[written:], offset + written)
+
+
+def create_temp(tmp: Path, size: int, resume: bool = False) -> int:
+    """Open a download's temporary file (and its folders), its space reserved; with
+    ``resume``, the one an interrupted download left, as it is. Readable too: a resumed
+    download re-hashes the ranges it already has."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | (0 if resume else os.O_TRUNC), 0o644)
+    if resume:
+        return fd
+    try:
+        preallocate(fd, size)
+    except BaseException:  # e.g. a full disk: leave no empty temporary file behind
+        os.close(fd)
+        remove_quietly(tmp)
+        raise
+    return fd
+
+
+def preallocate(fd: int, size: int) -> None:
+    """Reserve the space up front, so a full disk fails before any byte is fetched."""
+    if size == 0:
+        return
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (95,):  # EOPNOTSUPP: the filesystem can't; fall back to a sparse file
+            raise
+        os.ftruncate(fd, size)
+
+
+def hash_file(path: Path) -> bytes:
+    """The MD5 of a whole file (a single-PUT ETag), read in blocks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "md5").digest()
+
+
+def remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+_RANDOM_BLOCK = 8 * 1024 * 1024
+
+
+def write_random(path: Path, size: int) -> None:
+    """Incompressible bytes, so no store or link can flatter the figures by compressing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        left = size
+        while left:
+            block = min(left, _RANDOM_BLOCK)
+            handle.write(os.urandom(block))
+            left -= block

@@ -1,0 +1,182 @@
+"""Finding an unknown multipart layout from the local bytes: a one-pass, multi-candidate,
+multi-core part hasher (blocking; run it on a worker thread). The candidates come from
+core/layout.py.
+
+A multipart ETag ``md5(md5(p1)+...+md5(pN))-N`` says N but not the part size. The part sizes
+consistent with an object of ``size`` bytes are those with ``ceil(size / p) == N``. Tools use
+a few defaults (aws-cli/boto3 8 MiB, s3cmd 15 MiB, rclone/Go SDK 5 MiB, ...) and otherwise
+MiB-aligned sizes, so those are the candidates, common defaults first, capped.
+
+MD5 is not composable, so every candidate needs its own MD5 of each of its parts. The hasher
+reads the file ONCE, in order, in large blocks, and feeds each block to every candidate; the
+candidates are split over worker threads (hashlib releases the GIL), so C candidates cost
+C x size of MD5 work spread over all cores. With a single candidate (a known layout) the parts
+themselves are independent: each worker reads and hashes whole parts at their offsets
+(os.pread), so each byte is still read once and all cores hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from s3ferry.core.config import MiB
+from s3ferry.core.etag import composite_etag
+
+# Read unit of the one-pass hasher, and how many blocks may wait for the slowest worker.
+HASH_BLOCK = 8 * MiB
+QUEUE_DEPTH = 4
+
+ReadAt = Callable[[int, int], bytes]  # (offset, length) -> bytes
+
+
+# ---- hashing ----------------------------------------------------------------------------
+
+class _PartHasher:
+    """The running MD5 of one candidate's current part, and the digests of the finished ones
+    (16 bytes per part)."""
+
+    __slots__ = ("part_size", "position", "md5", "digests")
+
+    def __init__(self, part_size: int):
+        self.part_size = part_size
+        self.position = 0
+        self.md5 = hashlib.md5()
+        self.digests: list[bytes] = []
+
+    def update(self, block: memoryview) -> None:
+        start, length = 0, len(block)
+        while start < length:
+            left_in_part = self.part_size - self.position % self.part_size
+            take = min(left_in_part, length - start)
+            self.md5.update(block[start:start + take])
+            start += take
+            self.position += take
+            if self.position % self.part_size == 0:
+                self.digests.append(self.md5.digest())
+                self.md5 = hashlib.md5()
+
+    def finish(self) -> list[bytes]:
+        if self.position % self.part_size or self.position == 0:
+            self.digests.append(self.md5.digest())  # the short tail (or the one empty part)
+        return self.digests
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def hash_parts(read_at: ReadAt, size: int, part_sizes: Sequence[int], *, workers: int | None = None,
+               block: int = HASH_BLOCK) -> dict[int, list[bytes]]:
+    """The MD5 of every part of ``size`` bytes cut at each of ``part_sizes``, reading each
+    byte once. Returns {part size: [part digests]}."""
+    sizes = list(dict.fromkeys(part_sizes))
+    workers = workers or default_workers()
+    if not sizes:
+        return {}
+    if len(sizes) == 1:
+        return {sizes[0]: _hash_one_layout(read_at, size, sizes[0], workers, block)}
+    return _hash_many(read_at, size, sizes, workers, block)
+
+
+def _hash_one_layout(read_at: ReadAt, size: int, part_size: int, workers: int, block: int) -> list[bytes]:
+    """One layout: the parts are independent, so whole parts hash on different threads."""
+    count = max(1, -(-size // part_size))
+
+    def one(index: int) -> bytes:
+        md5 = hashlib.md5()
+        offset, end = index * part_size, min(size, (index + 1) * part_size)
+        while offset < end:
+            data = read_at(offset, min(block, end - offset))
+            if not data:
+                raise EOFError(f"file shrank: nothing at offset {offset} of {size}")
+            md5.update(data)
+            offset += len(data)
+        return md5.digest()
+
+    if workers == 1 or count == 1:
+        return [one(i) for i in range(count)]
+    with ThreadPoolExecutor(max_workers=min(workers, count), thread_name_prefix="s3ferry-hash") as pool:
+        return list(pool.map(one, range(count)))
+
+
+def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, block: int) -> dict[int, list[bytes]]:
+    """Many layouts: one in-order read; each block goes to every worker, and each worker
+    feeds it to its share of the candidates."""
+    hashers = [_PartHasher(p) for p in part_sizes]
+    workers = min(workers, len(hashers))
+    groups = [hashers[i::workers] for i in range(workers)]
+    if workers == 1:
+        _read_blocks(read_at, size, block, lambda view: [h.update(view) for h in hashers])
+        return {h.part_size: h.finish() for h in hashers}
+
+    queues: list[queue.Queue[memoryview | None]] = [queue.Queue(QUEUE_DEPTH) for _ in groups]
+    errors: list[BaseException] = []
+
+    def work(group: list[_PartHasher], inbox: queue.Queue[memoryview | None]) -> None:
+        while (view := inbox.get()) is not None:
+            if errors:
+                continue  # keep draining so the reader never blocks on a dead worker
+            try:
+                for hasher in group:
+                    hasher.update(view)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the reader
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(g, q), name="s3ferry-hash", daemon=True)
+               for g, q in zip(groups, queues)]
+    for thread in threads:
+        thread.start()
+    try:
+        _read_blocks(read_at, size, block, lambda view: [q.put(view) for q in queues])
+    finally:
+        for q in queues:
+            q.put(None)
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return {h.part_size: h.finish() for h in hashers}
+
+
+def _read_blocks(read_at: ReadAt, size: int, block: int, emit: Callable[[memoryview], object]) -> None:
+    offset = 0
+    while offset < size:
+        data = read_at(offset, min(block, size - offset))
+        if not data:
+            raise EOFError(f"file shrank: nothing at offset {offset} of {size}")
+        emit(memoryview(data))
+        offset += len(data)
+
+
+def composite_etags(digests: dict[int, list[bytes]]) -> dict[int, str]:
+    return {p: composite_etag(d) for p, d in digests.items()}
+
+
+def find_part_size(read_at: ReadAt, size: int, etag: str, part_sizes: Sequence[int], *,
+                   workers: int | None = None, block: int = HASH_BLOCK) -> int | None:
+    """The first candidate whose composite ETag over the bytes equals ``etag``, else None."""
+    for part_size, local in composite_etags(hash_parts(read_at, size, part_sizes, workers=workers,
+                                                       block=block)).items():
+        if local == etag:
+            return part_size
+    return None
+
+
+# ---- files ------------------------------------------------------------------------------
+
+def file_reader(fd: int) -> ReadAt:
+    return lambda offset, length: os.pread(fd, length, offset)
+
+
+def hash_file_parts(path: os.PathLike[str] | str, size: int, part_sizes: Sequence[int], *,
+                    workers: int | None = None, block: int = HASH_BLOCK) -> dict[int, list[bytes]]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return hash_parts(file_reader(fd), size, part_sizes, workers=workers, block=block)
+    finally:
+        os.close(fd)

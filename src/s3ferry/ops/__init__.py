@@ -1,0 +1,1 @@
+"""Operations: turn a plan into requests under one limiter and a task group."""

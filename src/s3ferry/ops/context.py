@@ -1,0 +1,34 @@
+"""What every operation shares while it runs: the store, the config, the global limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+
+from s3ferry.store.s3 import ObjectStore
+from s3ferry.core.config import Config
+from s3ferry.local.files import PartBuffers
+from s3ferry.ops.resume.journal import Journal, journal_dir
+from s3ferry.core.results import NoProgress, Progress
+
+
+@dataclass(frozen=True)
+class Context:
+    store: ObjectStore
+    config: Config
+    progress: Progress = field(default_factory=NoProgress)
+    # One limiter for every request that carries a part's bytes, across all files: it is what
+    # bounds memory to max_concurrency x part_size.
+    slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
+    # Part buffers for uploads, lent only to holders of a slot.
+    buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
+    journal: Journal = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.slots is None:
+            object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
+        if self.buffers is None:
+            object.__setattr__(self, "buffers", PartBuffers(self.config.max_concurrency))
+        if self.journal is None:
+            object.__setattr__(self, "journal", Journal(journal_dir(self.config)))

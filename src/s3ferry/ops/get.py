@@ -1,0 +1,264 @@
+"""get: one S3 object to one local file, by parallel ranged GETs into a temporary file that
+is renamed into place only once its ETag is verified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+from anyio import to_thread
+
+from s3ferry.local import files as fileio
+from s3ferry.core import layout as guess
+from s3ferry.local import hashing
+from s3ferry.core.config import TEMP_SUFFIX
+from s3ferry.ops.context import Context
+from s3ferry.core.errors import IntegrityError, UnverifiableError
+from s3ferry.core.etag import ETag, composite_etag, normalize, parse_etag
+from s3ferry.core.checksums import etag_is_opaque
+from s3ferry.core.layout import Layout
+from s3ferry.ops.layout import remote_layout, store_checksum_verdict
+from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part, plan_parts
+from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
+from s3ferry.core.results import TransferResult, Verdict, report_kept
+from s3ferry.ops.jobs import failed
+from s3ferry.ops.multipart import keeps_partial
+
+# A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
+# in transit fails the first pass and passes the second.
+VERIFY_PASSES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    loc: S3Location
+    size: int
+    etag_raw: str  # as the server sent it, for If-Match
+    metadata: dict[str, str] | None  # None: not fetched (known from a listing)
+    last_modified: datetime | None = None
+    opaque: bool | None = None  # SSE-KMS/SSE-C: the ETag is no MD5. None: unknown (a listing)
+
+    @property
+    def etag(self) -> ETag | None:
+        return None if self.opaque else parse_etag(self.etag_raw)
+
+
+async def head(ctx: Context, loc: S3Location) -> RemoteObject:
+    response = await ctx.store.head(loc)
+    return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
+                        response.get("Metadata", {}), response.get("LastModified"), etag_is_opaque(response))
+
+
+def temp_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}{TEMP_SUFFIX}")
+
+
+async def download_object(ctx: Context, loc: S3Location, dest: Path,
+                          known: RemoteObject | None = None) -> TransferResult:
+    """Download ``loc`` to ``dest``. Never raises for a failed transfer: the result carries
+    the error, and the destination is untouched. Cancellation propagates (after cleanup)."""
+    started = time.monotonic()
+    try:
+        obj = known if _enough(known) else await head(ctx, loc)
+        ctx.progress.started(str(loc), obj.size)
+        verdict, detail = await _download(ctx, obj, dest)
+        result = TransferResult("get", str(loc), str(dest), obj.size, normalize(obj.etag_raw),
+                                verdict, detail, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a result
+        result = failed("get", str(loc), str(dest), exc, started)
+    ctx.progress.finished(result)
+    return result
+
+
+def _enough(known: RemoteObject | None) -> bool:
+    """A listing tells size and ETag; only a multipart object needs the HEAD's metadata too."""
+    if known is None:
+        return False
+    etag = known.etag
+    return known.metadata is not None or etag is None or not etag.is_multipart
+
+
+async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdict, str]:
+    etag = obj.etag
+    layout = await remote_layout(ctx, obj.loc, obj.size, etag, obj.metadata or {}) if etag else Layout(None, "unknown")
+    # Aligning ranges with the upload's parts lets each range's MD5 feed the composite ETag.
+    range_size = layout.part_size or ctx.config.part_size
+    tmp = temp_path(dest)
+    ranges = await ranges_for(ctx, obj.loc, obj.size, obj.etag_raw if obj.etag else None, dest, tmp, range_size)
+    resumed = ranges is not None and ranges.resumed
+    fd = await to_thread.run_sync(fileio.create_temp, tmp, obj.size, resumed)  # one hop: small files pay per hop
+    try:
+        try:
+            verdict, detail = await _fetch_and_verify(ctx, obj, etag, layout, fd, tmp, range_size, ranges)
+        finally:
+            os.close(fd)
+        await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            if ranges is not None and keeps_partial(ctx, exc):
+                await ranges.flush()
+                report_kept(ctx.progress, f"get {obj.loc} -> {dest}: {len(ranges.done)} of {ranges.done.count} "
+                                          f"ranges in {tmp}; re-run the same command to resume, or delete it")
+            else:
+                await to_thread.run_sync(fileio.remove_quietly, tmp)
+                if ranges is not None:
+                    await ranges.forget()
+        raise
+    if ranges is not None:
+        await ranges.forget()
+    return verdict, detail
+
+
+def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
+    if last_modified is not None:  # as aws-cli does: the local mtime is the object's
+        stamp = last_modified.timestamp()
+        os.utime(tmp, (stamp, stamp))
+    os.replace(tmp, dest)
+
+
+async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, fd: int,
+                            tmp: Path, range_size: int, ranges: RangeLog | None) -> tuple[Verdict, str]:
+    for attempt in range(VERIFY_PASSES):
+        if attempt and ranges is not None:
+            await ranges.clear()  # the second pass fetches everything again
+        digests, reused = await _fetch_all(ctx, obj, fd, range_size, ranges)
+        verdict, detail = await _judge(ctx, obj, etag, layout, digests, tmp, range_size, attempt)
+        if verdict is not None:
+            if reused:
+                detail += f"; resumed: {reused} of {len(digests)} ranges were already in the temporary file"
+            return verdict, detail
+    raise IntegrityError(f"downloaded bytes have ETag {detail}, object has {etag}")
+
+
+async def _judge(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, digests: list[bytes],
+                 tmp: Path, range_size: int, attempt: int) -> tuple[Verdict | None, str]:
+    """The verdict on the fetched file, or (None, local ETag) when it is worth fetching again."""
+    if not ctx.config.verify:
+        return Verdict.SKIPPED, "verification off"
+    local = await _local_etag(etag, layout, digests, tmp)
+    if local is None and etag is not None and etag.is_multipart:
+        # Unknown layout (no metadata, no PartNumber support, e.g. Ceph): guess it from
+        # the finished temporary file, before it is renamed into place.
+        if _ranges_match(digests, etag, range_size):
+            return Verdict.MATCH, f"guessed from the ranges: {guess.part_text(range_size)}"
+        guessed = await _guess_layout(obj, etag, tmp)
+        if guessed is not None:
+            return Verdict.MATCH, f"guessed: {guess.part_text(guessed)}"
+    judged = None
+    if local is None:  # no ETag to compare: the store's own full-object checksum decides
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp)
+        if judged is None:
+            return _unverifiable(ctx, etag, layout)
+    elif local == str(etag):
+        return Verdict.MATCH, layout.source if attempt == 0 else f"{layout.source}, re-fetched"
+    elif obj.opaque is None:  # known from a listing: an SSE-KMS ETag differs without a flipped byte
+        judged = await store_checksum_verdict(ctx, obj.loc, tmp, only_if_opaque=True)
+    if judged is not None and (judged[0] is not Verdict.MISMATCH or attempt + 1 == VERIFY_PASSES):
+        return _final(ctx, judged)
+    return None, str(local)
+
+
+def _final(ctx: Context, judged: tuple[Verdict, str]) -> tuple[Verdict, str]:
+    verdict, detail = judged
+    if verdict is Verdict.MISMATCH:
+        raise IntegrityError(f"downloaded bytes differ from the store's checksum: {detail}")
+    if verdict is Verdict.UNVERIFIABLE and ctx.config.require_verify:
+        raise UnverifiableError(detail)
+    return verdict, detail
+
+
+async def _local_etag(etag: ETag | None, layout: Layout, digests: list[bytes], tmp: Path) -> str | None:
+    if etag is None or not layout.known:
+        return None
+    if etag.is_multipart:
+        return composite_etag(digests)
+    if len(digests) == 1:
+        return digests[0].hex()
+    # A large single-PUT object came in several ranges: its MD5 needs the bytes in order.
+    return (await to_thread.run_sync(fileio.hash_file, tmp)).hex()
+
+
+def _ranges_match(digests: list[bytes], etag: ETag, range_size: int) -> bool:
+    """The ranges were cut at ``range_size``: when the uploader used that part size too (8 MiB
+    is the common default), their MD5s already make the ETag and the file need not be re-read."""
+    return len(digests) == etag.parts and composite_etag(digests) == str(etag)
+
+
+async def _guess_layout(obj: RemoteObject, etag: ETag, tmp: Path) -> int | None:
+    candidates = guess.candidate_part_sizes(obj.size, etag.parts or 0)
+    if not candidates.sizes:
+        return None
+    return await to_thread.run_sync(lambda: _find_in_file(tmp, obj.size, str(etag), candidates.sizes))
+
+
+def _find_in_file(path: Path, size: int, etag: str, part_sizes: tuple[int, ...]) -> int | None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return hashing.find_part_size(hashing.file_reader(fd), size, etag, part_sizes)
+    finally:
+        os.close(fd)
+
+
+def _unverifiable(ctx: Context, etag: ETag | None, layout: Layout) -> tuple[Verdict, str]:
+    reason = "ETag is not an MD5 (SSE-KMS/SSE-C or non-AWS store)" if etag is None else \
+        f"unknown part layout for {etag}"
+    if ctx.config.require_verify:
+        raise UnverifiableError(reason)
+    return Verdict.UNVERIFIABLE, reason
+
+
+async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
+                     ranges: RangeLog | None) -> tuple[list[bytes], int]:
+    """Every range's MD5, and how many ranges were already in the file (re-hashed, not fetched)."""
+    parts = list(plan_parts(obj.size, range_size))
+    digests: list[bytes] = [b""] * len(parts)
+    reused = 0
+
+    whole = len(parts) == 1
+
+    async def fetch(part: Part, token: object) -> None:
+        nonlocal reused
+        present = ranges is not None and part.number in ranges.done
+        try:
+            if present:
+                digests[part.number - 1] = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+            else:
+                digests[part.number - 1] = await ctx.store.retry(lambda: _fetch_range(ctx, obj, part, fd, whole))
+        finally:
+            ctx.slots.release_on_behalf_of(token)
+        if present:
+            reused += 1
+            ctx.progress.advanced(part.size)
+        elif ranges is not None:
+            await ranges.add(part.number)
+
+    if whole:  # the common small object: no task group (and task) for one range
+        token = object()
+        await ctx.slots.acquire_on_behalf_of(token)
+        await fetch(parts[0], token)
+        return digests, reused
+    async with anyio.create_task_group() as tg:
+        for part in plan_parts(obj.size, range_size):
+            token = object()  # a borrower unique to this range, across all concurrent files
+            await ctx.slots.acquire_on_behalf_of(token)
+            tg.start_soon(fetch, part, token)
+    return digests, reused
+
+
+async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool) -> bytes:
+    """One GET of one range, hashed and written as it streams in, a batch per thread hop
+    (hashed while it is still in cache)."""
+    md5 = hashlib.md5()
+
+    async def write(offset: int, chunks: list[bytes]) -> None:
+        await to_thread.run_sync(fileio.write_and_hash, fd, offset, chunks, md5)
+        ctx.progress.advanced(sum(len(c) for c in chunks))
+
+    await ctx.store.read_range(obj.loc, part, write, if_match=obj.etag_raw, whole=whole)
+    return md5.digest()

@@ -1,0 +1,222 @@
+"""put: one local file to one S3 key, single PUT or streaming multipart upload."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+
+from s3ferry.core import checksums
+from s3ferry.core.checksums import CrcBuilder, encode_crc, etag_is_opaque
+from s3ferry.core.config import META_PART_SIZE
+from s3ferry.core.errors import IntegrityError, UnverifiableError
+from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
+from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part, choose_part_size, part_count, plan_parts, use_multipart
+from s3ferry.core.results import TransferResult, Verdict
+from s3ferry.core.resume import StoredPart, reusable, worth_hashing
+from s3ferry.local import files as fileio
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import failed
+from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
+from s3ferry.ops.resume.uploads import find_upload, note_upload
+
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What an upload sent and what the store answered."""
+
+    local: str  # the ETag our bytes make
+    remote: str  # the ETag the store reports
+    layout: str
+    reply: Mapping[str, Any]  # the PutObject / CompleteMultipartUpload reply
+    crc: str | None = None  # the full-object CRC64NVME we sent, base64
+
+
+async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferResult:
+    """Upload ``path`` to ``dest`` and verify the stored ETag. Never raises for a failed
+    transfer: the result carries the error. Cancellation propagates (after cleanup)."""
+    started = time.monotonic()
+    source = str(path)
+    try:
+        fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
+        try:
+            ctx.progress.started(source, info.st_size)
+            sent = await _upload(ctx, path, fd, info, dest, _content_type(path))
+        finally:
+            os.close(fd)
+        verdict, detail = _judge(ctx, sent)
+        if verdict is Verdict.MISMATCH:
+            await delete_quietly(ctx, dest)
+            raise IntegrityError(f"stored {detail}; object deleted")
+        result = TransferResult("put", source, str(dest), info.st_size, sent.remote, verdict,
+                                detail or sent.layout, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a result; cancellation is not an Exception
+        result = failed("put", source, str(dest), exc, started)
+    ctx.progress.finished(result)
+    return result
+
+
+def _content_type(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
+    if not ctx.config.verify:
+        return Verdict.SKIPPED, "verification off"
+    stored_crc = sent.reply.get("ChecksumCRC64NVME")
+    if sent.crc and stored_crc and stored_crc != sent.crc:
+        return Verdict.MISMATCH, f"CRC64NVME {stored_crc} differs from the local {sent.crc}"
+    if parse_etag(sent.remote) is None or etag_is_opaque(sent.reply):
+        if sent.crc and stored_crc:  # the store kept (and on AWS checked) our full-object CRC
+            return Verdict.MATCH, f"{sent.layout}; store has our CRC64NVME {stored_crc} (ETag is not an MD5)"
+        why = f"server ETag {sent.remote!r} is not an MD5 (SSE-KMS/SSE-C or non-AWS store)"
+        if ctx.config.require_verify:
+            raise UnverifiableError(why)
+        return Verdict.UNVERIFIABLE, why
+    if sent.remote != sent.local:
+        return Verdict.MISMATCH, f"ETag {sent.remote} differs from the local {sent.local}"
+    return Verdict.MATCH, f"{sent.layout}; CRC64NVME {stored_crc}" if sent.crc and stored_crc else ""
+
+
+async def _upload(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
+                  content_type: str) -> Sent:
+    if use_multipart(info.st_size, ctx.config.multipart_threshold):
+        part_size = choose_part_size(info.st_size, ctx.config.part_size)
+        return await _multipart(ctx, path, fd, info, dest, content_type, part_size)
+    return await _single(ctx, fd, info, dest, content_type)
+
+
+def _full_crc(ctx: Context) -> bool:
+    """crc64nvme: we send the whole object's CRC64NVME, so a store that supports it checks
+    the bytes end to end. crc32/crc32c: botocore adds its per-request checksums."""
+    return ctx.config.checksum == "crc64nvme"
+
+
+def _checksum_args(ctx: Context) -> dict[str, Any]:
+    mode = ctx.config.checksum
+    return {} if mode in ("off", "crc64nvme") else {"ChecksumAlgorithm": mode.upper()}
+
+
+def _read_part(fd: int, offset: int, size: int, crc: bool,
+               buffers: fileio.PartBuffers) -> tuple[memoryview, bytes, int | None]:
+    data, digest = fileio.read_part(buffers, fd, offset, size)
+    try:
+        return data, digest, checksums.crc64nvme(data) if crc else None
+    except BaseException:
+        buffers.forget()
+        raise
+
+
+def _read_whole(fd: int, info: os.stat_result, crc: bool) -> tuple[memoryview, bytes, int | None]:
+    """One hop for a single PUT's bytes and the check that the file did not change meanwhile."""
+    data, digest = fileio.read_whole(fd, info)
+    return data, digest, checksums.crc64nvme(data) if crc else None
+
+
+async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
+                  content_type: str) -> Sent:
+    async with ctx.slots:
+        data, digest, crc = await to_thread.run_sync(_read_whole, fd, info, _full_crc(ctx))
+        extra = _checksum_args(ctx)
+        if crc is not None:
+            extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumCRC64NVME": encode_crc(crc)}
+        response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), ContentType=content_type,
+                                       **extra)
+    ctx.progress.advanced(info.st_size)
+    return Sent(single_etag(digest), normalize(response.get("ETag")), "single PUT", response,
+                encode_crc(crc) if crc is not None else None)
+
+
+async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
+                     content_type: str, part_size: int) -> Sent:
+    count = part_count(info.st_size, part_size)
+    crcs = CrcBuilder(count) if _full_crc(ctx) else None
+    extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else _checksum_args(ctx)
+    entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
+    found = await find_upload(ctx, entry, path, info, dest, part_size)
+    if found is not None:
+        upload_id, stored = found
+    else:
+        upload_id, stored = await ctx.store.create_upload(
+            dest, ContentType=content_type, Metadata={META_PART_SIZE: str(part_size)}, **extra), {}
+    kept = (f"put {path} -> {dest}: upload {upload_id}; re-run the same command "
+            f"to resume, or abort it: s3ferry uploads abort {dest}")
+    async with guarded_upload(ctx, dest, upload_id, kept=kept,
+                              on_abort=partial(to_thread.run_sync, ctx.journal.remove, entry)):
+        if found is None:
+            await note_upload(ctx, entry, path, info, dest, upload_id, part_size)
+        builder = CompositeBuilder(count)
+        reused = [0]
+        await send_parts(ctx, plan_parts(info.st_size, part_size), lambda part, token: _place_part(
+            ctx, fd, dest, upload_id, part, stored.get(part.number), builder, crcs, token, reused))
+        await to_thread.run_sync(fileio.check_unchanged, fd, info)
+        reply = await complete_upload(ctx, dest, upload_id, builder, crcs)
+    await to_thread.run_sync(ctx.journal.remove, entry)
+    resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
+    return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,
+                crcs.value() if crcs else None)
+
+
+async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                      stored: StoredPart | None, builder: CompositeBuilder, crcs: CrcBuilder | None,
+                      token: object, reused: list[int]) -> None:
+    """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
+    sending); send the part otherwise."""
+    if worth_hashing(part, stored):
+        try:
+            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs is not None)
+        except BaseException:
+            ctx.slots.release_on_behalf_of(token)
+            raise
+        if reusable(part, stored, digest):
+            ctx.slots.release_on_behalf_of(token)
+            builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
+            if crcs is not None and crc is not None:
+                crcs.add(part.number, crc, part.size)
+            reused[0] += 1
+            ctx.progress.advanced(part.size)
+            return
+    await _upload_part(ctx, fd, dest, upload_id, part, builder, crcs, token)
+
+
+def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
+    if crc:  # the CRC needs the bytes in memory anyway
+        data, digest = fileio.read_and_hash(fd, part.offset, part.size)
+        return digest, checksums.crc64nvme(data)
+    return fileio.hash_range(fd, part.offset, part.size), None
+
+
+async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                       builder: CompositeBuilder, crcs: CrcBuilder | None, token: object) -> None:
+    try:
+        response, digest, crc = await _send_part(ctx, fd, dest, upload_id, part, crcs is not None)
+    finally:
+        ctx.slots.release_on_behalf_of(token)
+    echoed = normalize(response.get("ETag"))
+    builder.add(part.number, digest, echoed or digest.hex())
+    if crcs is not None and crc is not None:
+        crcs.add(part.number, crc, part.size)
+    ctx.progress.advanced(part.size)
+
+
+async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                     crc: bool = False) -> tuple[Any, bytes, int | None]:
+    # The part's buffer goes back to the pool before its slot is released.
+    data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
+    extra = _checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
+    try:
+        response = await ctx.store.upload_part(dest, upload_id, part.number, data, digest, **extra)
+    except BaseException:
+        ctx.buffers.forget()  # a failed send may still hold the bytes: never reuse them
+        raise
+    ctx.buffers.give(data)
+    return response, digest, value

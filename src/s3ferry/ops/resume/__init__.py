@@ -1,0 +1,1 @@
+"""Resume: the journal of interrupted transfers and a download's range log."""

@@ -1,0 +1,264 @@
+"""sync: make a destination (prefix or folder) equal to a source, streaming both listings
+through a merge-join and starting transfers while listing is still going. Local -> S3,
+S3 -> local and S3 -> S3 (copy.py: server-side within one endpoint, streamed between two).
+
+The decisions are sync_plan's; this module only carries them out. Extras to delete are
+spooled to disk and deleted after the copies (sync_deletes.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import partial
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from anyio import to_thread
+
+from s3ferry.store.errors import map_error
+from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
+from s3ferry.ops.context import Context
+from s3ferry.ops.copy import Endpoints, copy_object
+from s3ferry.ops.get import RemoteObject, download_object
+from s3ferry.core.errors import ConfigError, TransferError
+from s3ferry.core.etag import parse_etag
+from s3ferry.local.hashcache import HashCache
+from s3ferry.core.locations import S3Location, safe_relative_path
+from s3ferry.core.results import Summary, TransferResult, Verdict
+from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
+from s3ferry.core.sync_plan import Action, Item, KeyFilter, Rule, Step, amerge_join, decide, etags_agree, resolve_compare
+from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs
+from s3ferry.ops.put import upload_file
+from s3ferry.ops.verify import Verifier
+from s3ferry.ops.listing import local_items, remote_items
+
+
+
+@dataclass
+class SyncOptions:
+    rule: Rule
+    delete: bool = False
+    trash: str | None = None  # prefix under the destination; None with delete: delete outright
+    max_delete: int | None = None
+    dry_run: bool = False
+    keys: KeyFilter = field(default_factory=KeyFilter)
+    cache: HashCache | None = None
+
+
+@dataclass
+class SyncStats:
+    copied: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    hashed: int = 0
+    deletes: DeleteSpool = field(default_factory=DeleteSpool)
+
+
+def default_trash() -> str:
+    return f"{TRASH_ROOT}{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}/"
+
+
+def load_filter(root: Path | None, excludes: list[str], includes: list[str]) -> KeyFilter:
+    """The user's globs plus the source root's ignore file, which is itself never synced."""
+    text = ""
+    if root is not None and (root / IGNORE_FILE).is_file():
+        text = (root / IGNORE_FILE).read_text()
+    return KeyFilter.parse_ignore_file(text, excludes=[*excludes, IGNORE_FILE], includes=includes)
+
+
+# ---- content comparison -------------------------------------------------------------------
+
+class ContentJudge:
+    """Do a local file and an object of the same size hold the same bytes? The hash cache
+    answers for files already seen unchanged; otherwise verify's comparison does (layout from
+    metadata, part 1 or guessing), and a match is remembered."""
+
+    def __init__(self, ctx: Context, cache: HashCache | None):
+        self.verifier = Verifier(ctx)
+        self.cache = cache
+
+    @property
+    def hashed(self) -> int:
+        return self.verifier.hashed
+
+    async def same(self, path: Path, loc: S3Location, item: Item) -> bool | None:
+        """True or False; None when there is no comparable hash."""
+        etag = parse_etag(item.etag)
+        if etag is None:
+            return None
+        info = await to_thread.run_sync(os.stat, path)
+        if self.cache is not None and await to_thread.run_sync(self.cache.knows, path, info, str(etag)):
+            return True
+        verdict, _ = await self.verifier.compare(path, item.size, RemoteObject(loc, item.size, item.etag or "", None))
+        if verdict is Verdict.MATCH:
+            await self.remember(path, str(etag), info)
+        return {Verdict.MATCH: True, Verdict.MISMATCH: False}.get(verdict)
+
+    async def remember(self, path: Path, etag: str, info: os.stat_result | None = None) -> None:
+        if self.cache is None:
+            return
+        info = info or await to_thread.run_sync(os.stat, path)
+        await to_thread.run_sync(self.cache.remember, path, info, etag)
+
+
+# ---- carrying out steps -----------------------------------------------------------------
+
+def _skip_result(step: Step, source: str, dest: str, proven: bool) -> TransferResult:
+    # Size 0: a skipped file moves no bytes, and the summary counts bytes moved.
+    return TransferResult("skip", source, dest, 0, verdict=Verdict.MATCH if proven else Verdict.SKIPPED,
+                          detail=step.reason)
+
+
+async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path | S3Location,
+               options: SyncOptions, source_ctx: Context | None = None) -> tuple[Summary, SyncStats]:
+    """``source_ctx`` reads an S3 source on another endpoint (or with other credentials);
+    by default the source is read with ``ctx``, and S3 -> S3 copies are server-side."""
+    stats = SyncStats()
+    summary = Summary("sync")
+    judge = ContentJudge(ctx, options.cache)
+    src_ctx = source_ctx or ctx
+    if source_ctx is not None and not isinstance(source, S3Location):
+        raise ConfigError("a source endpoint or profile needs an s3:// source")
+    if isinstance(source, Path) and isinstance(dest, S3Location):
+        await check_bucket(ctx, dest.bucket)
+        base = _as_prefix(dest)
+        pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.store, base, options.keys))
+        jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
+    elif isinstance(source, S3Location) and isinstance(dest, Path):
+        await check_bucket(src_ctx, source.bucket)
+        base = _as_prefix(source)
+        dest.mkdir(parents=True, exist_ok=True)
+        pairs = amerge_join(remote_items(src_ctx.store, base, options.keys),
+                            local_items(dest, options.keys))
+        jobs = _down_jobs(src_ctx, judge, base, dest, pairs, options, stats, summary)
+    elif isinstance(source, S3Location) and isinstance(dest, S3Location):
+        ends = Endpoints(src_ctx, ctx)
+        src_base, dst_base = _as_prefix(source), _as_prefix(dest)
+        if ends.same and src_base.bucket == dst_base.bucket and _overlap(src_base.key, dst_base.key):
+            raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
+        await check_bucket(src_ctx, src_base.bucket)
+        await check_bucket(ctx, dst_base.bucket)
+        pairs = amerge_join(remote_items(src_ctx.store, src_base, options.keys),
+                            remote_items(ctx.store, dst_base, options.keys))
+        jobs = _copy_jobs(ends, judge, src_base, dst_base, pairs, options, stats)
+    else:
+        raise ConfigError("sync needs an s3:// prefix on at least one side")
+    try:
+        await run_jobs(ctx, jobs, summary)
+        stats.deleted = await run_deletes(ctx, dest, stats.deletes, trash=options.trash if isinstance(dest, S3Location)
+                                          else None, max_delete=options.max_delete, dry_run=options.dry_run,
+                                          summary=summary)
+    finally:
+        stats.deletes.close()
+    stats.hashed = judge.hashed
+    return summary, stats
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def _as_prefix(loc: S3Location) -> S3Location:
+    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
+
+
+async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                 stats: SyncStats) -> AsyncIterator[Step]:
+    """The steps that copy or compare; extras to delete go to the spool, the rest are left."""
+    async for source, dest in pairs:
+        step = decide(source, dest, options.rule, delete=options.delete)
+        if step.action is Action.DELETE:
+            stats.deletes.add(step.key)
+        elif step.action is not Action.EXTRA:
+            yield step
+
+
+async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Location,
+                   pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                   stats: SyncStats) -> AsyncIterator[Job]:
+    async for step in _steps(pairs, options, stats):
+        key = base.child(step.key)
+        path = root / step.key
+        yield _bind_step(ctx, judge, step, options, stats,
+                         compare=partial(judge.same, path, key, step.dest),
+                         copy=partial(upload_file, ctx, path, key), source=str(path), dest=str(key), local=path)
+
+
+async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: Path,
+                     pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                     stats: SyncStats, summary: Summary) -> AsyncIterator[Job]:
+    async for step in _steps(pairs, options, stats):
+        key = base.child(step.key)
+        try:
+            path = root / safe_relative_path(key.key, base.key)
+        except ConfigError as exc:
+            refuse_key(ctx, summary, "sync", key, root, exc)
+            continue
+        remote_item = step.source
+        assert remote_item is not None
+        known = RemoteObject(key, remote_item.size, remote_item.etag or "", None, None)
+        yield _bind_step(ctx, judge, step, options, stats,
+                         compare=partial(judge.same, path, key, remote_item),
+                         copy=partial(download_object, ctx, key, path, known),
+                         source=str(key), dest=str(path), local=path)
+
+
+async def _copy_jobs(ends: Endpoints, judge: ContentJudge, src_base: S3Location, dst_base: S3Location,
+                     pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
+                     stats: SyncStats) -> AsyncIterator[Job]:
+    async for step in _steps(pairs, options, stats):
+        src, dst = src_base.child(step.key), dst_base.child(step.key)
+        yield _bind_step(ends.dest, judge, step, options, stats,
+                         compare=partial(_remote_same, ends.dest, step, dst),
+                         copy=partial(copy_object, ends, src, dst), source=str(src), dest=str(dst), local=None)
+
+
+async def _remote_same(ctx: Context, step: Step, dst: S3Location) -> tuple[bool | None, str]:
+    """Two same-size objects: their ETags, and only when those differ, the source ETag a
+    previous copy recorded in the destination's metadata (one HEAD)."""
+    assert step.source is not None and step.dest is not None
+    same, why = etags_agree(step.source.etag, step.dest.etag)
+    if same is True:
+        return same, why
+    head = await ctx.store.head(dst)
+    return etags_agree(step.source.etag, head.get("ETag"), (head.get("Metadata") or {}).get(META_SOURCE_ETAG))
+
+
+def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptions, stats: SyncStats, *,
+               compare: Callable[[], Awaitable[bool | None | tuple[bool | None, str]]],
+               copy: Callable[[], Awaitable[TransferResult]], source: str, dest: str, local: Path | None) -> Job:
+    async def job() -> TransferResult:
+        current = step
+        started = time.monotonic()
+        if current.action is Action.COMPARE:
+            try:
+                verdict = await compare()
+                current = resolve_compare(current, *verdict) if isinstance(verdict, tuple) else \
+                    resolve_compare(current, verdict)
+            except Exception as exc:  # noqa: BLE001 - a failed comparison is that file's failure
+                error = TransferError("sync", source, dest, map_error(exc))
+                return _report(ctx, TransferResult("sync", source, dest, error=str(error), exit_code=error.exit_code,
+                                                   seconds=time.monotonic() - started))
+        if current.action is Action.SKIP:
+            stats.skipped += 1
+            return _report(ctx, _skip_result(current, source, dest, proven=step.action is Action.COMPARE))
+        if options.dry_run:
+            stats.copied += 1
+            size = current.source.size if current.source else 0
+            return _report(ctx, TransferResult("copy (dry run)", source, dest, 0, detail=f"{current.reason}, {size} bytes"))
+        result = await copy()
+        if result.ok:
+            stats.copied += 1
+            if result.verdict is Verdict.MATCH and result.etag and local is not None:
+                # The bytes on both sides are now known equal: the next sync need not hash them.
+                await judge.remember(local, result.etag)
+        return result
+    return job
+
+
+def _report(ctx: Context, result: TransferResult) -> TransferResult:
+    ctx.progress.finished(result)
+    return result

@@ -1,0 +1,1 @@
+"""The storage edge: every S3 request goes through it."""

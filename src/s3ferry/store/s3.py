@@ -1,0 +1,277 @@
+"""ObjectStore: every S3 request s3ferry makes, on aiobotocore, each under the one retry policy.
+
+Operations above this layer never touch the client: they call these methods with
+:class:`S3Location` and S3-API-named parameters and get botocore's reply dicts back. A faster
+request path, a fault, or a second backend plugs in here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+
+from s3ferry.core.config import DELETE_BATCH, DOWNLOAD_CHUNK, LIST_PAGE_SIZE, Config
+from s3ferry.core.errors import RangeIntegrityError
+from s3ferry.core.etag import content_md5, normalize, parse_etag
+from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part
+from s3ferry.store.client import S3Client, open_client
+from s3ferry.store.errors import error_code, is_missing
+from s3ferry.store.retry import with_retry
+
+T = TypeVar("T")
+Reply = dict[str, Any]
+# Receives the bytes of a range as aiohttp buffered them, with their offset in the object.
+Sink = Callable[[int, list[bytes]], Awaitable[None]]
+log = logging.getLogger("s3ferry")
+ORPHAN_SWEEP_TIMEOUT = 30.0
+
+
+class ObjectStore:
+    """One endpoint with one set of credentials (the aiobotocore implementation)."""
+
+    def __init__(self, client: S3Client, config: Config):
+        self.client = client
+        self.config = config
+
+    async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` (a fresh request per attempt) under the one retry policy."""
+        return await with_retry(self.config, call)
+
+    async def _call(self, method: str, **params: Any) -> Reply:
+        fn = getattr(self.client, method)
+        return await self.retry(lambda: fn(**params))
+
+    # ---- objects ------------------------------------------------------------------------
+
+    async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
+                   **params: Any) -> Reply:
+        if part_number is not None:
+            params["PartNumber"] = part_number
+        if checksum_mode:
+            params["ChecksumMode"] = "ENABLED"
+        return await self._call("head_object", Bucket=loc.bucket, Key=loc.key, **params)
+
+    async def head_or_none(self, loc: S3Location, **kwargs: Any) -> Reply | None:
+        """The object's HEAD, or None when there is no such object."""
+        try:
+            return await self.head(loc, **kwargs)
+        except Exception as exc:
+            if is_missing(exc):
+                return None
+            raise
+
+    async def read_range(self, loc: S3Location, part: Part, sink: Sink, *, if_match: str | None = None,
+                         whole: bool = False, batch: int = DOWNLOAD_CHUNK) -> None:
+        """One GET of ``part``'s bytes (the whole object when ``whole``), handed to ``sink`` in
+        batches of about ``batch`` bytes, each as the list of pieces aiohttp buffered (joining
+        them would copy). Short or long bodies raise RangeIntegrityError. Not retried here: the
+        caller retries the whole read, because its sink (a hash) must start over too."""
+        params: dict[str, Any] = {} if whole else {"Range": part.http_range}
+        if if_match is not None:
+            params["IfMatch"] = if_match
+        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+        offset, pending, pending_size = part.offset, [], 0
+        async with response["Body"] as body:
+            while chunk := await _next_chunk(body.content):
+                if offset + pending_size + len(chunk) > part.end:
+                    raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= batch:
+                    await sink(offset, pending)
+                    offset, pending, pending_size = offset + pending_size, [], 0
+            if pending:
+                await sink(offset, pending)
+        received = offset + pending_size - part.offset
+        if received != part.size:
+            raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+
+    async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+
+    async def copy(self, source: S3Location, dest: S3Location, **params: Any) -> Reply:
+        return await self._call("copy_object", Bucket=dest.bucket, Key=dest.key,
+                                CopySource={"Bucket": source.bucket, "Key": source.key}, **params)
+
+    async def delete(self, loc: S3Location) -> None:
+        await self._call("delete_object", Bucket=loc.bucket, Key=loc.key)
+
+    async def delete_many(self, bucket: str, keys: Iterable[str]) -> list[Reply]:
+        """DeleteObjects in batches of 1,000 keys; returns the per-key errors."""
+        errors: list[Reply] = []
+        batch: list[dict[str, str]] = []
+        for key in keys:
+            batch.append({"Key": key})
+            if len(batch) == DELETE_BATCH:
+                errors += await self._delete_batch(bucket, batch)
+                batch = []
+        if batch:
+            errors += await self._delete_batch(bucket, batch)
+        return errors
+
+    async def _delete_batch(self, bucket: str, batch: list[dict[str, str]]) -> list[Reply]:
+        reply = await self._call("delete_objects", Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        return list(reply.get("Errors", []))
+
+    async def list_objects(self, where: S3Location, *, delimiter: str | None = None,
+                           start_after: str | None = None, page_size: int = LIST_PAGE_SIZE
+                           ) -> AsyncIterator[Reply]:
+        """Objects (and, with a delimiter, common prefixes as {"Prefix": ...}) under the prefix
+        ``where.key``, in UTF-8 byte order, a page at a time. Each page is retried on its own,
+        so a fault mid-listing costs one page, not the listing."""
+        params: dict[str, Any] = {"Bucket": where.bucket, "Prefix": where.key, "MaxKeys": page_size}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if start_after:
+            params["StartAfter"] = start_after
+        while True:
+            page = await self._call("list_objects_v2", **params)
+            for item in page.get("CommonPrefixes", []):
+                yield item
+            for item in page.get("Contents", []):
+                yield item
+            if not page.get("IsTruncated"):
+                return
+            params["ContinuationToken"] = page["NextContinuationToken"]
+
+    # ---- multipart uploads --------------------------------------------------------------
+
+    async def create_upload(self, loc: S3Location, **params: Any) -> str:
+        """CreateMultipartUpload under the retry policy, leaving no orphan behind.
+
+        CreateMultipartUpload is not idempotent: when an attempt's reply is lost (reset,
+        truncated, timed out) the server may still have created an upload whose id we never
+        learn, and the retry creates another. So the uploads already open on this key are
+        noted first, and if any attempt failed, the ones that appeared meanwhile (other than
+        ours) are aborted."""
+        before = await self._open_uploads(loc)
+        failures = 0
+
+        async def attempt() -> str:
+            nonlocal failures
+            try:
+                reply = await self.client.create_multipart_upload(Bucket=loc.bucket, Key=loc.key, **params)
+                return str(reply["UploadId"])
+            except Exception:
+                failures += 1
+                raise
+
+        upload_id = None
+        try:
+            upload_id = await self.retry(attempt)
+            return upload_id
+        finally:
+            if failures and before is not None:
+                await self._abort_lost_uploads(loc, before | {upload_id})
+
+    async def _open_uploads(self, loc: S3Location) -> set[str | None] | None:
+        """Ids of the incomplete uploads of exactly ``loc``; None if they cannot be listed."""
+        try:
+            reply = await self._call("list_multipart_uploads", Bucket=loc.bucket, Prefix=loc.key)
+        except Exception:  # noqa: BLE001 - a missing permission only costs the orphan cleanup
+            return None
+        if reply.get("IsTruncated"):
+            return None  # too many to tell ours apart safely
+        return {u["UploadId"] for u in reply.get("Uploads", []) if u.get("Key") == loc.key}
+
+    async def _abort_lost_uploads(self, loc: S3Location, keep: set[str | None]) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(ORPHAN_SWEEP_TIMEOUT):
+            for upload_id in (await self._open_uploads(loc) or set()) - keep:
+                try:
+                    await self.abort_upload(loc, upload_id)  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001
+                    log.error("could not abort lost upload %s of %s (%s)", upload_id, loc, exc)
+
+    async def upload_part(self, loc: S3Location, upload_id: str, number: int, body: Any, md5: bytes,
+                          **params: Any) -> Reply:
+        """UploadPart with Content-MD5, and a check that the part the store kept is the one sent."""
+
+        async def send() -> Reply:
+            reply = await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
+                                                  PartNumber=number, Body=body, ContentMD5=content_md5(md5),
+                                                  **params)
+            echoed = normalize(reply.get("ETag"))
+            if parse_etag(echoed) is not None and echoed != md5.hex():
+                # A store that does not check Content-MD5 kept other bytes (e.g. a connection
+                # retry below us re-sent a drained body): the same part number, sent again,
+                # replaces them.
+                raise RangeIntegrityError(f"part {number}: server ETag {echoed} differs from the MD5 sent {md5.hex()}")
+            return reply
+
+        return await self.retry(send)
+
+    async def upload_part_copy(self, loc: S3Location, upload_id: str, number: int, source: S3Location,
+                               **params: Any) -> Reply:
+        return await self._call("upload_part_copy", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
+                                PartNumber=number, CopySource={"Bucket": source.bucket, "Key": source.key},
+                                **params)
+
+    async def complete_upload(self, loc: S3Location, upload_id: str, parts: list[Reply], **params: Any) -> Reply:
+        return await self._call("complete_multipart_upload", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
+                                MultipartUpload={"Parts": parts}, **params)
+
+    async def abort_upload(self, loc: S3Location, upload_id: str) -> None:
+        await self._call("abort_multipart_upload", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id)
+
+    async def list_uploads(self, where: S3Location) -> AsyncIterator[Reply]:
+        """Incomplete multipart uploads whose key starts with ``where.key``, a page at a time."""
+        markers: dict[str, str] = {}
+        while True:
+            page = await self._call("list_multipart_uploads", Bucket=where.bucket, Prefix=where.key, **markers)
+            for item in page.get("Uploads", []):
+                yield item
+            if not page.get("IsTruncated"):
+                return
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    async def list_parts(self, loc: S3Location, upload_id: str) -> AsyncIterator[Reply]:
+        marker: dict[str, int] = {}
+        while True:
+            page = await self._call("list_parts", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id, **marker)
+            for item in page.get("Parts", []):
+                yield item
+            next_marker = page.get("NextPartNumberMarker")
+            if not page.get("IsTruncated") or not next_marker:
+                return
+            marker = {"PartNumberMarker": int(next_marker)}
+
+    # ---- buckets ------------------------------------------------------------------------
+
+    async def head_bucket(self, bucket: str) -> Reply:
+        return await self._call("head_bucket", Bucket=bucket)
+
+    async def create_bucket(self, bucket: str) -> Reply:
+        return await self._call("create_bucket", Bucket=bucket)
+
+    async def get_lifecycle_rules(self, bucket: str) -> list[Reply]:
+        try:
+            reply = await self._call("get_bucket_lifecycle_configuration", Bucket=bucket)
+        except Exception as exc:
+            if error_code(exc) == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+        return list(reply.get("Rules", []))
+
+    async def put_lifecycle_rules(self, bucket: str, rules: list[Reply]) -> None:
+        await self._call("put_bucket_lifecycle_configuration", Bucket=bucket,
+                         LifecycleConfiguration={"Rules": rules})
+
+
+async def _next_chunk(stream: Any) -> bytes:
+    """The next piece as aiohttp buffered it; read(n) would join pieces into a new copy."""
+    while True:
+        chunk, _ = await stream.readchunk()
+        if chunk or stream.at_eof():
+            return chunk
+
+
+@asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
+    """The store for ``config``'s endpoint, credentials and limits."""
+    async with open_client(config) as client:
+        yield ObjectStore(client, config)

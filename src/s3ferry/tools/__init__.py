@@ -1,0 +1,1 @@
+"""Tools around the engine: the embedded server, the demo, the benchmark sweep."""
