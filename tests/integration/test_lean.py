@@ -14,15 +14,16 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
-from s3ferry.store.lean import NOT_SERVED, LeanEngine
+from s3ferry.core.errors import AccessError, NotFoundError, S3FerryError
+from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part
+from s3ferry.store.client import open_client
+from s3ferry.store.errors import map_error
+from s3ferry.store.lean import NOT_SERVED, LeanEngine, LeanStore
+from s3ferry.store.s3 import ObjectStore, open_store
 
-try:
-    from s3ferry.core.errors import AccessError, NotFoundError, S3FerryError
-    from s3ferry.store.client import open_client
-    from s3ferry.store.errors import map_error
-except ImportError:  # before the layers restructure
-    from s3ferry.client import map_error, open_client
-    from s3ferry.errors import AccessError, NotFoundError, S3FerryError
+# The engine itself is under test here: the botocore lane would only repeat the moto one.
+pytestmark = pytest.mark.parametrize("server", ["moto", "ceph"], indirect=True)
 
 KEYS = ["plain.bin", "dir/a b+c%d&e=f?g#h", "unicode/é ü 日本/ключ", "double//slash", "~tilde/(x)!*'"]
 
@@ -50,7 +51,7 @@ def test_put_head_get_round_trip(server, bucket, key):
 
     async def body(lean, client):
         reply = await lean.put(bucket, key, memoryview(data), {
-            "ContentMD5": __import__("base64").b64encode(md5.digest()).decode(), "ContentType": "text/x-test",
+            "ContentMD5": _b64md5(data), "ContentType": "text/x-test",
             "Metadata": {"s3ferry-part-size": "123"}})
         head = await lean.head(bucket, key, {})
         async with lean.get(bucket, key, {"Range": "bytes=1-100"}) as (ranged, stream):
@@ -134,3 +135,53 @@ def test_parameters_it_cannot_send_are_left_to_botocore(server, bucket):
                 await lean.put(bucket, "k", iter([b"x"]), {}))
 
     assert _run(server, body) == (NOT_SERVED, NOT_SERVED)
+
+
+def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket):
+    """With engine=lean no hot request may reach aiobotocore (a silent fallback would pass
+    every other test while keeping the old cost); the rest still does."""
+    data = os.urandom(5 * 1024 * 1024)
+    loc = S3Location(bucket, "hot/obj")
+
+    async def main():
+        async with open_store(server.config(engine="lean")) as store:
+            assert isinstance(store, LeanStore)
+            for name in ("head_object", "get_object", "put_object", "upload_part"):
+                setattr(store.client, name, _forbidden(name))
+            await store.put(loc, memoryview(data), ContentMD5=_b64md5(data))
+            head = await store.head(loc)
+            got: list[bytes] = []
+
+            async def sink(offset, chunks):
+                got.extend(chunks)
+
+            await store.read_range(loc, Part(1, 0, len(data)), sink, if_match=head["ETag"], whole=True)
+            upload_id = await store.create_upload(loc)  # still aiobotocore
+            try:
+                reply = await store.upload_part(loc, upload_id, 1, memoryview(data), hashlib.md5(data).digest())
+            finally:
+                await store.abort_upload(loc, upload_id)
+            return head, b"".join(got), reply
+
+    head, got, reply = asyncio.run(main())
+    assert head["ContentLength"] == len(data) and got == data
+    assert reply["ETag"].strip('"') == hashlib.md5(data).hexdigest()
+
+
+def test_engine_botocore_is_the_plain_store(server):
+    async def main():
+        async with open_store(server.config(engine="botocore")) as store:
+            return type(store)
+
+    assert asyncio.run(main()) is ObjectStore
+
+
+def _forbidden(name):
+    async def call(**kwargs):
+        raise AssertionError(f"{name} went through aiobotocore")
+    return call
+
+
+def _b64md5(data: bytes) -> str:
+    import base64
+    return base64.b64encode(hashlib.md5(data).digest()).decode()

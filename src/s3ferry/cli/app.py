@@ -16,7 +16,7 @@ import typer
 
 from s3ferry.cli import tuning as _tuning
 from s3ferry.tools import bench_plan
-from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
+from s3ferry.core.config import DEFAULT_ENGINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from s3ferry.core.results import Summary
 
@@ -50,6 +50,8 @@ Checksum = Annotated[str, typer.Option("--checksum", help="Extra upload checksum
 Addressing = Annotated[str, typer.Option("--addressing-style", help="auto, path or virtual.")]
 Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, then a summary.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
+EngineOption = Annotated[str, typer.Option("--engine", envvar="S3FERRY_ENGINE",
+                                           help="Request path for GET/PUT/HEAD: lean (fast) or botocore.")]
 KeepPartial = Annotated[bool, typer.Option("--keep-partial", help="On Ctrl-C or failure keep uploads and temporary "
                                            "files for a resume (re-run the same command).")]
 
@@ -61,7 +63,7 @@ TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "multipart_threshold": (Threshold, None), "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
     "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
     "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
-    "keep_partial": (KeepPartial, False),
+    "keep_partial": (KeepPartial, False), "engine": (EngineOption, DEFAULT_ENGINE),
 }
 
 
@@ -74,13 +76,15 @@ class TransferOptions:
 
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
-                 require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False) -> Config:
+                 require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False,
+                 engine: str = DEFAULT_ENGINE) -> Config:
     part = parse_size(part_size)
     return Config(
         endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
         part_size=part, multipart_threshold=parse_size(multipart_threshold) if multipart_threshold else part,
         max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
         checksum=checksum, addressing_style=addressing_style, keep_partial=keep_partial,  # type: ignore[arg-type]
+        engine=engine,  # type: ignore[arg-type]
     )
 
 

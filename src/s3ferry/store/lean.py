@@ -33,7 +33,11 @@ from botocore.exceptions import (
 from yarl import URL
 
 from s3ferry.core import s3wire
+from s3ferry.core.config import Config
+from s3ferry.core.locations import S3Location
 from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credentials, Signer, canonical_query, quote_key
+from s3ferry.store.client import S3Client
+from s3ferry.store.s3 import ObjectStore, Reply
 
 NOT_SERVED: Any = object()  # this request needs botocore
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
@@ -204,3 +208,52 @@ async def _client_error(response: aiohttp.ClientResponse, method: str, query: di
     body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
     operation = "UploadPart" if query and "uploadId" in query else _OPERATION.get(method, "PutObject")
     return ClientError(s3wire.parse_error(response.status, _headers(response), body), operation)
+
+
+class LeanStore(ObjectStore):
+    """The ObjectStore whose hot requests take the lean path. The operations, the retry
+    policy (each attempt is one lean request) and every other request are ObjectStore's."""
+
+    def __init__(self, client: S3Client, config: Config):
+        super().__init__(client, config)
+        self.lean = LeanEngine(client, sign_payload=config.sign_payload)
+
+    async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
+                   **params: Any) -> Reply:
+        if part_number is not None:
+            params["PartNumber"] = part_number
+        if checksum_mode:
+            params["ChecksumMode"] = "ENABLED"
+
+        async def attempt() -> Reply:
+            reply = await self.lean.head(loc.bucket, loc.key, params)
+            if reply is NOT_SERVED:
+                return await self.client.head_object(Bucket=loc.bucket, Key=loc.key, **params)
+            return reply
+
+        return await self.retry(attempt)
+
+    @asynccontextmanager
+    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
+        async with self.lean.get(loc.bucket, loc.key, params) as served:
+            if served is NOT_SERVED:
+                async with super()._body(loc, params) as stream:
+                    yield stream
+            else:
+                yield served[1]
+
+    async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        async def attempt() -> Reply:
+            reply = await self.lean.put(loc.bucket, loc.key, body, params)
+            if reply is NOT_SERVED:
+                return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+            return reply
+
+        return await self.retry(attempt)
+
+    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
+                                params: dict[str, Any]) -> Reply:
+        reply = await self.lean.put(loc.bucket, loc.key, body, {"PartNumber": number, "UploadId": upload_id, **params})
+        if reply is NOT_SERVED:
+            return await super()._upload_part_once(loc, upload_id, number, body, params)
+        return reply

@@ -74,10 +74,9 @@ class ObjectStore:
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
-        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
         offset, pending, pending_size = part.offset, [], 0
-        async with response["Body"] as body:
-            while chunk := await _next_chunk(body.content):
+        async with self._body(loc, params) as stream:
+            while chunk := await _next_chunk(stream):
                 if offset + pending_size + len(chunk) > part.end:
                     raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
                 pending.append(chunk)
@@ -90,6 +89,13 @@ class ObjectStore:
         received = offset + pending_size - part.offset
         if received != part.size:
             raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+
+    @asynccontextmanager
+    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """A GetObject's body as aiohttp's stream (the one step a lean path replaces)."""
+        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+        async with response["Body"] as body:
+            yield body.content
 
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
@@ -192,9 +198,8 @@ class ObjectStore:
         """UploadPart with Content-MD5, and a check that the part the store kept is the one sent."""
 
         async def send() -> Reply:
-            reply = await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
-                                                  PartNumber=number, Body=body, ContentMD5=content_md5(md5),
-                                                  **params)
+            reply = await self._upload_part_once(loc, upload_id, number, body,
+                                                 {"ContentMD5": content_md5(md5), **params})
             echoed = normalize(reply.get("ETag"))
             if parse_etag(echoed) is not None and echoed != md5.hex():
                 # A store that does not check Content-MD5 kept other bytes (e.g. a connection
@@ -204,6 +209,11 @@ class ObjectStore:
             return reply
 
         return await self.retry(send)
+
+    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
+                                params: dict[str, Any]) -> Reply:
+        return await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id, PartNumber=number,
+                                             Body=body, **params)
 
     async def upload_part_copy(self, loc: S3Location, upload_id: str, number: int, source: S3Location,
                                **params: Any) -> Reply:
@@ -272,6 +282,11 @@ async def _next_chunk(stream: Any) -> bytes:
 
 @asynccontextmanager
 async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
-    """The store for ``config``'s endpoint, credentials and limits."""
+    """The store for ``config``'s endpoint, credentials and limits, on ``config.engine``."""
     async with open_client(config) as client:
-        yield ObjectStore(client, config)
+        if config.engine == "lean":
+            from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+
+            yield LeanStore(client, config)
+        else:
+            yield ObjectStore(client, config)
