@@ -61,7 +61,7 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
         async def boto_get(key: str) -> None:
             response = await client.get_object(Bucket=BUCKET, Key=key)
             async with response["Body"] as body:
-                assert await _drain(body.content) == len(BODY)
+                assert await _drain(getattr(body, "raw_stream", body).content) == len(BODY)
 
         async def lean_get(key: str) -> None:
             async with lean.get(BUCKET, key, {}) as (reply, stream):

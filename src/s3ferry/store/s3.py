@@ -95,7 +95,8 @@ class ObjectStore:
         """A GetObject's body as aiohttp's stream (the one step a lean path replaces)."""
         response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
         async with response["Body"] as body:
-            yield body.content
+            # aiobotocore 2.x's body proxies the aiohttp response; 3.x's holds it as raw_stream
+            yield getattr(body, "raw_stream", body).content
 
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
