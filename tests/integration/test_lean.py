@@ -23,7 +23,7 @@ from s3ferry.store.lean import NOT_SERVED, LeanEngine, LeanStore
 from s3ferry.store.s3 import ObjectStore, open_store
 
 # The engine itself is under test here: the botocore lane would only repeat the moto one.
-pytestmark = pytest.mark.parametrize("server", ["moto", "ceph"], indirect=True)
+lanes = pytest.mark.parametrize("server", ["moto", "ceph"], indirect=True)
 
 KEYS = ["plain.bin", "dir/a b+c%d&e=f?g#h", "unicode/é ü 日本/ключ", "double//slash", "~tilde/(x)!*'"]
 
@@ -44,6 +44,7 @@ def _run(server, fn):
     return asyncio.run(main())
 
 
+@lanes
 @pytest.mark.parametrize("key", KEYS)
 def test_put_head_get_round_trip(server, bucket, key):
     data = os.urandom(70_001)
@@ -67,6 +68,7 @@ def test_put_head_get_round_trip(server, bucket, key):
     assert server.client().get_object(Bucket=bucket, Key=key)["Body"].read() == data
 
 
+@lanes
 def test_upload_part_makes_the_composite_etag(server, bucket):
     parts = [os.urandom(5 * 1024 * 1024), os.urandom(1000)]
     s3 = server.client()
@@ -84,6 +86,7 @@ def test_upload_part_makes_the_composite_etag(server, bucket):
     assert s3.head_object(Bucket=bucket, Key="mp")["ETag"].strip('"') == composite, done
 
 
+@lanes
 def test_errors_carry_the_s3_code_and_map_to_the_tree(server, bucket):
     server.client().put_object(Bucket=bucket, Key="k", Body=b"x")
 
@@ -113,6 +116,7 @@ async def _get(lean, bucket, key, params):
         return await _drain(stream)
 
 
+@lanes
 def test_content_encoded_object_comes_back_as_stored(server, bucket):
     """aiohttp would gunzip a gzip-encoded body; the stored bytes (and their MD5) must come back."""
     packed = gzip.compress(b"hello " * 1000)
@@ -120,15 +124,15 @@ def test_content_encoded_object_comes_back_as_stored(server, bucket):
     assert _run(server, lambda lean, client: _get(lean, bucket, "z", {})) == packed
 
 
+@pytest.mark.parametrize("server", ["ceph"], indirect=True)  # moto checks no signature
 def test_wrong_secret_is_access_denied_on_ceph(server, bucket, monkeypatch):
-    if server.name != "ceph":
-        pytest.skip("moto does not check signatures")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     with pytest.raises(ClientError) as caught:
         _run(server, lambda lean, client: lean.head(bucket, "k", {}))
     assert isinstance(map_error(caught.value), AccessError)
 
 
+@lanes
 def test_parameters_it_cannot_send_are_left_to_botocore(server, bucket):
     async def body(lean, client):
         return (await lean.put(bucket, "k", b"x", {"ChecksumAlgorithm": "CRC32"}),
@@ -137,6 +141,7 @@ def test_parameters_it_cannot_send_are_left_to_botocore(server, bucket):
     assert _run(server, body) == (NOT_SERVED, NOT_SERVED)
 
 
+@lanes
 def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket):
     """With engine=lean no hot request may reach aiobotocore (a silent fallback would pass
     every other test while keeping the old cost); the rest still does."""
@@ -168,6 +173,7 @@ def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket):
     assert reply["ETag"].strip('"') == hashlib.md5(data).hexdigest()
 
 
+@lanes
 def test_engine_botocore_is_the_plain_store(server):
     async def main():
         async with open_store(server.config(engine="botocore")) as store:
@@ -185,3 +191,43 @@ def _forbidden(name):
 def _b64md5(data: bytes) -> str:
     import base64
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def test_a_redirect_hands_the_bucket_to_botocore(moto, monkeypatch):
+    """AWS answers a request signed for the wrong region with 301 PermanentRedirect, which
+    botocore's redirector follows and the lean path does not: that bucket moves to botocore."""
+    from helpers import proxy_in_front
+
+    for var, value in moto.env().items():
+        if var.startswith("AWS_"):
+            monkeypatch.setenv(var, value)
+    s3 = moto.client()
+    name = f"t-redirect-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"abc")
+    try:
+        with proxy_in_front(moto) as proxy:
+            proxy.set_fault("status", status=301, code="PermanentRedirect", limit=1)
+
+            async def main():
+                config = moto.config(engine="lean").replace(endpoint_url=proxy.url)
+                async with open_store(config) as store:
+                    head = await store.head(S3Location(name, "k"))
+                    calls = []
+                    original = store.client.head_object
+
+                    async def counted(**kwargs):
+                        calls.append(kwargs)
+                        return await original(**kwargs)
+
+                    store.client.head_object = counted
+                    await store.head(S3Location(name, "k"))
+                    return head, calls, store.lean._buckets[name]
+
+            head, calls, lean_target = asyncio.run(main())
+            assert proxy.stats.injected["status"] == 1
+    finally:
+        s3.delete_object(Bucket=name, Key="k")
+        s3.delete_bucket(Bucket=name)
+    assert head["ContentLength"] == 3
+    assert lean_target is None and len(calls) == 1  # botocore's from then on

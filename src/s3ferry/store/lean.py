@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +40,14 @@ from s3ferry.store.client import S3Client
 from s3ferry.store.s3 import ObjectStore, Reply
 
 NOT_SERVED: Any = object()  # this request needs botocore
+# Replies that botocore's S3 region redirector turns into a retry at the bucket's real region
+# (a wrong or missing --region on AWS). The lean path hands such a bucket to botocore for good.
+REDIRECT_STATUS = frozenset({301, 307})
+REDIRECT_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
+
+
+class _Redirected(Exception):
+    """The bucket lives elsewhere: botocore's redirector knows how to follow."""
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
 _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
 
@@ -124,7 +132,10 @@ class LeanEngine:
             async with bucket.session.request(method, url, headers=headers, data=body, proxy=bucket.proxy,
                                               proxy_headers=bucket.proxy_headers or None) as response:
                 if response.status >= 300:
-                    raise await _client_error(response, method, query)
+                    error = await _client_error(response, method, query)
+                    if response.status in REDIRECT_STATUS or error.response["Error"].get("Code") in REDIRECT_CODES:
+                        raise _Redirected() from error
+                    raise error
                 yield response
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
             raise ConnectionClosedError(error=exc, endpoint_url=str(url)) from exc
@@ -140,35 +151,49 @@ class LeanEngine:
     # ---- operations: each returns NOT_SERVED when botocore must do it --------------------
 
     async def head(self, bucket: str, key: str, params: dict[str, Any]) -> Any:
-        query, headers = _split(params)
-        target = await self._bucket(bucket)
-        if headers is None or target is None:
-            return NOT_SERVED
-        async with self._send("HEAD", target, key, query, headers) as response:
+        async with self._open("HEAD", bucket, key, params) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
             return s3wire.parse_reply(_headers(response), response.status)
 
     @asynccontextmanager
     async def get(self, bucket: str, key: str, params: dict[str, Any]) -> AsyncIterator[Any]:
         """Yields (reply, aiohttp stream), or NOT_SERVED."""
+        async with self._open("GET", bucket, key, params) as response:
+            if response is NOT_SERVED:
+                yield NOT_SERVED
+            else:
+                yield s3wire.parse_reply(_headers(response), response.status), response.content
+
+    async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
+        """PutObject, or UploadPart when params hold PartNumber and UploadId."""
+        if not _sendable(body):
+            return NOT_SERVED
+        async with self._open("PUT", bucket, key, params, body) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
+            reply = s3wire.parse_reply(_headers(response), response.status)
+        reply.pop("ContentLength", None)  # the reply's own length, not a member of Put/UploadPart
+        reply.pop("ContentType", None)
+        return reply
+
+    @asynccontextmanager
+    async def _open(self, method: str, bucket: str, key: str, params: dict[str, Any],
+                    body: Any = None) -> AsyncIterator[Any]:
+        """The response, or NOT_SERVED: parameters only botocore can send, a bucket the
+        endpoint rules give another auth scheme, or a bucket in another region."""
         query, headers = _split(params)
         target = await self._bucket(bucket)
         if headers is None or target is None:
             yield NOT_SERVED
             return
-        async with self._send("GET", target, key, query, headers) as response:
-            yield s3wire.parse_reply(_headers(response), response.status), response.content
-
-    async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
-        """PutObject, or UploadPart when params hold PartNumber and UploadId."""
-        query, headers = _split(params)
-        target = await self._bucket(bucket)
-        if headers is None or target is None or not _sendable(body):
-            return NOT_SERVED
-        async with self._send("PUT", target, key, query, headers, body) as response:
-            reply = s3wire.parse_reply(_headers(response), response.status)
-        reply.pop("ContentLength", None)  # the reply's own length, not a member of Put/UploadPart
-        reply.pop("ContentType", None)
-        return reply
+        async with AsyncExitStack() as stack:
+            try:
+                response = await stack.enter_async_context(self._send(method, target, key, query, headers, body))
+            except _Redirected:
+                self._buckets[bucket] = None
+                response = NOT_SERVED
+            yield response
 
 
 def _split(params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | None]:
