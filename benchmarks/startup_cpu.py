@@ -1,6 +1,6 @@
 """CPU of one `s3ferry put` of one small file (start-up, imports, one PUT, exit), against moto.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/startup_cpu.py [--runs 5] [-- extra CLI args]
+    PYTHONPATH=src .venv/bin/python benchmarks/startup_cpu.py [--runs 5] [--engines lean,botocore] [-- extra CLI args]
 
 Each run is a fresh process measured with getrusage(RUSAGE_CHILDREN) (user + sys); prints
 the median and range. Also `python -X importtime` for the biggest imports of one run.
@@ -34,6 +34,7 @@ def _cpu(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--engines", default="lean,botocore")
     parser.add_argument("extra", nargs="*")
     args = parser.parse_args()
     with moto_server() as server, tempfile.TemporaryDirectory() as tmp:
@@ -46,9 +47,14 @@ def main() -> None:
         put = [sys.executable, "-m", "s3ferry", "put", path, "s3://startup/small.txt", *args.extra]
         help_ = [sys.executable, "-m", "s3ferry", "--help"]
         bare = [sys.executable, "-c", "pass"]
-        for name, cmd in (("python -c pass", bare), ("s3ferry --help", help_), ("s3ferry put 10 KB", put)):
-            values = [_cpu(cmd, env) for _ in range(args.runs)]
-            print(f"{name:18s} {statistics.median(values):.3f} CPU-s [{min(values):.3f}-{max(values):.3f}] "
+        cases = [("python -c pass", bare, None), ("s3ferry --help", help_, None)]
+        cases += [(f"s3ferry put 10 KB, {engine}", put, engine) for engine in args.engines.split(",")]
+        values: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+        for _ in range(args.runs):  # interleaved, so every case sees the same load
+            for name, cmd, engine in cases:
+                values[name].append(_cpu(cmd, {**env, "S3FERRY_ENGINE": engine} if engine else env))
+        for name, got in values.items():
+            print(f"{name:28s} {statistics.median(got):.3f} CPU-s [{min(got):.3f}-{max(got):.3f}] "
                   f"over {args.runs} runs")
         trace = subprocess.run([sys.executable, "-X", "importtime", *put[1:]], env=env, capture_output=True, text=True)
         rows = []

@@ -231,3 +231,29 @@ def test_a_redirect_hands_the_bucket_to_botocore(moto, monkeypatch):
         s3.delete_bucket(Bucket=name)
     assert head["ContentLength"] == 3
     assert lean_target is None and len(calls) == 1  # botocore's from then on
+
+
+@lanes
+def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket):
+    s3 = server.client()
+    keys = ["p/a b+c", "p/%41 percent", "p/é/ü", "p/sub/1", "p/sub/2", "p/z~(x)"]
+    for i, key in enumerate(keys):
+        s3.put_object(Bucket=bucket, Key=key, Body=os.urandom(i + 1))
+    flat = s3.list_objects_v2(Bucket=bucket, Prefix="p/")["Contents"]
+    nested = s3.list_objects_v2(Bucket=bucket, Prefix="p/", Delimiter="/")
+
+    async def main():
+        async with open_store(server.config(engine="lean")) as store:
+            store.client.list_objects_v2 = _forbidden("list_objects_v2")
+            where = S3Location(bucket, "p/")
+            all_items = [item async for item in store.list_objects(where, page_size=2)]
+            top = [item async for item in store.list_objects(where, delimiter="/", page_size=2)]
+            after = [item async for item in store.list_objects(where, start_after="p/sub/1")]
+            return all_items, top, after
+
+    all_items, top, after = asyncio.run(main())
+    assert [(i["Key"], i["Size"], i["ETag"], i["LastModified"]) for i in all_items] == \
+        [(i["Key"], i["Size"], i["ETag"], i["LastModified"]) for i in flat]
+    assert sorted(i.get("Prefix") or i["Key"] for i in top) == \
+        sorted([p["Prefix"] for p in nested["CommonPrefixes"]] + [c["Key"] for c in nested["Contents"]])
+    assert [i["Key"] for i in after] == ["p/sub/2", "p/z~(x)", "p/é/ü"]  # UTF-8 byte order

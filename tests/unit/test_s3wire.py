@@ -97,3 +97,38 @@ def test_botocore_error_parse_agrees_on_code_and_message() -> None:
     head = RestXMLParser().parse({"headers": {}, "status_code": 404, "body": b""},
                                  MODEL.operation_model("HeadObject").output_shape)
     assert s3wire.parse_error(404, {}, b"")["Error"] == head["Error"]
+
+
+LIST_PAGE = (
+    b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    b"<Name>b</Name><Prefix>dir%2F</Prefix><MaxKeys>2</MaxKeys><Delimiter>%2F</Delimiter>"
+    b"<EncodingType>url</EncodingType><IsTruncated>true</IsTruncated><KeyCount>3</KeyCount>"
+    b"<NextContinuationToken>tok+/=</NextContinuationToken><StartAfter>a+b</StartAfter>"
+    b"<Contents><Key>dir%2Fa+b%2B%25%C3%A9</Key><LastModified>2026-12-01T16:38:55.123Z</LastModified>"
+    b"<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag><Size>65536</Size><StorageClass>STANDARD</StorageClass>"
+    b"<ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>"
+    b"<Owner><ID>o1</ID><DisplayName>me</DisplayName></Owner></Contents>"
+    b"<Contents><Key>dir%2F%01ctl</Key><LastModified>2026-12-01T16:38:56.000Z</LastModified>"
+    b"<ETag>&quot;x-2&quot;</ETag><Size>0</Size><StorageClass>STANDARD</StorageClass>"
+    b"<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress>"
+    b"<RestoreExpiryDate>2027-01-01T00:00:00.000Z</RestoreExpiryDate></RestoreStatus></Contents>"
+    b"<CommonPrefixes><Prefix>dir%2Fsub+1%2F</Prefix></CommonPrefixes></ListBucketResult>")
+
+
+def test_list_page_equals_botocores_parse_and_decoding() -> None:
+    from botocore.handlers import decode_list_object_v2
+
+    shape = MODEL.operation_model("ListObjectsV2").output_shape
+    theirs = RestXMLParser().parse({"headers": HeadersDict({}), "status_code": 200, "body": LIST_PAGE}, shape)
+    decode_list_object_v2(theirs, context={"encoding_type_auto_set": True})
+    theirs.pop("ResponseMetadata")
+    ours = s3wire.parse_list_page(LIST_PAGE)
+    assert ours == theirs
+    assert ours["Contents"][0]["Key"] == "dir/a b+%é" and ours["CommonPrefixes"] == [{"Prefix": "dir/sub 1/"}]
+
+
+def test_list_query_and_what_needs_botocore() -> None:
+    assert s3wire.list_query({"Prefix": "a b/", "MaxKeys": 1000, "StartAfter": "x", "Delimiter": "/"}) == {
+        "list-type": "2", "encoding-type": "url", "prefix": "a b/", "max-keys": "1000", "start-after": "x",
+        "delimiter": "/"}
+    assert s3wire.list_query({"RequestPayer": "requester"}) is None

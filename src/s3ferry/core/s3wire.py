@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from urllib.parse import unquote_plus
 from typing import Any
 
 META_PREFIX = "x-amz-meta-"
@@ -195,3 +196,54 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+# ---- ListObjectsV2 pages ----------------------------------------------------------------------
+# botocore parses a 1,000-key page in ~70 ms of CPU here (a dateutil parse per LastModified);
+# this parse takes ~12 ms. Types follow botocore's output shape; keys arrive URL-encoded
+# (encoding-type=url, which botocore also asks for) and are decoded as botocore decodes them.
+_LIST_TYPES: dict[str, str] = {
+    "Size": _I, "KeyCount": _I, "MaxKeys": _I, "IsTruncated": _B, "LastModified": _ISO,
+    "IsRestoreInProgress": _B, "RestoreExpiryDate": _ISO,
+}
+_LIST_REPEATED = frozenset({"Contents", "CommonPrefixes", "ChecksumAlgorithm"})
+_LIST_ENCODED_TOP = ("Delimiter", "Prefix", "StartAfter")
+LIST_QUERY = {"list-type": "2", "encoding-type": "url"}
+
+
+def list_query(params: Mapping[str, Any]) -> dict[str, str] | None:
+    """The query of a ListObjectsV2 request; None for parameters left to botocore."""
+    names = {"Prefix": "prefix", "Delimiter": "delimiter", "MaxKeys": "max-keys", "StartAfter": "start-after",
+             "ContinuationToken": "continuation-token", "FetchOwner": "fetch-owner"}
+    query = dict(LIST_QUERY)
+    for name, value in params.items():
+        if name not in names:
+            return None
+        query[names[name]] = str(value).lower() if isinstance(value, bool) else str(value)
+    return query
+
+
+def parse_list_page(body: bytes) -> dict[str, Any]:
+    """botocore's ListObjectsV2 reply (after its URL-decoding handler) from the XML body."""
+    page = _list_element(ElementTree.fromstring(body))
+    if page.get("EncodingType") == "url":
+        for name in _LIST_ENCODED_TOP:
+            if name in page:
+                page[name] = unquote_plus(page[name])
+        for entry in page.get("Contents", []):
+            entry["Key"] = unquote_plus(entry["Key"])
+        for entry in page.get("CommonPrefixes", []):
+            entry["Prefix"] = unquote_plus(entry["Prefix"])
+    return page
+
+
+def _list_element(element: ElementTree.Element) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for child in element:
+        name = _local(child.tag)
+        value: Any = _list_element(child) if len(child) else _convert(child.text or "", _LIST_TYPES.get(name, _S))
+        if name in _LIST_REPEATED:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out

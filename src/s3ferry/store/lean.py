@@ -116,9 +116,11 @@ class LeanEngine:
     # ---- one request --------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _send(self, method: str, bucket: _Bucket, key: str, query: dict[str, str] | None,
+    async def _send(self, method: str, bucket: _Bucket, key: str | None, query: dict[str, str] | None,
                     headers: dict[str, str], body: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
-        path = f"{bucket.path}/{quote_key(key)}"
+        # key None: the bucket itself ("/bucket" path style, "/" virtual host style), as botocore sends
+        tail = f"/{quote_key(key)}" if key is not None else ("" if bucket.path else "/")
+        path = f"{bucket.path}{tail}"
         query_text = canonical_query(query) if query else ""
         headers["host"] = bucket.host
         headers["accept-encoding"] = "identity"  # aiohttp would ask for gzip (botocore #1255)
@@ -127,7 +129,7 @@ class LeanEngine:
             payload = _sha256(body) if body is not None else EMPTY_SHA256
         bucket.signer.sign(await self._credentials(), method, path, query_text, headers, self._clock.stamp(),
                            payload)
-        url = URL(f"{bucket.base}/{quote_key(key)}{'?' + query_text if query_text else ''}", encoded=True)
+        url = URL(f"{bucket.base}{tail}{'?' + query_text if query_text else ''}", encoded=True)
         try:
             async with bucket.session.request(method, url, headers=headers, data=body, proxy=bucket.proxy,
                                               proxy_headers=bucket.proxy_headers or None) as response:
@@ -177,12 +179,23 @@ class LeanEngine:
         reply.pop("ContentType", None)
         return reply
 
+    async def list_page(self, bucket: str, params: dict[str, Any]) -> Any:
+        """One ListObjectsV2 page (params without Bucket), or NOT_SERVED."""
+        query = s3wire.list_query(params)
+        if query is None:
+            return NOT_SERVED
+        async with self._open("GET", bucket, None, {}, query=query) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
+            return s3wire.parse_list_page(await response.read())
+
     @asynccontextmanager
-    async def _open(self, method: str, bucket: str, key: str, params: dict[str, Any],
-                    body: Any = None) -> AsyncIterator[Any]:
+    async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
+                    body: Any = None, query: dict[str, str] | None = None) -> AsyncIterator[Any]:
         """The response, or NOT_SERVED: parameters only botocore can send, a bucket the
         endpoint rules give another auth scheme, or a bucket in another region."""
-        query, headers = _split(params)
+        params_query, headers = _split(params)
+        query = {**params_query, **(query or {})}
         target = await self._bucket(bucket)
         if headers is None or target is None:
             yield NOT_SERVED
@@ -232,6 +245,8 @@ def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
 async def _client_error(response: aiohttp.ClientResponse, method: str, query: dict[str, str] | None) -> ClientError:
     body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
     operation = "UploadPart" if query and "uploadId" in query else _OPERATION.get(method, "PutObject")
+    if query and "list-type" in query:
+        operation = "ListObjectsV2"
     return ClientError(s3wire.parse_error(response.status, _headers(response), body), operation)
 
 
@@ -282,3 +297,13 @@ class LeanStore(ObjectStore):
         if reply is NOT_SERVED:
             return await super()._upload_part_once(loc, upload_id, number, body, params)
         return reply
+
+    async def _list_page(self, params: dict[str, Any]) -> Reply:
+        async def attempt() -> Reply:
+            rest = {k: v for k, v in params.items() if k != "Bucket"}
+            page = await self.lean.list_page(params["Bucket"], rest)
+            if page is NOT_SERVED:
+                return await self.client.list_objects_v2(**params)
+            return page
+
+        return await self.retry(attempt)

@@ -137,7 +137,7 @@ class ObjectStore:
         if start_after:
             params["StartAfter"] = start_after
         while True:
-            page = await self._call("list_objects_v2", **params)
+            page = await self._list_page(params)
             for item in page.get("CommonPrefixes", []):
                 yield item
             for item in page.get("Contents", []):
@@ -145,6 +145,10 @@ class ObjectStore:
             if not page.get("IsTruncated"):
                 return
             params["ContinuationToken"] = page["NextContinuationToken"]
+
+    async def _list_page(self, params: dict[str, Any]) -> Reply:
+        """One ListObjectsV2 page under the retry policy (the step a lean path replaces)."""
+        return await self._call("list_objects_v2", **params)
 
     # ---- multipart uploads --------------------------------------------------------------
 
