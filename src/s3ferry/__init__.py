@@ -2,7 +2,6 @@
 
 import importlib
 
-
 from s3ferry.core.config import Config, parse_size
 from s3ferry.core.errors import (
     AccessError,

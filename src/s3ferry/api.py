@@ -8,21 +8,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from s3ferry.store.errors import map_error
-from s3ferry.store.s3 import open_store
 from s3ferry.core.config import Config
-from s3ferry.ops.context import Context
 from s3ferry.core.errors import ConfigError
-from s3ferry.local.hashcache import HashCache
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import NoProgress, Progress, Summary
+from s3ferry.core.sync_plan import RULES
+from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
-from s3ferry.core.sync_plan import RULES
 from s3ferry.ops.trees import get_path, put_path
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
+from s3ferry.store.errors import map_error
+from s3ferry.store.s3 import open_store
 
 
 @asynccontextmanager

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3ferry.local import files as fileio
 from s3ferry.core.errors import SourceChangedError
+from s3ferry.local import files as fileio
+from s3ferry.local.buffers import PartBuffers
 
 
 @settings(max_examples=40, deadline=None)
@@ -58,7 +59,7 @@ def test_read_whole_refuses_a_file_that_changed(tmp_path) -> None:
 
 
 def test_part_buffers_are_reused_and_never_exceed_the_limit() -> None:
-    buffers = fileio.PartBuffers(limit=2)
+    buffers = PartBuffers(limit=2)
     a, b = buffers.take(100), buffers.take(100)
     buffers.give(a)
     assert buffers.take(100) is a  # reused, not allocated again
@@ -79,7 +80,7 @@ def test_read_part_reads_and_hashes_the_range(tmp_path_factory, size, offset) ->
     path.write_bytes(data)
     fd = os.open(path, os.O_RDONLY)
     try:
-        buffers = fileio.PartBuffers(limit=1)
+        buffers = PartBuffers(limit=1)
         view, digest = fileio.read_part(buffers, fd, offset, size)
         assert bytes(view) == data[offset:offset + size]
         assert digest == hashlib.md5(data[offset:offset + size]).digest()

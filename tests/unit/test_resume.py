@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from s3ferry.core.config import Config, MiB
 from s3ferry.ops.resume.journal import GetRecord, Journal, PutRecord, journal_dir
 from s3ferry.core.parts import plan_parts
-from s3ferry.core.resume import RangeSet, StoredPart, fits_plan, parts_to_send, reusable, worth_hashing
+from s3ferry.core.resume import RangeSet, StoredPart, fits_plan, reusable, worth_hashing
+
+
+def parts_to_send(parts, stored, digests):
+    """What put sends (again): every part that ``reusable`` does not keep."""
+    return [p for p in parts if not reusable(p, stored.get(p.number), digests.get(p.number))]
 
 PART = 5 * MiB
 

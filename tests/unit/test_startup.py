@@ -11,7 +11,7 @@ def _run(code: str) -> str:
 
 
 def test_cli_import_leaves_aiobotocore_and_rich_unloaded() -> None:
-    loaded = _run("import sys, s3ferry.cli; print(sorted({m.split('.')[0] for m in sys.modules} & "
+    loaded = _run("import sys, s3ferry.cli.app; print(sorted({m.split('.')[0] for m in sys.modules} & "
                   "{'aiobotocore', 'aiohttp', 'botocore', 'boto3', 'rich'}))")
     assert loaded == "[]"
 

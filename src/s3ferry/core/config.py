@@ -63,7 +63,12 @@ BENCH_CONCURRENCY = (4, 8, 16, 32)
 BENCH_FILE_SIZE = 64 * KiB
 BENCH_PREFIX = "s3ferry-bench/"
 BENCH_EMBEDDED_BUCKET = "s3ferry-bench"
-# Clean-up runs shielded from Ctrl-C, but not forever.
+# Clean-up runs shielded from Ctrl-C, but not forever: aborting an upload, sweeping the
+# uploads a lost CreateMultipartUpload reply (or a Ctrl-C mid-request) may have left, which
+# looks twice, ORPHAN_SETTLE seconds apart, for a cut-off request that lands late.
+ABORT_TIMEOUT = 30.0
+ORPHAN_SWEEP_TIMEOUT = 30.0
+ORPHAN_SETTLE = 1.0
 BENCH_CLEANUP_TIMEOUT = 120.0
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]

@@ -81,10 +81,6 @@ class CompositeBuilder:
     def part_etags(self) -> list[tuple[int, str]]:
         return [(i + 1, e) for i, e in enumerate(self._etags) if e is not None]
 
-    @property
-    def complete(self) -> bool:
-        return all(d is not None for d in self._digests)
-
     def etag(self) -> str:
         missing = [i + 1 for i, d in enumerate(self._digests) if d is None]
         if missing:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from s3ferry.core.errors import ConfigError
 
@@ -22,10 +21,13 @@ class S3Location:
     def is_prefix(self) -> bool:
         return self.key == "" or self.key.endswith("/")
 
+    def as_prefix(self) -> S3Location:
+        """This location read as a folder: ``s3://b/data`` means ``s3://b/data/``."""
+        return self if self.is_prefix else S3Location(self.bucket, self.key + "/")
+
     def child(self, relative: str) -> S3Location:
         """The key for ``relative`` (a /-separated path) under this prefix."""
-        base = self.key if self.is_prefix else self.key + "/"
-        return S3Location(self.bucket, base + relative)
+        return S3Location(self.bucket, self.as_prefix().key + relative)
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
@@ -61,8 +63,3 @@ def safe_relative_path(key: str, prefix: str) -> str:
     if not cleaned:
         raise ConfigError(f"key names no file under the prefix: {key!r}")
     return "/".join(cleaned)
-
-
-def local_key(root: Path, path: Path) -> str:
-    """The /-separated key suffix of ``path`` below ``root``."""
-    return path.relative_to(root).as_posix()

@@ -3,7 +3,7 @@ interrupted download are already in its temporary file. Pure, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from s3ferry.core.parts import Part, part_count
@@ -29,12 +29,6 @@ def reusable(part: Part, stored: StoredPart | None, digest: bytes | None) -> boo
 def worth_hashing(part: Part, stored: StoredPart | None) -> bool:
     """Hashing the local part is only worth it when a stored part could match it."""
     return stored is not None and stored.size == part.size
-
-
-def parts_to_send(parts: Iterable[Part], stored: Mapping[int, StoredPart],
-                  digests: Mapping[int, bytes]) -> list[Part]:
-    """The parts to upload (again): missing from the store, or stored with other bytes."""
-    return [p for p in parts if not reusable(p, stored.get(p.number), digests.get(p.number))]
 
 
 def fits_plan(stored: Iterable[StoredPart], size: int, part_size: int) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -140,25 +140,10 @@ def _order(key: str) -> bytes:
     return key.encode("utf-8", "surrogateescape")
 
 
-def merge_join(sources: Iterable[Item], dests: Iterable[Item]) -> Iterator[tuple[Item | None, Item | None]]:
-    """Pair two key-sorted streams in bounded memory: one item of each side at a time."""
-    left, right = iter(sources), iter(dests)
-    a, b = next(left, None), next(right, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and _order(a.key) < _order(b.key)):
-            yield a, None
-            a = next(left, None)
-        elif a is None or _order(b.key) < _order(a.key):
-            yield None, b
-            b = next(right, None)
-        else:
-            yield a, b
-            a, b = next(left, None), next(right, None)
-
-
 async def amerge_join(sources: AsyncIterable[Item],
                       dests: AsyncIterable[Item]) -> AsyncIterator[tuple[Item | None, Item | None]]:
-    """``merge_join`` over two async streams (a local walk and a paged listing)."""
+    """Pair two key-sorted streams (a local walk, a paged listing) in bounded memory: one
+    item of each side at a time, each key once, in ListObjectsV2's byte order."""
     left, right = sources.__aiter__(), dests.__aiter__()
     a, b = await _anext(left), await _anext(right)
     while a is not None or b is not None:

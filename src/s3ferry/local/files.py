@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from s3ferry.core.config import HASH_BLOCK
 from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError
+from s3ferry.local.buffers import PartBuffers
 
 
 def open_for_upload(path: Path) -> tuple[int, os.stat_result]:
@@ -39,40 +39,6 @@ def read_and_hash(fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
     if len(data) != size:
         raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {len(data)})")
     return memoryview(data), hashlib.md5(data).digest()
-
-
-class PartBuffers:
-    """Part buffers reused from one part to the next. A fresh 8 MiB buffer costs 2,048 page
-    faults (each page zeroed by the kernel) to fill and an munmap to free: ~0.4 CPU-s per GiB
-    put. Never more than ``limit`` buffers (the parts in flight) exist, lent or free, so the
-    memory bound holds; buffers of another size are dropped to make room."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._free: list[memoryview] = []
-        self._lent = 0
-        self._lock = threading.Lock()
-
-    def take(self, size: int) -> memoryview:
-        with self._lock:
-            self._lent += 1
-            for i, buffer in enumerate(self._free):
-                if len(buffer) == size:
-                    return self._free.pop(i)
-            if self._free and self._lent + len(self._free) > self._limit:
-                self._free.pop(0)
-        return memoryview(bytearray(size))
-
-    def give(self, buffer: memoryview) -> None:
-        """Return a buffer nothing references any more (its part was sent and answered)."""
-        with self._lock:
-            self._lent -= 1
-            self._free.append(buffer)
-
-    def forget(self) -> None:
-        """A lent buffer that must not be reused: a failed send may still hold it."""
-        with self._lock:
-            self._lent -= 1
 
 
 def read_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
@@ -179,17 +145,3 @@ def remove_quietly(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-_RANDOM_BLOCK = 8 * 1024 * 1024
-
-
-def write_random(path: Path, size: int) -> None:
-    """Incompressible bytes, so no store or link can flatter the figures by compressing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        left = size
-        while left:
-            block = min(left, _RANDOM_BLOCK)
-            handle.write(os.urandom(block))
-            left -= block

@@ -25,9 +25,15 @@ CREATE TABLE IF NOT EXISTS known_etags (
 """
 
 
-def default_path() -> Path:
+def user_cache_dir() -> Path:
+    """s3ferry's folder in the user's cache ($XDG_CACHE_HOME, else ~/.cache): the hash cache
+    and, unless told otherwise, the resume journal live there."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "s3ferry" / "hashes.sqlite"
+    return Path(base) / "s3ferry"
+
+
+def default_path() -> Path:
+    return user_cache_dir() / "hashes.sqlite"
 
 
 class HashCache:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from s3ferry.store.s3 import ObjectStore
 from s3ferry.core.config import Config
-from s3ferry.local.files import PartBuffers
-from s3ferry.ops.resume.journal import Journal, journal_dir
 from s3ferry.core.results import NoProgress, Progress
+from s3ferry.local.buffers import PartBuffers
+from s3ferry.ops.resume.journal import Journal, journal_dir
+from s3ferry.store.s3 import ObjectStore
 
 
 @dataclass(frozen=True)

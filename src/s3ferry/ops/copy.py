@@ -31,9 +31,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
-
-# Headers that describe the object rather than the request, carried over to the copy.
-CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+from s3ferry.ops.remote import RemoteObject, head
 
 
 @dataclass(frozen=True)
@@ -49,34 +47,21 @@ class Endpoints:
         return self.source.store is self.dest.store
 
 
-@dataclass(frozen=True, slots=True)
-class SourceObject:
-    loc: S3Location
-    size: int
-    etag_raw: str
-    metadata: dict[str, str]
-    headers: dict[str, Any]
-
-    @property
-    def etag(self) -> str:
-        return normalize(self.etag_raw)
-
-
 async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> TransferResult:
     """Copy ``src`` to ``dest`` and verify by ETag. Never raises for a failed copy: the result
     carries the error. Cancellation propagates, after any multipart upload is aborted."""
     started = time.monotonic()
     ctx = ends.dest
     try:
-        obj = await _head(ends.source, src)
+        obj = await head(ends.source, src)
         ctx.progress.started(str(src), obj.size)
         parsed = parse_etag(obj.etag_raw)
-        layout = await remote_layout(ends.source, src, obj.size, parsed, obj.metadata) if parsed else \
+        layout = await remote_layout(ends.source, src, obj.size, parsed, obj.metadata or {}) if parsed else \
             Layout(None, "unknown")
         plan = plan_copy(obj.size, parsed, layout, same_endpoint=ends.same, part_size=ctx.config.part_size,
                          threshold=ctx.config.multipart_threshold)
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
-        verdict, detail = judge_copy(plan, obj.etag, remote)
+        verdict, detail = judge_copy(plan, normalize(obj.etag_raw), remote)
         if verdict is Verdict.MISMATCH:
             await delete_quietly(ctx, dest)
             raise IntegrityError(f"{detail}; copy deleted")
@@ -90,29 +75,22 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
     return result
 
 
-async def _head(ctx: Context, loc: S3Location) -> SourceObject:
-    response = await ctx.store.head(loc)
-    headers = {name: response[name] for name in CARRIED_HEADERS if response.get(name)}
-    return SourceObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
-                        dict(response.get("Metadata") or {}), headers)
-
-
-def _new_object_args(obj: SourceObject, part_size: int | None) -> dict[str, Any]:
+def _new_object_args(obj: RemoteObject, part_size: int | None) -> dict[str, Any]:
     """Metadata and headers for the copy: the source's, less a stale part size, plus the
     source's ETag and the part size this copy is cut at."""
-    metadata = {k: v for k, v in obj.metadata.items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
-    metadata[META_SOURCE_ETAG] = obj.etag
+    metadata = {k: v for k, v in (obj.metadata or {}).items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
+    metadata[META_SOURCE_ETAG] = normalize(obj.etag_raw)
     if part_size is not None:
         metadata[META_PART_SIZE] = str(part_size)
     return {"Metadata": metadata, **obj.headers}
 
 
-def _if_match(obj: SourceObject) -> dict[str, Any]:
+def _if_match(obj: RemoteObject) -> dict[str, Any]:
     # A source rewritten mid-copy fails the copy instead of mixing two versions.
     return {"CopySourceIfMatch": obj.etag_raw}
 
 
-async def _copy_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _copy_whole(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     ctx = ends.dest
     async with ctx.slots:
         response = await ctx.store.copy(obj.loc, dest, MetadataDirective="REPLACE", **_if_match(obj),
@@ -121,7 +99,7 @@ async def _copy_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan
     return normalize(response.get("CopyObjectResult", {}).get("ETag")) or await _dest_etag(ctx, dest)
 
 
-async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan, send_part) -> str:  # type: ignore[no-untyped-def]
+async def _multipart(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan, send_part) -> str:  # type: ignore[no-untyped-def]
     """The shared multipart frame: create, one task per part under the global limit, complete;
     every way out that is not success aborts the upload."""
     ctx = ends.dest
@@ -149,7 +127,7 @@ async def _multipart(ends: Endpoints, obj: SourceObject, dest: S3Location, plan:
     return remote
 
 
-async def _part_copy_one(ends: Endpoints, obj: SourceObject, dest: S3Location, upload_id: str,
+async def _part_copy_one(ends: Endpoints, obj: RemoteObject, dest: S3Location, upload_id: str,
                          part: Part) -> tuple[bytes, str]:
     ctx = ends.dest
     response = await ctx.store.upload_part_copy(dest, upload_id, part.number, obj.loc,
@@ -161,7 +139,7 @@ async def _part_copy_one(ends: Endpoints, obj: SourceObject, dest: S3Location, u
     return digest, server_etag
 
 
-async def _stream_part_one(ends: Endpoints, obj: SourceObject, dest: S3Location, upload_id: str,
+async def _stream_part_one(ends: Endpoints, obj: RemoteObject, dest: S3Location, upload_id: str,
                            part: Part) -> tuple[bytes, str]:
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, part, False))
@@ -169,7 +147,7 @@ async def _stream_part_one(ends: Endpoints, obj: SourceObject, dest: S3Location,
     return digest, normalize(response.get("ETag")) or digest.hex()
 
 
-async def _stream_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _stream_whole(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     ctx = ends.dest
     async with ctx.slots:
         response, digest = await _get_put(ends, obj, dest)
@@ -181,7 +159,7 @@ async def _stream_whole(ends: Endpoints, obj: SourceObject, dest: S3Location, pl
     return remote
 
 
-async def _get_put(ends: Endpoints, obj: SourceObject, dest: S3Location) -> tuple[Any, bytes]:
+async def _get_put(ends: Endpoints, obj: RemoteObject, dest: S3Location) -> tuple[Any, bytes]:
     # The bytes live only in this frame, so they are freed before the slot is released.
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, Part(1, 0, obj.size), True))
@@ -189,7 +167,7 @@ async def _get_put(ends: Endpoints, obj: SourceObject, dest: S3Location) -> tupl
     return response, digest
 
 
-async def _read_range(ctx: Context, obj: SourceObject, part: Part, whole: bool) -> tuple[memoryview, bytes]:
+async def _read_range(ctx: Context, obj: RemoteObject, part: Part, whole: bool) -> tuple[memoryview, bytes]:
     """One ranged GET into one buffer of exactly the part's size: the part is the only copy
     held, and it goes to UploadPart as a memoryview (no further copy)."""
     buffer = bytearray(part.size)
@@ -210,11 +188,11 @@ async def _dest_etag(ctx: Context, dest: S3Location) -> str:
     return normalize((await ctx.store.head(dest)).get("ETag"))
 
 
-async def _part_copy(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _part_copy(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     return await _multipart(ends, obj, dest, plan, _part_copy_one)
 
 
-async def _stream_parts(ends: Endpoints, obj: SourceObject, dest: S3Location, plan: CopyPlan) -> str:
+async def _stream_parts(ends: Endpoints, obj: RemoteObject, dest: S3Location, plan: CopyPlan) -> str:
     return await _multipart(ends, obj, dest, plan, _stream_part_one)
 
 

@@ -6,53 +6,32 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
 from s3ferry.core import layout as guess
-from s3ferry.local import hashing
 from s3ferry.core.config import TEMP_SUFFIX
-from s3ferry.ops.context import Context
 from s3ferry.core.errors import IntegrityError, UnverifiableError
-from s3ferry.core.etag import ETag, composite_etag, normalize, parse_etag
-from s3ferry.core.checksums import etag_is_opaque
+from s3ferry.core.etag import ETag, composite_etag, normalize
 from s3ferry.core.layout import Layout
-from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part, plan_parts
-from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
 from s3ferry.core.results import TransferResult, Verdict, report_kept
+from s3ferry.local import files as fileio
+from s3ferry.local import hashing
+from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
+from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.ops.multipart import keeps_partial
+from s3ferry.ops.remote import RemoteObject, head
+from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
 
 # A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
 # in transit fails the first pass and passes the second.
 VERIFY_PASSES = 2
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteObject:
-    loc: S3Location
-    size: int
-    etag_raw: str  # as the server sent it, for If-Match
-    metadata: dict[str, str] | None  # None: not fetched (known from a listing)
-    last_modified: datetime | None = None
-    opaque: bool | None = None  # SSE-KMS/SSE-C: the ETag is no MD5. None: unknown (a listing)
-
-    @property
-    def etag(self) -> ETag | None:
-        return None if self.opaque else parse_etag(self.etag_raw)
-
-
-async def head(ctx: Context, loc: S3Location) -> RemoteObject:
-    response = await ctx.store.head(loc)
-    return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
-                        response.get("Metadata", {}), response.get("LastModified"), etag_is_opaque(response))
 
 
 def temp_path(dest: Path) -> Path:

@@ -13,11 +13,11 @@ from pathlib import Path
 from anyio import to_thread
 
 from s3ferry.core.checksums import etag_is_opaque, full_object_checksum
-from s3ferry.core.layout import SINGLE, UNKNOWN, Layout, consistent, from_metadata
-from s3ferry.ops.context import Context
 from s3ferry.core.etag import ETag
+from s3ferry.core.layout import SINGLE, UNKNOWN, Layout, consistent, from_metadata
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import Verdict
+from s3ferry.ops.context import Context
 from s3ferry.store.errors import StoreError
 
 

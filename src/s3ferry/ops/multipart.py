@@ -13,6 +13,7 @@ import anyio
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder
+from s3ferry.core.config import ABORT_TIMEOUT
 from s3ferry.core.errors import IntegrityError, SourceChangedError, describe
 from s3ferry.core.etag import CompositeBuilder, normalize
 from s3ferry.core.locations import S3Location
@@ -21,7 +22,6 @@ from s3ferry.core.results import report_kept
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import error_code, is_missing, map_error
 
-ABORT_TIMEOUT = 30.0
 log = logging.getLogger("s3ferry")
 # Sends one part; must release the slot (held on behalf of the token) once its bytes are out.
 SendPart = Callable[[Part, object], Awaitable[None]]

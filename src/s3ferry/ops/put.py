@@ -23,11 +23,11 @@ from s3ferry.core.parts import Part, choose_part_size, part_count, plan_parts, u
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.resume import StoredPart, reusable, worth_hashing
 from s3ferry.local import files as fileio
+from s3ferry.local.buffers import PartBuffers
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
 from s3ferry.ops.resume.uploads import find_upload, note_upload
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def _checksum_args(ctx: Context) -> dict[str, Any]:
 
 
 def _read_part(fd: int, offset: int, size: int, crc: bool,
-               buffers: fileio.PartBuffers) -> tuple[memoryview, bytes, int | None]:
+               buffers: PartBuffers) -> tuple[memoryview, bytes, int | None]:
     data, digest = fileio.read_part(buffers, fd, offset, size)
     try:
         return data, digest, checksums.crc64nvme(data) if crc else None

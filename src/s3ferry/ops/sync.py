@@ -10,31 +10,40 @@ from __future__ import annotations
 
 import os
 import time
-from functools import partial
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from anyio import to_thread
 
-from s3ferry.store.errors import map_error
 from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
-from s3ferry.ops.context import Context
-from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.get import RemoteObject, download_object
-from s3ferry.core.errors import ConfigError, TransferError
+from s3ferry.core.errors import ConfigError
 from s3ferry.core.etag import parse_etag
-from s3ferry.local.hashcache import HashCache
 from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import Summary, TransferResult, Verdict
-from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
-from s3ferry.core.sync_plan import Action, Item, KeyFilter, Rule, Step, amerge_join, decide, etags_agree, resolve_compare
-from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs
-from s3ferry.ops.put import upload_file
-from s3ferry.ops.verify import Verifier
+from s3ferry.core.sync_plan import (
+    Action,
+    Item,
+    KeyFilter,
+    Rule,
+    Step,
+    amerge_join,
+    decide,
+    etags_agree,
+    resolve_compare,
+)
+from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.context import Context
+from s3ferry.ops.copy import Endpoints, copy_object
+from s3ferry.ops.get import download_object
+from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, run_jobs
 from s3ferry.ops.listing import local_items, remote_items
-
+from s3ferry.ops.put import upload_file
+from s3ferry.ops.remote import RemoteObject
+from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
+from s3ferry.ops.verify import Verifier
 
 
 @dataclass
@@ -124,19 +133,19 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
         raise ConfigError("a source endpoint or profile needs an s3:// source")
     if isinstance(source, Path) and isinstance(dest, S3Location):
         await check_bucket(ctx, dest.bucket)
-        base = _as_prefix(dest)
+        base = dest.as_prefix()
         pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.store, base, options.keys))
         jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
         await check_bucket(src_ctx, source.bucket)
-        base = _as_prefix(source)
+        base = source.as_prefix()
         dest.mkdir(parents=True, exist_ok=True)
         pairs = amerge_join(remote_items(src_ctx.store, base, options.keys),
                             local_items(dest, options.keys))
         jobs = _down_jobs(src_ctx, judge, base, dest, pairs, options, stats, summary)
     elif isinstance(source, S3Location) and isinstance(dest, S3Location):
         ends = Endpoints(src_ctx, ctx)
-        src_base, dst_base = _as_prefix(source), _as_prefix(dest)
+        src_base, dst_base = source.as_prefix(), dest.as_prefix()
         if ends.same and src_base.bucket == dst_base.bucket and _overlap(src_base.key, dst_base.key):
             raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
         await check_bucket(src_ctx, src_base.bucket)
@@ -159,10 +168,6 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
 
 def _overlap(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
-
-
-def _as_prefix(loc: S3Location) -> S3Location:
-    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
 
 
 async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
@@ -239,9 +244,7 @@ def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptio
                 current = resolve_compare(current, *verdict) if isinstance(verdict, tuple) else \
                     resolve_compare(current, verdict)
             except Exception as exc:  # noqa: BLE001 - a failed comparison is that file's failure
-                error = TransferError("sync", source, dest, map_error(exc))
-                return _report(ctx, TransferResult("sync", source, dest, error=str(error), exit_code=error.exit_code,
-                                                   seconds=time.monotonic() - started))
+                return _report(ctx, failed("sync", source, dest, exc, started))
         if current.action is Action.SKIP:
             stats.skipped += 1
             return _report(ctx, _skip_result(current, source, dest, proven=step.action is Action.COMPARE))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -20,12 +21,12 @@ from typing import IO
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
-from s3ferry.store.errors import map_error
-from s3ferry.ops.context import Context
-from s3ferry.core.errors import S3FerryError, TransferError
+from s3ferry.core.errors import S3FerryError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import Summary, TransferResult
+from s3ferry.local import files as fileio
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import failed
 
 
 class DeleteSpool:
@@ -52,10 +53,6 @@ class DeleteSpool:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _prefix(loc: S3Location) -> S3Location:
-    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
 
 
 async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool, *, trash: str | None,
@@ -99,21 +96,20 @@ async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool,
 
 async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, trash: str | None,
                       dry_run: bool) -> TransferResult:
-    target = str(dest / key) if isinstance(dest, Path) else str(_prefix(dest).child(key))
+    target = str(dest / key) if isinstance(dest, Path) else str(dest.as_prefix().child(key))
     if dry_run:
         return TransferResult("delete (dry run)", target, "", detail="only at the destination")
     try:
         if isinstance(dest, Path):
             await to_thread.run_sync(fileio.remove_quietly, dest / key)
             return TransferResult("delete", target, "")
-        loc = _prefix(dest).child(key)
+        loc = dest.as_prefix().child(key)
         if trash is None:
             await ctx.store.delete(loc)
             return TransferResult("delete", target, "")
-        trashed = _prefix(dest).child(trash + key)
+        trashed = dest.as_prefix().child(trash + key)
         await ctx.store.copy(loc, trashed)
         await ctx.store.delete(loc)
         return TransferResult("trash", target, str(trashed))
     except Exception as exc:  # noqa: BLE001
-        error = TransferError("delete", target, "", map_error(exc))
-        return TransferResult("delete", target, "", error=str(error), exit_code=error.exit_code)
+        return failed("delete", target, "", exc, time.monotonic())

@@ -3,8 +3,8 @@ transfer per file, many at a time, under the global limit."""
 
 from __future__ import annotations
 
-from functools import partial
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from s3ferry.core.errors import ConfigError, NotFoundError, TransferError
@@ -12,10 +12,11 @@ from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import Summary
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
-from s3ferry.ops.get import RemoteObject, download_object, head
+from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, refuse_key, run_jobs, single_job
 from s3ferry.ops.listing import list_remote
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 
@@ -29,7 +30,7 @@ async def put_path(ctx: Context, source: Path, dest: S3Location) -> Summary:
 
 
 async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location) -> AsyncIterator[Job]:
-    base = dest if dest.is_prefix else S3Location(dest.bucket, dest.key + "/")
+    base = dest.as_prefix()
     async for entry in iter_local(root):
         yield partial(upload_file, ctx, entry.path, base.child(entry.relative))
 
@@ -48,7 +49,7 @@ async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
             if not await _has_children(ctx, source):
                 await check_bucket(ctx, source.bucket)
                 raise TransferError("get", str(source), str(dest), error) from None
-            source = S3Location(source.bucket, source.key + "/")
+            source = source.as_prefix()
         else:
             target = dest / PurePosixPath(source.key).name if _is_folder(dest) else dest
             return await run_jobs(ctx, single_job(lambda: download_object(ctx, source, target, obj)), summary)
@@ -61,7 +62,7 @@ def _is_folder(dest: Path) -> bool:
 
 
 async def _has_children(ctx: Context, loc: S3Location) -> bool:
-    async for _ in ctx.store.list_objects(S3Location(loc.bucket, loc.key + "/"), page_size=1):
+    async for _ in ctx.store.list_objects(loc.as_prefix(), page_size=1):
         return True
     return False
 

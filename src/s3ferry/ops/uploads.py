@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from s3ferry.ops.context import Context
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.etag import normalize
 from s3ferry.core.locations import S3Location
 from s3ferry.core.resume import StoredPart
+from s3ferry.ops.context import Context
 from s3ferry.store.errors import error_code, is_missing
 
 LIFECYCLE_RULE_ID = "s3ferry-abort-incomplete-multipart-uploads"

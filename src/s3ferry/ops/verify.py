@@ -11,31 +11,29 @@ from __future__ import annotations
 import os
 import stat as stat_module
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
 from s3ferry.core import layout as guess
-from s3ferry.local import hashing
-from s3ferry.core.layout import part_text
-from s3ferry.store.errors import map_error
 from s3ferry.core.config import MiB
-from s3ferry.ops.context import Context
-from s3ferry.ops.get import RemoteObject, head
-from s3ferry.core.errors import EXIT_MISMATCH, EXIT_NOT_FOUND, LocalIOError, NotFoundError, TransferError
-from s3ferry.core.etag import ETag, composite_etag, normalize
-from s3ferry.ops.layout import remote_layout, store_checksum_verdict
+from s3ferry.core.errors import LocalIOError, NotFoundError
+from s3ferry.core.etag import composite_etag, normalize
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import TransferResult, Verdict
-from s3ferry.core.verdicts import VerifySummary, decide_etag, verdict_result
-from s3ferry.ops.jobs import Job, check_bucket, run_jobs
 from s3ferry.core.sync_plan import KeyFilter, amerge_join
+from s3ferry.core.verdicts import VerifySummary, decide_etag, verdict_result
+from s3ferry.local import files as fileio
+from s3ferry.local import hashing
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import Job, check_bucket, failed, run_jobs
+from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.ops.listing import local_items, remote_items
+from s3ferry.ops.remote import RemoteObject, head
+from s3ferry.store.errors import map_error
 
 # Files at least this big hash on all cores under a run-wide limit (so 32 concurrent big
 # files do not each start a thread per core and a queue of blocks); smaller ones in one hop.
@@ -58,9 +56,7 @@ class Verifier:
         try:
             result = await self._pair(local, loc, remote, local_known, started)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a result
-            error = TransferError("verify", str(local), str(loc), map_error(exc, what=str(loc)))
-            result = TransferResult("verify", str(local), str(loc), seconds=time.monotonic() - started,
-                                    error=str(error), exit_code=error.exit_code)
+            result = failed("verify", str(local), str(loc), exc, started, what=str(loc))
         self.ctx.progress.finished(result)
         return result
 
@@ -163,7 +159,7 @@ async def verify_path(ctx: Context, local: Path, remote: S3Location) -> VerifySu
     verifier = Verifier(ctx)
     is_dir = await to_thread.run_sync(local.is_dir)
     if is_dir or remote.is_prefix and not await to_thread.run_sync(local.exists):
-        base = remote if remote.is_prefix else S3Location(remote.bucket, remote.key + "/")
+        base = remote.as_prefix()
         await check_bucket(ctx, base.bucket)
         return await run_jobs(ctx, _tree_jobs(verifier, local, base), summary)  # type: ignore[return-value]
     key = remote.child(local.name) if remote.is_prefix else remote

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 import anyio
 
-from s3ferry.core.config import DELETE_BATCH, DOWNLOAD_CHUNK, LIST_PAGE_SIZE, Config
+from s3ferry.core.config import (
+    DELETE_BATCH,
+    DOWNLOAD_CHUNK,
+    LIST_PAGE_SIZE,
+    ORPHAN_SETTLE,
+    ORPHAN_SWEEP_TIMEOUT,
+    Config,
+)
 from s3ferry.core.errors import RangeIntegrityError
 from s3ferry.core.etag import content_md5, normalize, parse_etag
 from s3ferry.core.locations import S3Location
@@ -28,7 +35,6 @@ Reply = dict[str, Any]
 # Receives the bytes of a range as aiohttp buffered them, with their offset in the object.
 Sink = Callable[[int, list[bytes]], Awaitable[None]]
 log = logging.getLogger("s3ferry")
-ORPHAN_SWEEP_TIMEOUT = 30.0
 
 
 class ObjectStore:
@@ -95,7 +101,7 @@ class ObjectStore:
         """A GetObject's body as aiohttp's stream (the one step a lean path replaces)."""
         response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
         async with response["Body"] as body:
-            # aiobotocore 2.x's body proxies the aiohttp response; 3.x's holds it as raw_stream
+            # aiohttp's own stream: aiobotocore 3 keeps it as raw_stream, 2.x proxied it.
             yield getattr(body, "raw_stream", body).content
 
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
@@ -161,15 +167,15 @@ class ObjectStore:
         noted first, and if any attempt failed, the ones that appeared meanwhile (other than
         ours) are aborted."""
         before = await self._open_uploads(loc)
-        failures = 0
+        unsure = False  # an attempt failed or was cancelled after its request may have landed
 
         async def attempt() -> str:
-            nonlocal failures
+            nonlocal unsure
             try:
                 reply = await self.client.create_multipart_upload(Bucket=loc.bucket, Key=loc.key, **params)
                 return str(reply["UploadId"])
-            except Exception:
-                failures += 1
+            except BaseException:  # Ctrl-C mid-request too: the server may have created it
+                unsure = True
                 raise
 
         upload_id = None
@@ -177,7 +183,7 @@ class ObjectStore:
             upload_id = await self.retry(attempt)
             return upload_id
         finally:
-            if failures and before is not None:
+            if unsure and before is not None:
                 await self._abort_lost_uploads(loc, before | {upload_id})
 
     async def _open_uploads(self, loc: S3Location) -> set[str | None] | None:
@@ -191,12 +197,16 @@ class ObjectStore:
         return {u["UploadId"] for u in reply.get("Uploads", []) if u.get("Key") == loc.key}
 
     async def _abort_lost_uploads(self, loc: S3Location, keep: set[str | None]) -> None:
+        # Twice: a request cut off by Ctrl-C may still reach the server and land a moment
+        # after the first look.
         with anyio.CancelScope(shield=True), anyio.move_on_after(ORPHAN_SWEEP_TIMEOUT):
-            for upload_id in (await self._open_uploads(loc) or set()) - keep:
-                try:
-                    await self.abort_upload(loc, upload_id)  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001
-                    log.error("could not abort lost upload %s of %s (%s)", upload_id, loc, exc)
+            for pause in (0, ORPHAN_SETTLE):
+                await anyio.sleep(pause)
+                for upload_id in (await self._open_uploads(loc) or set()) - keep:
+                    try:
+                        await self.abort_upload(loc, upload_id)  # type: ignore[arg-type]
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("could not abort lost upload %s of %s (%s)", upload_id, loc, exc)
 
     async def upload_part(self, loc: S3Location, upload_id: str, number: int, body: Any, md5: bytes,
                           **params: Any) -> Reply:

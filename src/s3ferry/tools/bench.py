@@ -18,87 +18,56 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 from anyio import to_thread
 
-from s3ferry.local import files as fileio
 from s3ferry.api import _context  # the API's own client set-up and error mapping
+from s3ferry.core.config import (
+    BENCH_CLEANUP_TIMEOUT,
+    BENCH_EMBEDDED_BUCKET,
+    BENCH_EMBEDDED_SIZE,
+    BENCH_PREFIX,
+    BENCH_SIZE,
+    DELETE_BATCH,
+    Config,
+)
+from s3ferry.core.errors import ConfigError, EndpointError, NotFoundError, S3FerryError
+from s3ferry.core.locations import S3Location, parse_s3_url
+from s3ferry.core.results import Summary
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import check_bucket
+from s3ferry.ops.trees import get_path, put_path
+from s3ferry.ops.uploads import abort, list_incomplete
 from s3ferry.tools.bench_plan import (
-    COLUMNS,
     LARGE,
     OPS,
     SMALL,
     BenchOptions,
     Plan,
-    Row,
     Run,
     Say,
     Setting,
-    Stat,
-    aggregate,
-    best_lines,
-    best_settings,
     plan_sweep,
     schedule,
     size_text,
-    table_rows,
 )
-from s3ferry.core.config import (BENCH_CLEANUP_TIMEOUT, BENCH_EMBEDDED_BUCKET, BENCH_EMBEDDED_SIZE, BENCH_PREFIX,
-                                 BENCH_SIZE, DELETE_BATCH, Config)
-from s3ferry.ops.context import Context
+from s3ferry.tools.bench_report import BenchReport, Tally
+from s3ferry.tools.data import write_random
 from s3ferry.tools.embedded import moto_server
-from s3ferry.core.errors import ConfigError, EndpointError, NotFoundError, S3FerryError
-from s3ferry.core.locations import S3Location, parse_s3_url
-from s3ferry.core.results import Summary
-from s3ferry.ops.jobs import check_bucket
-from s3ferry.ops.trees import get_path, put_path
-from s3ferry.ops.uploads import abort, list_incomplete
 
 log = logging.getLogger("s3ferry")
 
 
 
-# ---- I/O: data, transfers, clean-up --------------------------------------------------------
-
-@dataclass
-class Tally:
-    """What the bench put on the store and took off it again."""
-
-    created: int = 0
-    deleted: int = 0
-    aborted: int = 0
-    left: int | None = None  # None: clean-up did not get to check
-
-    @property
-    def clean(self) -> bool:
-        return self.left == 0
-
-
-@dataclass
-class BenchReport:
-    target: str
-    location: S3Location
-    plan: Plan
-    runs: list[Run] = field(default_factory=list)
-    unverified: int = 0
-    tally: Tally = field(default_factory=Tally)
-
-    @property
-    def rows(self) -> list[Row]:
-        return aggregate(self.plan, self.runs)
-
-
 def _make_data(root: Path, plan: Plan) -> tuple[Path, Path]:
     large = root / "data" / "large.bin"
-    fileio.write_random(large, plan.size)
+    write_random(large, plan.size)
     small = root / "data" / "small"
     small.mkdir(parents=True)
     for index in range(plan.files):
-        fileio.write_random(small / f"f{index:06d}.bin", plan.file_size)
+        write_random(small / f"f{index:06d}.bin", plan.file_size)
     return large, small
 
 
@@ -118,7 +87,7 @@ def _resolve(where: str | None, config: Config, embedded: bool) -> tuple[S3Locat
 
 
 def _run_prefix(loc: S3Location | None) -> str:
-    base = "" if loc is None else loc.key if loc.is_prefix else loc.key + "/"
+    base = "" if loc is None else loc.as_prefix().key
     return f"{base}{BENCH_PREFIX}{uuid.uuid4().hex[:12]}/"
 
 
@@ -301,67 +270,3 @@ async def _cleanup(config: Config, root: S3Location, tally: Tally, say: Say) -> 
         log.error("clean-up left %d object(s) or upload(s) under %s", tally.left, root)
     else:
         say(f"removed everything under {root}")
-
-
-# ---- output --------------------------------------------------------------------------------
-
-def _stat_dict(stat: Stat | None) -> dict[str, float] | None:
-    if stat is None:
-        return None
-    return {"mib_per_second": round(stat.median, 2), "min": round(stat.low, 2), "max": round(stat.high, 2),
-            "files_per_second": round(stat.files_median, 2)}
-
-
-def _setting_dict(setting: Setting) -> dict[str, int]:
-    return {"part_size": setting.part_size, "concurrency": setting.concurrency}
-
-
-def report_dict(report: BenchReport) -> dict[str, Any]:
-    rows = report.rows
-    best = best_settings(rows)
-    plan = report.plan
-    return {
-        "target": report.target, "location": str(report.location),
-        "size": plan.size, "files": plan.files, "file_size": plan.file_size, "rounds": plan.rounds,
-        "results": [{"workload": row.workload, **_setting_dict(row.setting),
-                     "put": _stat_dict(row.put), "get": _stat_dict(row.get)} for row in rows],
-        "best": {workload: {op: {**_setting_dict(row.setting), "mib_per_second": round(row.score(op) or 0.0, 2)}
-                            for op, row in ops.items()} for workload, ops in best.items()},
-        "skipped": [{"workload": workload, **_setting_dict(skip), "same_as": _setting_dict(same)}
-                    for workload, skip, same in plan.skipped],
-        "runs": [{"workload": r.workload, "op": r.op, **_setting_dict(r.setting), "round": r.round,
-                  "bytes": r.bytes, "files": r.files, "seconds": round(r.seconds, 4)} for r in report.runs],
-        "unverified": report.unverified,
-        "cleanup": {"created": report.tally.created, "deleted": report.tally.deleted,
-                    "aborted": report.tally.aborted, "left": report.tally.left},
-    }
-
-
-def print_report(report: BenchReport, *, as_json: bool) -> None:
-    import json
-
-    from rich.console import Console
-    from rich.table import Table
-
-    if as_json:
-        print(json.dumps(report_dict(report)), flush=True)
-        return
-    rows = report.rows
-    best = best_settings(rows)
-    plan = report.plan
-    console = Console(width=None if Console().is_terminal else 120)
-    table = Table(title=f"s3ferry bench: {report.target}, {plan.rounds} round(s), every transfer verified")
-    small = bool(plan.small)
-    for column in COLUMNS:
-        if small or "files/s" not in column:
-            table.add_column(column, justify="left" if column in ("workload", "best") else "right")
-    for cells in table_rows(plan, rows, best):
-        table.add_row(*(cells if small else cells[:5] + cells[7:]))
-    console.print(table)
-    if plan.skipped:
-        console.print(f"skipped {len(plan.skipped)} setting(s) with more concurrency than parts "
-                      "(they behave as a measured one; see --json)")
-    for line in best_lines(plan, best):
-        console.print(line, highlight=False)
-    if report.unverified:
-        console.print(f"[yellow]{report.unverified} transfer(s) could not be verified (no MD5 ETag)[/yellow]")

@@ -14,22 +14,22 @@ from rich.console import Console
 from rich.table import Table
 
 from s3ferry import api
-from s3ferry.local import files as fileio
-from s3ferry.store.s3 import open_store
 from s3ferry.core.config import Config, MiB
-from s3ferry.tools.embedded import moto_server
 from s3ferry.core.results import Summary
+from s3ferry.store.s3 import open_store
+from s3ferry.tools.data import write_random
+from s3ferry.tools.embedded import moto_server
 
 BUCKET = "s3ferry-demo"
 
 
 def make_data(root: Path, large_size: int, small_count: int, small_size: int) -> tuple[Path, Path]:
     large = root / "large.bin"
-    fileio.write_random(large, large_size)
+    write_random(large, large_size)
     small = root / "small"
     for index in range(small_count):
         folder = small / f"dir{index % 10:02d}"
-        fileio.write_random(folder / f"file{index:05d}.bin", small_size)
+        write_random(folder / f"file{index:05d}.bin", small_size)
     return large, small
 
 

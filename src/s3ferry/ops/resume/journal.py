@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from s3ferry.core.config import JOURNAL_ENV, Config
+from s3ferry.local.hashcache import user_cache_dir
 
 log = logging.getLogger("s3ferry")
 VERSION = 1
@@ -64,8 +65,7 @@ def journal_dir(config: Config) -> Path:
         return Path(config.journal_dir)
     if os.environ.get(JOURNAL_ENV):
         return Path(os.environ[JOURNAL_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "s3ferry" / "journal"
+    return user_cache_dir() / "journal"
 
 
 class Journal:

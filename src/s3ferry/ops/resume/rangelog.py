@@ -9,12 +9,12 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from s3ferry.ops.context import Context
 from s3ferry.core.etag import normalize
-from s3ferry.ops.resume.journal import GetRecord
 from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import part_count
 from s3ferry.core.resume import RangeSet
+from s3ferry.ops.context import Context
+from s3ferry.ops.resume.journal import GetRecord
 
 
 async def ranges_for(ctx: Context, loc: S3Location, size: int, etag: str | None, dest: Path, tmp: Path,

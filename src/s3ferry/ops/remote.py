@@ -1,0 +1,38 @@
+"""An existing object as operations see it: what a HEAD (or a listing entry) says of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from s3ferry.core.checksums import etag_is_opaque
+from s3ferry.core.etag import ETag, parse_etag
+from s3ferry.core.locations import S3Location
+from s3ferry.ops.context import Context
+
+# Headers that describe the object rather than the request, carried over to a copy.
+CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    loc: S3Location
+    size: int
+    etag_raw: str  # as the server sent it, for If-Match
+    metadata: dict[str, str] | None  # None: not fetched (known from a listing)
+    last_modified: datetime | None = None
+    opaque: bool | None = None  # SSE-KMS/SSE-C: the ETag is no MD5. None: unknown (a listing)
+    headers: dict[str, Any] = field(default_factory=dict)  # what describes the object: Content-Type, ...
+
+    @property
+    def etag(self) -> ETag | None:
+        return None if self.opaque else parse_etag(self.etag_raw)
+
+
+async def head(ctx: Context, loc: S3Location) -> RemoteObject:
+    response = await ctx.store.head(loc)
+    headers = {name: response[name] for name in CARRIED_HEADERS if response.get(name)}
+    return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
+                        dict(response.get("Metadata") or {}), response.get("LastModified"), etag_is_opaque(response),
+                        headers)
