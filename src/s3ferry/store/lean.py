@@ -14,6 +14,7 @@ compute) returns NOT_SERVED and goes through botocore.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -39,6 +40,7 @@ from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credential
 from s3ferry.store.client import S3Client
 from s3ferry.store.s3 import ObjectStore, Reply
 
+log = logging.getLogger("s3ferry")
 NOT_SERVED: Any = object()  # this request needs botocore
 # Replies that botocore's S3 region redirector turns into a retry at the bucket's real region
 # (a wrong or missing --region on AWS). The lean path hands such a bucket to botocore for good.
@@ -80,7 +82,12 @@ class LeanEngine:
 
     async def _bucket(self, bucket: str) -> _Bucket | None:
         if bucket not in self._buckets:
-            self._buckets[bucket] = await self._resolve(bucket)
+            try:
+                self._buckets[bucket] = await self._resolve(bucket)
+            except Exception as exc:  # noqa: BLE001 - e.g. a bucket name the rules reject, or an
+                # aiobotocore without the internals used here: botocore then serves (or refuses) it
+                log.debug("lean path not used for bucket %r: %s", bucket, exc)
+                self._buckets[bucket] = None
         return self._buckets[bucket]
 
     async def _resolve(self, bucket: str) -> _Bucket | None:
