@@ -311,9 +311,12 @@ def test_truncate(proxy, bucket, direct):
     with pytest.raises(BotoCoreError) as ei:  # ResponseStreamingError (IncompleteRead)
         resp["Body"].read()
     assert "IncompleteRead" in str(ei.value) or "expected" in str(ei.value)
-    # Non-streaming operation: botocore reads the body itself.
-    with pytest.raises(ConnectionClosedError):
+    # Non-streaming operation: botocore reads the body itself. botocore 1.36 reports the cut
+    # as a closed connection; 1.43 as a 500 (an unparseable 200 reply), retryable either way.
+    with pytest.raises((ConnectionClosedError, ClientError)) as cut:
         s3.list_objects_v2(Bucket=bucket)
+    if isinstance(cut.value, ClientError):
+        assert cut.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     s3.head_object(Bucket=bucket, Key="k")  # HEAD has no body -> not eligible, passes
     assert proxy.injected("truncate") == 2
 

@@ -23,7 +23,10 @@ __version__ = "0.1.0"
 # Loaded on first use (PEP 562): they pull in aiobotocore, ~0.5 s of imports that `s3ferry
 # --help` and the pure-logic modules never need.
 _LAZY = {name: ".api" for name in ("SyncReport", "abort_uploads", "add_abort_rule", "get", "list_uploads",
-                                    "put", "sync", "verify")} | {"IncompleteUpload": ".ops.uploads"}
+                                    "put", "sync", "verify",
+                                    # issue 15: objects, streams, copies, presigned transfers
+                                    "cat", "cp", "du", "get_presigned", "ls", "mv", "presign", "presign_multipart",
+                                    "put_presigned", "put_stdin", "rm", "stat")} | {"IncompleteUpload": ".ops.uploads"}
 
 
 def __getattr__(name: str) -> object:
@@ -56,13 +59,25 @@ __all__ = [
     "__version__",
     "abort_uploads",
     "add_abort_rule",
+    "cat",
     "composite_etag",
+    "cp",
+    "du",
     "etag_of_bytes",
     "get",
+    "get_presigned",
     "list_uploads",
+    "ls",
+    "mv",
     "parse_etag",
     "parse_size",
+    "presign",
+    "presign_multipart",
     "put",
+    "put_presigned",
+    "put_stdin",
+    "rm",
+    "stat",
     "sync",
     "verify",
 ]

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
-from s3ferry.core.results import NoProgress, Progress, Summary
+from s3ferry.core.objects import DuTotals, Entry
+from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
+from s3ferry.core.results import NoProgress, Progress, Summary, TransferResult
 from s3ferry.core.sync_plan import RULES
 from s3ferry.local.hashcache import HashCache
+from s3ferry.local.streams import InputStream, OutputStream
+from s3ferry.ops import move as moving
+from s3ferry.ops import objects, remove
+from s3ferry.ops import presign as presigning
 from s3ferry.ops.context import Context
+from s3ferry.ops.copy import Endpoints
+from s3ferry.ops.jobs import run_jobs, single_job
+from s3ferry.ops.presign import URLContext
+from s3ferry.ops.presigned_get import get_url
+from s3ferry.ops.put import upload_file
+from s3ferry.ops.stream import cat_object, put_stream
 from s3ferry.ops.sync import SyncOptions, default_trash, load_filter
 from s3ferry.ops.sync import sync as sync_trees
 from s3ferry.ops.trees import get_path, put_path
+from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
 from s3ferry.store.errors import map_error
+from s3ferry.store.presigned import open_presigned
+from s3ferry.store.profiles import profile_values
 from s3ferry.store.s3 import open_store
 
 
@@ -36,13 +53,15 @@ async def _context(config: Config | None, progress: Progress | None) -> AsyncIte
 
 
 async def put(source: str | Path, destination: str, *, config: Config | None = None,
-              progress: Progress | None = None) -> Summary:
-    """Upload a file, or a folder recursively, to ``s3://bucket/key`` (or ``.../prefix/``)."""
+              progress: Progress | None = None, skip_unchanged: bool = False) -> Summary:
+    """Upload a file, or a folder recursively, to ``s3://bucket/key`` (or ``.../prefix/``).
+    ``skip_unchanged``: a file whose object already holds the same bytes (verify's judgement,
+    any part layout) is not sent."""
     if is_s3_url(str(source)):
         raise ConfigError(f"put takes a local source, got {source} (use get or sync)")
     dest = parse_s3_url(destination)
     async with _context(config, progress) as ctx:
-        return await put_path(ctx, Path(source), dest)
+        return await put_path(ctx, Path(source), dest, upload=upload_if_changed if skip_unchanged else upload_file)
 
 
 async def get(source: str, destination: str | Path, *, config: Config | None = None,
@@ -166,3 +185,184 @@ async def add_abort_rule(bucket: str, *, days: int = 7, config: Config | None = 
     loc = parse_s3_url(bucket)
     async with _context(config, None) as ctx:
         await install_lifecycle_rule(ctx, loc.bucket, days)
+
+
+# ---- objects: ls, du, stat, rm ---------------------------------------------------------
+
+async def ls(where: str | None = None, *, recursive: bool = False, config: Config | None = None
+             ) -> AsyncIterator[Entry]:
+    """The buckets (``where`` None), or the objects under ``s3://bucket/prefix`` (and, unless
+    ``recursive``, the prefixes one level down), streamed a page at a time."""
+    loc = parse_s3_url(where) if where else None
+    async with _context(config, None) as ctx:
+        if loc is None:
+            for entry in await objects.list_buckets(ctx):
+                yield entry
+            return
+        async for entry in objects.list_entries(ctx, loc, recursive=recursive):
+            yield entry
+
+
+async def du(where: str, *, config: Config | None = None) -> AsyncIterator[DuTotals]:
+    """Object count and bytes per first-level prefix under ``where``, then the total."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        async for totals in objects.disk_usage(ctx, loc):
+            yield totals
+
+
+async def stat(where: str, *, config: Config | None = None) -> dict[str, object]:
+    """Everything the store says of one object, and the part layout verify would use."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        return await objects.stat_object(ctx, loc)
+
+
+async def count_objects(where: str, *, config: Config | None = None) -> int:
+    async with _context(config, None) as ctx:
+        return await remove.count_prefix(ctx, parse_s3_url(where))
+
+
+async def rm(where: str, *, recursive: bool = False, dry_run: bool = False,
+             config: Config | None = None) -> remove.Removal:
+    """Delete one object, or (``recursive``) every object under a prefix, 1,000 a request."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        if recursive:
+            return await remove.remove_prefix(ctx, loc, dry_run=dry_run)
+        return await remove.remove_object(ctx, loc, dry_run=dry_run)
+
+
+# ---- streams ----------------------------------------------------------------------------
+
+async def put_stdin(destination: str, *, source: BinaryIO, expected_size: int | None = None,
+                    config: Config | None = None, progress: Progress | None = None) -> Summary:
+    """Upload a stream of unknown length (stdin) to ``s3://bucket/key`` as it arrives."""
+    dest = parse_s3_url(destination)
+    stream = InputStream(source)
+    try:
+        async with _context(config, progress) as ctx:
+            return await run_jobs(ctx, single_job(lambda: put_stream(ctx, stream, dest, expected_size=expected_size)),
+                                  Summary("put"))
+    finally:
+        stream.close()
+
+
+async def cat(source: str, *, out: BinaryIO, config: Config | None = None,
+              progress: Progress | None = None) -> Summary:
+    """Write an object to ``out`` (stdout) in order; its ETag is checked at the end."""
+    loc = parse_s3_url(source)
+    stream = OutputStream(out)
+    try:
+        async with _context(config, progress) as ctx:
+            return await run_jobs(ctx, single_job(lambda: cat_object(ctx, loc, stream)), Summary("cat"))
+    finally:
+        await stream.close()
+
+
+# ---- cp, mv -----------------------------------------------------------------------------
+
+async def cp(source: str, destination: str, *, recursive: bool = False, config: Config | None = None,
+             progress: Progress | None = None, source_endpoint_url: str | None = None,
+             source_profile: str | None = None) -> Summary:
+    """Copy objects between keys, buckets or endpoints; the copy keeps the source's part layout,
+    so its ETag is the source's, and that equality is the verification."""
+    return await _copy(source, destination, recursive, False, config, progress, source_endpoint_url, source_profile)
+
+
+async def mv(source: str | Path, destination: str | Path, *, recursive: bool = False,
+             config: Config | None = None, progress: Progress | None = None,
+             source_endpoint_url: str | None = None, source_profile: str | None = None) -> Summary:
+    """Copy (or put, or get), verify, then delete the source; a source whose copy did not
+    verify is kept. S3 -> S3, local -> S3 or S3 -> local."""
+    up, down = not is_s3_url(str(source)), not is_s3_url(str(destination))
+    if up and down:
+        raise ConfigError(f"mv needs an s3:// side, got {source} and {destination}")
+    if up or down:
+        async with _context(config, progress) as ctx:
+            if up:
+                return await moving.move_up(ctx, Path(source), parse_s3_url(str(destination)))
+            return await moving.move_down(ctx, parse_s3_url(str(source)), Path(destination), recursive=recursive)
+    return await _copy(str(source), str(destination), recursive, True, config, progress, source_endpoint_url,
+                       source_profile)
+
+
+async def _copy(source: str, destination: str, recursive: bool, move: bool, config: Config | None,
+                progress: Progress | None, source_endpoint_url: str | None, source_profile: str | None) -> Summary:
+    src, dst = parse_s3_url(source), parse_s3_url(destination)
+    config = config or Config()
+    source_config = _source_config(config, source_endpoint_url, source_profile)
+    async with _context(config, progress) as ctx, _source_context(ctx, source_config) as src_ctx:
+        return await moving.copy_path(Endpoints(src_ctx or ctx, ctx), src, dst, recursive=recursive, move=move)
+
+
+# ---- presigned transfers ----------------------------------------------------------------
+
+async def presign(where: str, *, put: bool = False, expires: int = 3600, content_type: str | None = None,
+                  config: Config | None = None) -> str:
+    """A presigned GET (or PUT) URL for ``s3://bucket/key``, valid ``expires`` seconds."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        return await presigning.presign_url(ctx, loc, put=put, expires=expires, content_type=content_type)
+
+
+async def presign_multipart(where: str, *, size: int, expires: int = 3600, config: Config | None = None) -> Manifest:
+    """Start a multipart upload of ``size`` bytes (parts of ``config.part_size``) and return the
+    manifest that lets someone without credentials upload, complete or abort it."""
+    loc = parse_s3_url(where)
+    async with _context(config, None) as ctx:
+        return await presigning.presign_multipart(ctx, loc, size=size, expires=expires)
+
+
+async def put_presigned(source: str | Path, target: str, *, config: Config | None = None,
+                        progress: Progress | None = None) -> Summary:
+    """Upload a file through a presigned PUT URL, or a manifest (its JSON text or a path to
+    it), with no credentials at all."""
+    config = config or Config()
+    manifest = None if is_http_url(target) else parse_manifest(_read_manifest(target), target)
+    content_type = config.object_options.content_type
+    async with _url_context(config, progress) as ctx:
+        def job() -> Awaitable[TransferResult]:
+            if manifest is not None:
+                return presigning.put_manifest(ctx, Path(source), manifest)
+            return presigning.put_url(ctx, Path(source), target, content_type)
+        return await _one(ctx, job)
+
+
+async def get_presigned(url: str, destination: str | Path, *, config: Config | None = None,
+                        progress: Progress | None = None) -> Summary:
+    """Download a presigned GET URL in parallel ranges and verify it by its ETag."""
+    async with _url_context(config or Config(), progress) as ctx:
+        return await _one(ctx, lambda: get_url(ctx, url, Path(destination)))
+
+
+def _read_manifest(target: str) -> str:
+    if target.lstrip().startswith("{"):
+        return target
+    try:
+        return Path(target).read_text()
+    except OSError as exc:
+        raise map_error(exc) from None
+
+
+@asynccontextmanager
+async def _url_context(config: Config, progress: Progress | None) -> AsyncIterator[URLContext]:
+    try:
+        async with open_presigned(config) as http:
+            yield URLContext(http, config, progress or NoProgress())
+    except Exception as exc:  # noqa: BLE001
+        raise map_error(exc) from exc
+
+
+async def _one(ctx: URLContext, job: Callable[[], Awaitable[TransferResult]]) -> Summary:
+    started, summary = time.monotonic(), Summary("put")
+    result = await job()
+    summary.op = result.op
+    summary.add(result)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def aws_profile(name: str | None) -> dict[str, str]:
+    """The AWS profile's keys as botocore reads them (``config show``); nothing is sent."""
+    return profile_values(name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated, Optional
 
 import typer
 
-from s3ferry.cli import tools, transfer, tuning
+from s3ferry.cli import objects, settings, tools, transfer, tuning
+from s3ferry.cli.config_cmd import config_app
 from s3ferry.cli.uploads import uploads_app
 from s3ferry.core.errors import EXIT_FAILED
 
@@ -15,14 +17,39 @@ app = typer.Typer(
     name="s3ferry",
     help="Move files to, from and between S3-compatible stores, fast, and prove every byte arrived.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
 )
-for command in (transfer.put, transfer.get, transfer.verify, transfer.sync):
+app.command(epilog=transfer.PUT_EXAMPLES)(transfer.put)
+app.command(epilog=transfer.GET_EXAMPLES)(transfer.get)
+for command in (transfer.verify, transfer.sync):
     app.command()(command)
+for command in (objects.ls, objects.du, objects.stat, objects.rm, objects.cat, objects.cp, objects.mv,
+                objects.presign):
+    app.command(epilog=objects.EXAMPLES[command.__name__])(command)
 app.add_typer(uploads_app, name="uploads")
+app.add_typer(config_app, name="config")
 for command in (tools.bench, tools.demo):
     app.command()(command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from s3ferry import __version__
+        print(f"s3ferry {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="S3FERRY_CONFIG", help=(
+        "TOML config file (default: $XDG_CONFIG_HOME/s3ferry/config.toml). Precedence: flags, S3FERRY_* "
+        "variables, this file, then AWS_* variables and profiles; see: s3ferry config show."))] = None,
+) -> None:
+    """Move files to, from and between S3-compatible stores, fast, and prove every byte arrived."""
+    settings.config_flag = config
 
 
 def main() -> None:

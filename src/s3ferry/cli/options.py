@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from s3ferry.cli.running import guard
+from s3ferry.cli.settings import with_settings
 from s3ferry.core.config import DEFAULT_ENGINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_size
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
@@ -77,7 +78,7 @@ def transfer_command(fn: Callable[..., None]) -> Callable[..., None]:
     def command(**kwargs: object) -> None:
         values = {name: kwargs.pop(name) for name in TRANSFER_OPTIONS}
         json_lines, quiet = bool(values.pop("json")), bool(values.pop("quiet"))
-        config = guard(lambda: build_config(**values))  # type: ignore[arg-type]
+        config = guard(lambda: build_config(**with_settings(values)))  # type: ignore[arg-type]
         fn(**kwargs, opts=TransferOptions(config, json_lines, quiet))
 
     command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]

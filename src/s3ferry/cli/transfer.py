@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from s3ferry.cli import tuning
+from s3ferry.cli.object_flags import object_options
 from s3ferry.cli.options import TransferOptions, transfer_command
-from s3ferry.cli.running import run
+from s3ferry.cli.running import fail, guard, run
+from s3ferry.core.config import parse_size
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.object_options import ObjectOptions
 from s3ferry.core.results import Summary
 
 if TYPE_CHECKING:
@@ -18,23 +23,53 @@ if TYPE_CHECKING:
 api = tuning.lazy_import("s3ferry.api")
 
 
+PUT_EXAMPLES = ("Examples:\n\n  s3ferry put big.iso s3://bucket/isos/\n\n  tar c dir | s3ferry put - s3://bucket/dir.tar"
+                "\n\n  s3ferry put build.zip s3://artifacts/ --skip-unchanged\n\n"
+                "  s3ferry put big.iso --presigned manifest.json")
+GET_EXAMPLES = ("Examples:\n\n  s3ferry get s3://bucket/isos/big.iso ./big.iso\n\n"
+                "  s3ferry get s3://bucket/dir.tar - | tar x\n\n  s3ferry get \"$PRESIGNED_URL\" ./report.pdf")
+
+
 @transfer_command
+@object_options
 def put(
-    source: Annotated[str, typer.Argument(help="Local file or folder.")],
-    destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
+    source: Annotated[str, typer.Argument(help="Local file or folder; - for stdin.")],
+    destination: Annotated[Optional[str], typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")] = None,
+    *,
     opts: TransferOptions,
+    object_options: ObjectOptions,
+    skip_unchanged: Annotated[bool, typer.Option("--skip-unchanged", help="Skip a file whose object already has "
+                                                 "the same content (judged as verify does).")] = False,
+    presigned: Annotated[Optional[str], typer.Option(help="Upload through a presigned PUT URL or a multipart "
+                                                     "manifest (file or JSON), with no credentials.")] = None,
+    expected_size: Annotated[Optional[str], typer.Option(help="With -: about how much stdin holds (raises the "
+                                                         "part size so it fits in 10,000 parts).")] = None,
 ) -> None:
-    """Upload a file, or a folder recursively."""
-    run(lambda reporter: api.put(source, destination, config=opts.config, progress=reporter), opts)
+    """Upload a file, a folder recursively, or stdin (-) of any length."""
+    config = opts.config.replace(object_options=object_options)
+    if presigned is not None:
+        run(lambda reporter: api.put_presigned(source, presigned, config=config, progress=reporter), opts)
+    if destination is None:
+        raise fail(ConfigError("put needs a destination (s3://bucket/key), or --presigned"))
+    if source == "-":
+        expected = guard(lambda: parse_size(expected_size)) if expected_size else None
+        run(lambda reporter: api.put_stdin(destination, source=sys.stdin.buffer, expected_size=expected,
+                                           config=config, progress=reporter), opts)
+    run(lambda reporter: api.put(source, destination, config=config, progress=reporter,
+                                 skip_unchanged=skip_unchanged), opts)
 
 
 @transfer_command
 def get(
-    source: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
-    destination: Annotated[str, typer.Argument(help="Local file or folder.")],
+    source: Annotated[str, typer.Argument(help="s3://bucket/key, s3://bucket/prefix/, or a presigned URL.")],
+    destination: Annotated[str, typer.Argument(help="Local file or folder; - for stdout.")],
     opts: TransferOptions,
 ) -> None:
-    """Download an object, or a prefix recursively."""
+    """Download an object, a prefix recursively, or a presigned https:// URL; - writes to stdout."""
+    if source.lower().startswith(("http://", "https://")):
+        run(lambda reporter: api.get_presigned(source, destination, config=opts.config, progress=reporter), opts)
+    if destination == "-":
+        cat_to_stdout(source, opts)
     run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
 
 
@@ -52,10 +87,12 @@ def verify(
 
 
 @transfer_command
+@object_options
 def sync(
     source: Annotated[str, typer.Argument(help="Local folder or s3://bucket/prefix/ .")],
     destination: Annotated[str, typer.Argument(help="s3://bucket/prefix/ or local folder.")],
     opts: TransferOptions,
+    object_options: ObjectOptions,
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
     trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
@@ -74,10 +111,17 @@ def sync(
     trash_prefix = None if no_trash else (trash or "default")
 
     async def operation(reporter: Reporter) -> Summary:
-        report = await api.sync(source, destination, config=opts.config, progress=reporter, rule=rule, delete=delete,
+        config = opts.config.replace(object_options=object_options)
+        report = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
                                 trash=trash_prefix, max_delete=max_delete, dry_run=dry_run,
                                 excludes=exclude or (), includes=include or (),
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile)
         return report.summary
 
     run(operation, opts)
+
+
+def cat_to_stdout(source: str, opts: TransferOptions) -> None:
+    """Stdout is the data: results never go there, only errors to stderr."""
+    quiet = TransferOptions(opts.config, False, True)
+    run(lambda reporter: api.cat(source, out=sys.stdout.buffer, config=opts.config, progress=reporter), quiet)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from s3ferry.core.errors import ConfigError
+from s3ferry.core.object_options import ObjectOptions
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -107,6 +108,9 @@ class Config:
     keep_partial: bool = False
     # The resume journal's folder (None: $S3FERRY_JOURNAL_DIR, else the user cache folder).
     journal_dir: str | None = None
+    # Headers, metadata, tags, storage class, encryption and ACL of the objects written (put,
+    # cp, mv, sync); copies keep the source's unless an option is given.
+    object_options: ObjectOptions = ObjectOptions()
     engine: Engine = DEFAULT_ENGINE
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ later sync can still tell an unchanged pair apart when the ETags differ (sync_pl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag
 from s3ferry.core.layout import Layout
 from s3ferry.core.locations import S3Location
+from s3ferry.core.object_options import copy_params
 from s3ferry.core.parts import Part, part_count, plan_parts
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.ops.context import Context
@@ -60,6 +62,7 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
             Layout(None, "unknown")
         plan = plan_copy(obj.size, parsed, layout, same_endpoint=ends.same, part_size=ctx.config.part_size,
                          threshold=ctx.config.multipart_threshold)
+        obj = await _with_new_object_params(ends, obj, plan)
         remote = await _METHODS[plan.method](ends, obj, dest, plan)
         verdict, detail = judge_copy(plan, normalize(obj.etag_raw), remote)
         if verdict is Verdict.MISMATCH:
@@ -75,14 +78,28 @@ async def copy_object(ends: Endpoints, src: S3Location, dest: S3Location) -> Tra
     return result
 
 
+async def _with_new_object_params(ends: Endpoints, obj: RemoteObject, plan: CopyPlan) -> RemoteObject:
+    """The source with ``headers`` replaced by what the copy is written with: the source's
+    headers, metadata, tags and storage class unless an object option replaces them
+    (core/object_options.copy_params). CopyObject copies the tags itself; a copy that starts
+    the object afresh (multipart, streamed) reads and sends them."""
+    by_store = plan.method == "copy-object"
+    tags = () if by_store else await ends.source.store.get_tags(obj.loc)
+    params = copy_params(ends.dest.config.object_options, {**obj.headers, "Metadata": obj.metadata or {}}, tags,
+                         tags_copied_by_store=by_store)
+    return dataclasses.replace(obj, headers=params)
+
+
 def _new_object_args(obj: RemoteObject, part_size: int | None) -> dict[str, Any]:
-    """Metadata and headers for the copy: the source's, less a stale part size, plus the
-    source's ETag and the part size this copy is cut at."""
-    metadata = {k: v for k, v in (obj.metadata or {}).items() if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
+    """Metadata and headers for the copy (``obj.headers``, see _with_new_object_params), less
+    a stale part size, plus the source's ETag and the part size this copy is cut at."""
+    params = dict(obj.headers)
+    metadata = {k: v for k, v in params.pop("Metadata", obj.metadata or {}).items()
+                if k not in (META_PART_SIZE, META_SOURCE_ETAG)}
     metadata[META_SOURCE_ETAG] = normalize(obj.etag_raw)
     if part_size is not None:
         metadata[META_PART_SIZE] = str(part_size)
-    return {"Metadata": metadata, **obj.headers}
+    return {**params, "Metadata": metadata}
 
 
 def _if_match(obj: RemoteObject) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from s3ferry.core.config import META_PART_SIZE
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
+from s3ferry.core.object_options import write_params
 from s3ferry.core.parts import Part, choose_part_size, part_count, plan_parts, use_multipart
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.resume import StoredPart, reusable, worth_hashing
@@ -50,7 +50,7 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
         fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
         try:
             ctx.progress.started(source, info.st_size)
-            sent = await _upload(ctx, path, fd, info, dest, _content_type(path))
+            sent = await _upload(ctx, path, fd, info, dest, write_params(ctx.config.object_options, path.name))
         finally:
             os.close(fd)
         verdict, detail = _judge(ctx, sent)
@@ -63,10 +63,6 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
         result = failed("put", source, str(dest), exc, started)
     ctx.progress.finished(result)
     return result
-
-
-def _content_type(path: Path) -> str:
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
@@ -88,11 +84,11 @@ def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
 
 
 async def _upload(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                  content_type: str) -> Sent:
+                  params: dict[str, Any]) -> Sent:
     if use_multipart(info.st_size, ctx.config.multipart_threshold):
         part_size = choose_part_size(info.st_size, ctx.config.part_size)
-        return await _multipart(ctx, path, fd, info, dest, content_type, part_size)
-    return await _single(ctx, fd, info, dest, content_type)
+        return await _multipart(ctx, path, fd, info, dest, params, part_size)
+    return await _single(ctx, fd, info, dest, params)
 
 
 def _full_crc(ctx: Context) -> bool:
@@ -123,13 +119,13 @@ def _read_whole(fd: int, info: os.stat_result, crc: bool) -> tuple[memoryview, b
 
 
 async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
-                  content_type: str) -> Sent:
+                  params: dict[str, Any]) -> Sent:
     async with ctx.slots:
         data, digest, crc = await to_thread.run_sync(_read_whole, fd, info, _full_crc(ctx))
         extra = _checksum_args(ctx)
         if crc is not None:
             extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumCRC64NVME": encode_crc(crc)}
-        response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), ContentType=content_type,
+        response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params,
                                        **extra)
     ctx.progress.advanced(info.st_size)
     return Sent(single_etag(digest), normalize(response.get("ETag")), "single PUT", response,
@@ -137,7 +133,7 @@ async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
 
 
 async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                     content_type: str, part_size: int) -> Sent:
+                     params: dict[str, Any], part_size: int) -> Sent:
     count = part_count(info.st_size, part_size)
     crcs = CrcBuilder(count) if _full_crc(ctx) else None
     extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else _checksum_args(ctx)
@@ -147,7 +143,7 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
         upload_id, stored = found
     else:
         upload_id, stored = await ctx.store.create_upload(
-            dest, ContentType=content_type, Metadata={META_PART_SIZE: str(part_size)}, **extra), {}
+            dest, **{**params, "Metadata": {**params.get("Metadata", {}), META_PART_SIZE: str(part_size)}}, **extra), {}
     kept = (f"put {path} -> {dest}: upload {upload_id}; re-run the same command "
             f"to resume, or abort it: s3ferry uploads abort {dest}")
     async with guarded_upload(ctx, dest, upload_id, kept=kept,

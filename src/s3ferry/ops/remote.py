@@ -11,8 +11,10 @@ from s3ferry.core.etag import ETag, parse_etag
 from s3ferry.core.locations import S3Location
 from s3ferry.ops.context import Context
 
-# Headers that describe the object rather than the request, carried over to a copy.
-CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
+# Headers that describe the object rather than the request, carried over to a copy
+# (core/object_options.copy_params decides what an object option replaces).
+CARRIED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
+                   "Expires", "StorageClass")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,13 @@ transfer per file, many at a time, under the global limit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path, PurePosixPath
 
 from s3ferry.core.errors import ConfigError, NotFoundError, TransferError
 from s3ferry.core.locations import S3Location, safe_relative_path
-from s3ferry.core.results import Summary
+from s3ferry.core.results import Summary, TransferResult
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.get import download_object
@@ -20,19 +20,23 @@ from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
 
-async def put_path(ctx: Context, source: Path, dest: S3Location) -> Summary:
+Upload = Callable[[Context, Path, S3Location], Awaitable[TransferResult]]
+
+
+async def put_path(ctx: Context, source: Path, dest: S3Location, *, upload: Upload = upload_file) -> Summary:
+    """``upload`` sends one file (put --skip-unchanged passes one that compares first)."""
     summary = Summary("put")
     if source.is_dir():
         await check_bucket(ctx, dest.bucket)
-        return await run_jobs(ctx, _put_tree_jobs(ctx, source, dest), summary)
+        return await run_jobs(ctx, _put_tree_jobs(ctx, source, dest, upload), summary)
     key = dest.child(source.name) if dest.is_prefix else dest
-    return await run_jobs(ctx, single_job(lambda: upload_file(ctx, source, key)), summary)
+    return await run_jobs(ctx, single_job(lambda: upload(ctx, source, key)), summary)
 
 
-async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location) -> AsyncIterator[Job]:
+async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, upload: Upload) -> AsyncIterator[Job]:
     base = dest.as_prefix()
     async for entry in iter_local(root):
-        yield partial(upload_file, ctx, entry.path, base.child(entry.relative))
+        yield partial(upload, ctx, entry.path, base.child(entry.relative))
 
 
 # ---- get -------------------------------------------------------------------------------

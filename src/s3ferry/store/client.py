@@ -30,6 +30,9 @@ def _aio_config(config: Config) -> AioConfig:
         request_checksum_calculation=_CHECKSUM_WHEN.get(config.checksum, "when_supported"),
         response_checksum_validation="when_required",
         tcp_keepalive=True,
+        # Requests are SigV4 anyway; said outright, presigned URLs are SigV4 too (botocore
+        # otherwise presigns S3 URLs with the legacy SigV2 query form on custom endpoints).
+        signature_version="s3v4",
         # botocore's validator rejects memoryview bodies (see fileio.read_and_hash); our own
         # calls are few and fixed, and the server validates what it receives.
         parameter_validation=False,

@@ -265,7 +265,27 @@ class ObjectStore:
                 return
             marker = {"PartNumberMarker": int(next_marker)}
 
+    async def get_tags(self, loc: S3Location) -> list[tuple[str, str]]:
+        """The object's tags; none where the store keeps no tags (NotImplemented)."""
+        try:
+            reply = await self._call("get_object_tagging", Bucket=loc.bucket, Key=loc.key)
+        except Exception as exc:
+            if error_code(exc) in ("NotImplemented", "MethodNotAllowed"):
+                return []
+            raise
+        return [(t["Key"], t["Value"]) for t in reply.get("TagSet", [])]
+
+    def presign(self, method: str, loc: S3Location, expires: int, **params: Any) -> Awaitable[str]:
+        """A presigned URL for the S3 operation ``method`` (``get_object``, ``put_object``,
+        ``upload_part``, ``complete_multipart_upload``, ...) on ``loc``: signing is local, no
+        request is sent."""
+        return self.client.generate_presigned_url(method, Params={"Bucket": loc.bucket, "Key": loc.key, **params},
+                                                  ExpiresIn=expires)
+
     # ---- buckets ------------------------------------------------------------------------
+
+    async def list_buckets(self) -> list[Reply]:
+        return list((await self._call("list_buckets")).get("Buckets", []))
 
     async def head_bucket(self, bucket: str) -> Reply:
         return await self._call("head_bucket", Bucket=bucket)
