@@ -49,6 +49,8 @@ REQUEST_HEADERS: dict[str, str] = {
     "RequestPayer": "x-amz-request-payer",
     "ACL": "x-amz-acl",
     "WebsiteRedirectLocation": "x-amz-website-redirect-location",
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
 }
 QUERY_PARAMS: dict[str, str] = {"PartNumber": "partNumber", "UploadId": "uploadId", "VersionId": "versionId"}
 
