@@ -13,9 +13,12 @@ from typing import BinaryIO
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.manifests import INVENTORY_SCHEMA
 from s3ferry.core.objects import DuTotals, Entry
 from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
 from s3ferry.core.results import NoProgress, Progress, Summary, TransferResult
+from s3ferry.core.shard_report import MigrationReport
+from s3ferry.core.shards import Migration, parse_cluster
 from s3ferry.core.sync_plan import RULES
 from s3ferry.local.hashcache import HashCache
 from s3ferry.local.streams import InputStream, OutputStream
@@ -36,6 +39,8 @@ from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
+from s3ferry.scale.migrate import migrate as run_migration
+from s3ferry.scale.runner import ShardDone
 from s3ferry.store.errors import map_error
 from s3ferry.store.presigned import open_presigned
 from s3ferry.store.profiles import profile_values
@@ -136,6 +141,33 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
             summary, stats = await sync_trees(ctx, src, dst, options, src_ctx)
     summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
+
+
+async def migrate(source: str, destination: str, *, cluster: str, config: Config | None = None,
+                  rule: str = "content", delete: bool = False, trash: str | None = "default",
+                  dry_run: bool = False, excludes: Sequence[str] = (), includes: Sequence[str] = (),
+                  source_endpoint_url: str | None = None, source_profile: str | None = None,
+                  manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
+                  report_path: Path | None = None, on_shard: ShardDone | None = None,
+                  engine: str = "dask") -> MigrationReport:
+    """``sync`` sharded over ``cluster`` ("local:N" or "tcp://host:port"): each shard, a key
+    range (or the keys of a ``manifest`` chunk), is a sync of its own on a worker, retried when
+    its worker is lost. A local folder must be at the same path on every worker (a shared file
+    system); a manifest needs s3:// on both sides. Returns the migration report (also written
+    to ``report_path``); ``report.exit_code`` is sync's. ``engine="processes"`` runs the same
+    shards on local worker processes without Dask."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
+    where = parse_cluster(cluster)
+    config = config or Config()
+    # Workers may run elsewhere on a shared file system: a local side goes as an absolute path.
+    source, destination = (str(t) if is_s3_url(str(t)) else str(Path(t).resolve()) for t in (source, destination))
+    job = Migration(source, destination, config, _source_config(config, source_endpoint_url, source_profile),
+                    rule, delete, default_trash() if trash == "default" else trash, dry_run, tuple(excludes),
+                    tuple(includes))
+    async with _context(config, None) as ctx, _source_context(ctx, job.source_config) as src_ctx:
+        return await run_migration(ctx, src_ctx, job, where, manifest=manifest, schema=manifest_schema,
+                                   engine=engine, on_result=on_shard, report_path=report_path)
 
 
 def _source_config(config: Config, endpoint_url: str | None, profile: str | None) -> Config | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 # Loaded when a command runs, not for --help or a usage error (aiobotocore, rich: ~0.6 s).
 api = tuning.lazy_import("s3ferry.api")
+cluster_cli = tuning.lazy_import("s3ferry.cli.cluster")
 
 
 PUT_EXAMPLES = ("Examples:\n\n  s3ferry put big.iso s3://bucket/isos/\n\n  tar c dir | s3ferry put - s3://bucket/dir.tar"
@@ -105,10 +107,29 @@ def sync(
     source_endpoint_url: Annotated[Optional[str], typer.Option(
         help="Endpoint of an s3:// source on another server (the copy streams through s3ferry).")] = None,
     source_profile: Annotated[Optional[str], typer.Option(help="AWS profile to read an s3:// source with.")] = None,
+    cluster: Annotated[Optional[str], typer.Option(
+        help="Shard the sync over Dask: local:N worker processes, or tcp://scheduler:8786 (s3ferry[dask]).")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="With --cluster: where the JSON migration report goes (default ./s3ferry-migration-TIME.json).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option(
+        help="With --cluster: a CSV (S3 Batch Operations or Inventory) of the keys to sync, instead of listing.")] = None,
+    manifest_schema: Annotated[str, typer.Option(
+        help="The manifest's columns (an S3 Inventory's fileSchema).")] = "Bucket, Key",
 ) -> None:
     """Make DESTINATION equal to SOURCE; by default a same-size file is compared by content."""
     rule = "size-only" if size_only else "mtime" if mtime else "content"
     trash_prefix = None if no_trash else (trash or "default")
+    if cluster is not None:
+        if max_delete is not None:
+            cluster_cli.refuse("--max-delete cannot be split over shards: leave it out with --cluster")
+        cluster_cli.run_migration(api, source, destination, report_path=report, quiet=opts.quiet,
+                                  as_json=opts.json_lines, cluster=cluster,
+                                  config=opts.config.replace(object_options=object_options), rule=rule,
+                                  delete=delete, trash=trash_prefix, dry_run=dry_run, excludes=exclude or (),
+                                  includes=include or (), source_endpoint_url=source_endpoint_url,
+                                  source_profile=source_profile, manifest=manifest, manifest_schema=manifest_schema)
+    if report is not None or manifest is not None:
+        cluster_cli.refuse("--report and --manifest go with --cluster")
 
     async def operation(reporter: Reporter) -> Summary:
         config = opts.config.replace(object_options=object_options)

@@ -71,6 +71,21 @@ ABORT_TIMEOUT = 30.0
 ORPHAN_SWEEP_TIMEOUT = 30.0
 ORPHAN_SETTLE = 1.0
 BENCH_CLEANUP_TIMEOUT = 120.0
+# Scale-out (sync --cluster): shards handed out per worker, as DistCp's dynamic strategy does,
+# so fast workers take more; a stream-cut or manifest shard's keys; attempts before a shard is
+# reported failed; causes a shard result keeps; delimiter units the driver holds to cut at
+# (more: it cuts the streamed listing) and the folder levels it opens while it has too few.
+SHARDS_PER_WORKER = 4
+KEYS_PER_SHARD = 1_000
+MANIFEST_KEYS_PER_SHARD = 1_000
+MAX_SHARD_ATTEMPTS = 3
+MAX_CAUSES_KEPT = 20
+MAX_UNITS = 10_000
+UNIT_EXPANSIONS = 3
+MAX_LOCAL_WORKERS = 256
+# Seconds to reach a Dask scheduler; seconds a stopped local worker has to clean up.
+CLUSTER_CONNECT_TIMEOUT = 10
+WORKER_STOP_TIMEOUT = 30.0
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]

@@ -23,6 +23,7 @@ from s3ferry.core.errors import ConfigError
 from s3ferry.core.etag import parse_etag
 from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import Summary, TransferResult, Verdict
+from s3ferry.core.shards import KeyRange
 from s3ferry.core.sync_plan import (
     Action,
     Item,
@@ -39,7 +40,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
 from s3ferry.ops.get import download_object
 from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, run_jobs
-from s3ferry.ops.listing import local_items, remote_items
+from s3ferry.ops.listing import local_items, named_items, remote_items
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
@@ -55,6 +56,10 @@ class SyncOptions:
     dry_run: bool = False
     keys: KeyFilter = field(default_factory=KeyFilter)
     cache: HashCache | None = None
+    # A shard of a migration (scale/): only the keys in this range of both sides, or only
+    # the keys a manifest named (S3 -> S3).
+    span: KeyRange | None = None
+    only: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -134,14 +139,15 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
     if isinstance(source, Path) and isinstance(dest, S3Location):
         await check_bucket(ctx, dest.bucket)
         base = dest.as_prefix()
-        pairs = amerge_join(local_items(source, options.keys), remote_items(ctx.store, base, options.keys))
+        pairs = amerge_join(local_items(source, options.keys, options.span),
+                            remote_items(ctx.store, base, options.keys, options.span))
         jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
         await check_bucket(src_ctx, source.bucket)
         base = source.as_prefix()
         dest.mkdir(parents=True, exist_ok=True)
-        pairs = amerge_join(remote_items(src_ctx.store, base, options.keys),
-                            local_items(dest, options.keys))
+        pairs = amerge_join(remote_items(src_ctx.store, base, options.keys, options.span),
+                            local_items(dest, options.keys, options.span))
         jobs = _down_jobs(src_ctx, judge, base, dest, pairs, options, stats, summary)
     elif isinstance(source, S3Location) and isinstance(dest, S3Location):
         ends = Endpoints(src_ctx, ctx)
@@ -150,8 +156,7 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
             raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
         await check_bucket(src_ctx, src_base.bucket)
         await check_bucket(ctx, dst_base.bucket)
-        pairs = amerge_join(remote_items(src_ctx.store, src_base, options.keys),
-                            remote_items(ctx.store, dst_base, options.keys))
+        pairs = amerge_join(_side_items(src_ctx, src_base, options), _side_items(ctx, dst_base, options))
         jobs = _copy_jobs(ends, judge, src_base, dst_base, pairs, options, stats)
     else:
         raise ConfigError("sync needs an s3:// prefix on at least one side")
@@ -164,6 +169,12 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
         stats.deletes.close()
     stats.hashed = judge.hashed
     return summary, stats
+
+
+def _side_items(ctx: Context, base: S3Location, options: SyncOptions) -> AsyncIterator[Item]:
+    if options.only is not None:
+        return named_items(ctx.store, base, options.only, options.keys)
+    return remote_items(ctx.store, base, options.keys, options.span)
 
 
 def _overlap(a: str, b: str) -> bool:

@@ -1,0 +1,122 @@
+"""A migration on a cluster: cut shards, run them on an engine, write the report.
+
+The front of scale/ that api.py calls. Only an engine of the kind asked for is imported, so
+Dask stays an optional extra."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+from anyio import to_thread
+
+from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError, S3FerryError
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.shard_report import MigrationReport
+from s3ferry.core.shards import Cluster, KeyRange, Migration, ShardSpec
+from s3ferry.ops.context import Context
+from s3ferry.ops.jobs import check_bucket
+from s3ferry.store.errors import map_error
+
+from .cutting import cut_listing, cut_manifest, cut_tree, read_lines
+from .runner import Engine, ShardDone, drive
+
+
+def open_engine(cluster: Cluster, engine: str = "dask") -> Engine:
+    """Blocking (a local cluster takes a second or two to start): call it on a thread."""
+    if engine == "processes":
+        from .local import LocalEngine
+
+        return LocalEngine(cluster.workers)
+    from .dask import DaskEngine
+
+    return DaskEngine(cluster.address, cluster.workers)
+
+
+def _prefix(text: str) -> S3Location:
+    loc = parse_s3_url(text)
+    return loc if loc.is_prefix else S3Location(loc.bucket, loc.key + "/")
+
+
+async def shards(ctx: Context, job: Migration, workers: int, manifest: Path | None,
+                 schema: str) -> AsyncIterator[ShardSpec]:
+    """The shards of ``job``, cut while they are handed out."""
+    number = 0
+    if manifest is not None:
+        for keys in cut_manifest(read_lines(manifest), schema, _prefix(job.source)):
+            yield ShardSpec(number, job, KeyRange(), keys)
+            number += 1
+        return
+    spans = cut_listing(ctx.store, _prefix(job.source), workers) if is_s3_url(job.source) else \
+        cut_tree(Path(job.source), workers)
+    async for span in spans:
+        yield ShardSpec(number, job, span)
+        number += 1
+
+
+async def _check_sides(ctx: Context, source_ctx: Context | None, job: Migration, manifest: Path | None,
+                       schema: str) -> None:
+    """What a one-process sync would refuse, refused before any worker starts. A local side
+    must be a folder every worker sees at the same absolute path (a shared file system)."""
+    for side, side_ctx in ((job.source, source_ctx or ctx), (job.destination, ctx)):
+        if is_s3_url(side):
+            await check_bucket(side_ctx, parse_s3_url(side).bucket)
+        elif not Path(side).is_absolute():
+            raise ConfigError(f"a local side of --cluster must be an absolute path, got {side}")
+    if not (is_s3_url(job.source) or is_s3_url(job.destination)):
+        raise ConfigError("sync needs an s3:// prefix on at least one side")
+    if not is_s3_url(job.source) and not Path(job.source).is_dir():
+        raise NotFoundError(f"no such folder: {job.source}")
+    if manifest is not None:
+        if not (is_s3_url(job.source) and is_s3_url(job.destination)):
+            raise ConfigError("a manifest names objects: it needs s3:// on both sides")
+        # A bad line is found before any shard runs, not halfway through.
+        await to_thread.run_sync(_check_manifest, manifest, schema, _prefix(job.source))
+
+
+async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, cluster: Cluster, *,
+                  manifest: Path | None = None, schema: str = "Bucket, Key", engine: str = "dask",
+                  on_result: ShardDone | None = None, report_path: Path | None = None) -> MigrationReport:
+    """Run ``job`` sharded on ``cluster``. The driver checks both buckets with ``ctx`` (the
+    destination's store) and ``source_ctx`` (the source's, when on another endpoint), and lists
+    the source to cut it. The report is written to ``report_path`` whatever happens; then a
+    driver error (a failed listing, an unreachable scheduler) is raised."""
+    await _check_sides(ctx, source_ctx, job, manifest, schema)
+    report = MigrationReport("sync", job.source, job.destination, str(cluster))
+    runner = await to_thread.run_sync(open_engine, cluster, engine)
+    try:
+        with _written(report, report_path):
+            try:
+                spec_stream = shards(source_ctx or ctx, job, runner.workers, manifest, schema)
+                await drive(runner, spec_stream, report, on_result)
+            except Exception as exc:  # noqa: BLE001 - the driver's listing: one error of our tree
+                mapped = map_error(exc, what=job.source)
+                raise mapped if isinstance(mapped, S3FerryError) else exc from None
+    finally:
+        with anyio.CancelScope(shield=True):  # on Ctrl-C too: stop the workers, close the cluster
+            await to_thread.run_sync(runner.close)
+    return report
+
+
+def _check_manifest(path: Path, schema: str, base: S3Location) -> None:
+    try:
+        for _ in cut_manifest(read_lines(path), schema, base):
+            pass
+    except FileNotFoundError:
+        raise NotFoundError(f"no such manifest: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalIOError(f"cannot read the manifest {path}: {exc}") from None
+
+
+@contextmanager
+def _written(report: MigrationReport, path: Path | None) -> Iterator[None]:
+    try:
+        yield
+    except BaseException as exc:
+        report.error = report.error or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if path is not None:
+            path.write_text(report.to_json() + "\n")

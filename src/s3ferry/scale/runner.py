@@ -1,0 +1,143 @@
+"""Engine-neutral shard running: a shard -> an idempotent call -> a result.
+
+Worker side, :func:`run_shard`: a plain, picklable function that any engine runs in any process.
+It opens its own event loop and store and runs the normal sync engine over the shard's keys
+(same content-exact skip rules, same ETag verification), and returns a ShardResult; it never
+raises for a failed object or a failed shard (the result says so).
+
+Driver side, :func:`drive`: hands shards to an engine as they are cut, a bounded window ahead
+(more shards than workers, so a fast worker takes more), and retries a shard whose attempt was
+lost or had failures while attempts remain (core.shards.should_retry); every attempt goes into
+the migration report. A retry redoes only what is left: the shard is a sync of its range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
+from typing import Protocol
+
+import anyio
+
+from s3ferry.core.config import SHARDS_PER_WORKER
+from s3ferry.core.errors import describe
+from s3ferry.core.shard_report import MigrationReport
+from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
+
+from .shard import sync_shard
+
+
+class Engine(Protocol):
+    name: str
+    workers: int
+
+    def submit(self, spec: ShardSpec, attempt: int) -> Future[ShardResult]: ...
+    def close(self) -> None: ...
+
+
+# The shards running in this process, by their loop: a worker that is being stopped cancels
+# them (stop_running), and each aborts its multipart uploads and removes its temporary files
+# as a one-process sync does on Ctrl-C, instead of dying with them.
+_running: dict[asyncio.AbstractEventLoop, asyncio.Task[ShardResult]] = {}
+_lock = threading.Lock()
+
+
+def run_shard(spec: ShardSpec, attempt: int = 1) -> ShardResult:
+    """Run one attempt at a shard here, on a fresh event loop. Executed by the workers: in a
+    process's main thread (the local engine; Ctrl-C/SIGINT cancels it) or on a worker thread
+    (Dask; stop_running cancels it)."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    started = time.monotonic()
+
+    async def main() -> ShardResult:
+        with _lock:
+            _running[asyncio.get_running_loop()] = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            return await sync_shard(spec, attempt, worker)
+        finally:
+            with _lock:
+                _running.pop(asyncio.get_running_loop(), None)
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(main())
+    except Exception as exc:  # noqa: BLE001 - a shard's failure is its result, whatever it was
+        code = getattr(exc, "exit_code", 1)
+        return ShardResult(spec.number, attempt, worker, seconds=time.monotonic() - started,
+                           exit_code=code, cause=f"{type(exc).__name__}: {describe(exc)}")
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if sys.platform == "win32":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def stop_running(timeout: float) -> None:
+    """Cancel the shards running in this process and wait (up to ``timeout`` seconds) for
+    them to clean up. Called from another thread while a worker shuts down."""
+    with _lock:
+        running = list(_running.items())
+    for loop, task in running:
+        loop.call_soon_threadsafe(task.cancel)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _lock:
+            if not any(loop in _running for loop, _ in running):
+                return
+        time.sleep(0.05)
+
+
+ShardDone = Callable[[ShardResult, MigrationReport], None]
+
+
+async def drive(engine: Engine, shards: AsyncIterator[ShardSpec], report: MigrationReport,
+                on_result: ShardDone | None = None) -> MigrationReport:
+    """Run every shard to success or to its last attempt; the report holds every attempt."""
+    started = time.monotonic()
+    window = anyio.Semaphore(max(1, engine.workers) * SHARDS_PER_WORKER)
+
+    async def attempts(spec: ShardSpec) -> None:
+        try:
+            attempt = 0
+            while True:
+                attempt += 1
+                result = await _attempt(engine, spec, attempt)
+                report.attempted(result)
+                if on_result is not None:
+                    on_result(result, report)
+                if not should_retry(result):
+                    return
+        finally:
+            window.release()
+
+    try:
+        async with anyio.create_task_group() as group:
+            async for spec in shards:
+                await window.acquire()
+                report.planned(spec)
+                group.start_soon(attempts, spec)
+    finally:
+        report.seconds = time.monotonic() - started
+    return report
+
+
+async def _attempt(engine: Engine, spec: ShardSpec, attempt: int) -> ShardResult:
+    future = engine.submit(spec, attempt)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    except Exception as exc:  # noqa: BLE001 - the worker was lost (KilledWorker, BrokenProcessPool)
+        return lost(spec.number, attempt, f"worker lost: {type(exc).__name__}: {describe(exc)}")

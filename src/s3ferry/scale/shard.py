@@ -1,0 +1,76 @@
+"""One attempt at one shard, on a worker: its own store (and the source's, on another
+endpoint), the normal sync engine over the shard's keys, and the counts it reports back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from s3ferry.core.config import MAX_CAUSES_KEPT, Config
+from s3ferry.core.errors import ConfigError
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.results import TransferResult, Verdict
+from s3ferry.core.shards import ShardResult, ShardSpec
+from s3ferry.core.sync_plan import RULES
+from s3ferry.ops.context import Context
+from s3ferry.ops.sync import SyncOptions, load_filter, sync
+from s3ferry.store.errors import map_error
+from s3ferry.store.s3 import open_store
+
+
+class ShardCounts:
+    """The progress sink of a shard: counts ETag proofs, which the summary does not."""
+
+    def __init__(self) -> None:
+        self.matched = 0
+
+    def started(self, source: str, size: int) -> None:
+        pass
+
+    def advanced(self, nbytes: int) -> None:
+        pass
+
+    def finished(self, result: TransferResult) -> None:
+        if result.ok and result.verdict is Verdict.MATCH:
+            self.matched += 1
+
+
+def side(text: str) -> Path | S3Location:
+    return parse_s3_url(text) if is_s3_url(text) else Path(text)
+
+
+@asynccontextmanager
+async def _context(config: Config | None, progress: ShardCounts | None) -> AsyncIterator[Context | None]:
+    if config is None:
+        yield None
+        return
+    try:
+        async with open_store(config) as store:
+            yield Context(store, config, progress) if progress is not None else Context(store, config)
+    except Exception as exc:
+        raise map_error(exc) from exc
+
+
+async def sync_shard(spec: ShardSpec, attempt: int, worker: str) -> ShardResult:
+    """Sync the shard's keys; a failed object is counted, a failed shard raises (run_shard
+    turns that into the attempt's cause)."""
+    job = spec.migration
+    started = time.monotonic()
+    source, dest = side(job.source), side(job.destination)
+    if spec.keys is not None and not (isinstance(source, S3Location) and isinstance(dest, S3Location)):
+        raise ConfigError("a manifest names objects: it needs s3:// on both sides")
+    counts = ShardCounts()
+    options = SyncOptions(rule=RULES[job.rule], delete=job.delete, trash=job.trash, dry_run=job.dry_run,
+                          keys=load_filter(source if isinstance(source, Path) else None, list(job.excludes),
+                                           list(job.includes)),
+                          span=spec.span, only=spec.keys)
+    async with _context(job.config, counts) as ctx, _context(job.source_config, None) as src_ctx:
+        if src_ctx is not None:  # one limit across both stores, as a one-process sync has
+            src_ctx = Context(src_ctx.store, src_ctx.config, counts, ctx.slots, ctx.buffers)
+        summary, stats = await sync(ctx, source, dest, options, src_ctx)
+    return ShardResult(spec.number, attempt, worker, copied=stats.copied, skipped=stats.skipped,
+                       deleted=stats.deleted, failed=summary.failed, bytes=summary.bytes, etag_match=counts.matched,
+                       unverifiable=summary.unverified, seconds=time.monotonic() - started,
+                       exit_code=summary.exit_code, causes=tuple(summary.errors[:MAX_CAUSES_KEPT]))
