@@ -79,6 +79,8 @@ def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     # Resume journals of every test (in-process and CLI subprocesses) stay in the session's tmp.
     os.environ["S3FERRY_JOURNAL_DIR"] = str(tmp_path_factory.mktemp("journal"))
+    # ... and so do hash caches: never the user's ~/.cache/s3ferry.
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

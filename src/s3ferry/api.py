@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from typing import BinaryIO
 
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
-from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
+from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url, trash_folder
 from s3ferry.core.manifests import INVENTORY_SCHEMA
 from s3ferry.core.objects import DuTotals, Entry
 from s3ferry.core.presign import Manifest, is_http_url, parse_manifest
@@ -58,25 +59,33 @@ async def _context(config: Config | None, progress: Progress | None) -> AsyncIte
 
 
 async def put(source: str | Path, destination: str, *, config: Config | None = None,
-              progress: Progress | None = None, skip_unchanged: bool = False) -> Summary:
+              progress: Progress | None = None, skip_unchanged: bool = False,
+              cache_path: Path | None = None) -> Summary:
     """Upload a file, or a folder recursively, to ``s3://bucket/key`` (or ``.../prefix/``).
     ``skip_unchanged``: a file whose object already holds the same bytes (verify's judgement,
-    any part layout) is not sent."""
+    any part layout) is not sent. Each file put and verified goes into the hash cache
+    (``cache_path``, default the user's cache folder), so a sync right after it hashes nothing."""
     if is_s3_url(str(source)):
         raise ConfigError(f"put takes a local source, got {source} (use get or sync)")
     dest = parse_s3_url(destination)
     async with _context(config, progress) as ctx:
-        return await put_path(ctx, Path(source), dest, upload=upload_if_changed if skip_unchanged else upload_file)
+        with HashCache(cache_path) as cache:
+            return await put_path(ctx, Path(source), dest, cache,
+                                  upload=upload_if_changed if skip_unchanged else upload_file)
 
 
 async def get(source: str, destination: str | Path, *, config: Config | None = None,
-              progress: Progress | None = None) -> Summary:
-    """Download an object, or a prefix recursively, to a local file or folder."""
+              progress: Progress | None = None, cache_path: Path | None = None) -> Summary:
+    """Download an object, or a prefix recursively, to a local file or folder (a destination
+    ending in "/" is a folder). Verified files go into the hash cache, as for :func:`put`."""
     if is_s3_url(str(destination)):
         raise ConfigError(f"get takes a local destination, got {destination} (use put or sync)")
     src = parse_s3_url(source)
+    # A trailing slash means a folder, as in aws-cli; Path() would drop it.
+    into_folder = str(destination).endswith(("/", os.sep))
     async with _context(config, progress) as ctx:
-        return await get_path(ctx, src, Path(destination))
+        with HashCache(cache_path) as cache:
+            return await get_path(ctx, src, Path(destination), into_folder=into_folder, cache=cache)
 
 
 async def verify(source: str | Path, destination: str, *, config: Config | None = None,
@@ -131,7 +140,8 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     src, dst = _sync_side(source), _sync_side(destination)
     keys = load_filter(src if isinstance(src, Path) else None, list(excludes), list(includes))
-    options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else trash,
+    options = SyncOptions(rule=RULES[rule], delete=delete, trash=default_trash() if trash == "default" else
+                          trash_folder(trash),
                           max_delete=max_delete, dry_run=dry_run, keys=keys)
     config = config or Config()
     source_config = _source_config(config, source_endpoint_url, source_profile)
@@ -140,6 +150,8 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
             options.cache = cache
             summary, stats = await sync_trees(ctx, src, dst, options, src_ctx)
     summary.counters.update(copied=stats.copied, skipped=stats.skipped, deleted=stats.deleted, hashed=stats.hashed)
+    if dry_run:  # what would have been done, named as such (copied/deleted stay 0)
+        summary.counters.update(would_copy=stats.would_copy, would_delete=stats.would_delete)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
 
 
@@ -203,10 +215,12 @@ async def list_uploads(where: str, *, older_than: timedelta | None = None,
 
 async def abort_uploads(where: str, *, older_than: timedelta | None = None,
                         config: Config | None = None) -> list[IncompleteUpload]:
-    """Abort the incomplete multipart uploads under ``s3://bucket[/prefix]``; returns them."""
+    """Abort the incomplete multipart uploads of exactly ``s3://bucket/key``, or of every key
+    under ``s3://bucket/prefix/`` (or the whole bucket); returns them. A key is not a prefix:
+    aborting ``K`` leaves ``K.bak`` and ``K/x`` alone."""
     loc = parse_s3_url(where)
     async with _context(config, None) as ctx:
-        found = [u async for u in list_incomplete(ctx, loc, older_than)]
+        found = [u async for u in list_incomplete(ctx, loc, older_than) if loc.is_prefix or u.key == loc.key]
         for upload in found:
             await abort_upload_id(ctx, upload)
         return found

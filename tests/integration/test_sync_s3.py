@@ -94,7 +94,8 @@ def test_s3_to_s3_delete_dry_run_and_excludes(server, bucket, tmp_path):
     before = remote_keys(server, bucket, "dst/")
     _, stats = run_sync(server, src, dst, cache, delete=True, trash=".s3ferry-trash/t1/", dry_run=True,
                         excludes=["d02/"])
-    assert remote_keys(server, bucket, "dst/") == before and stats.deleted == 0 and stats.copied == 1
+    assert remote_keys(server, bucket, "dst/") == before and stats.deleted == 0 and stats.copied == 0
+    assert stats.would_copy == 1 and stats.would_delete == 1
 
     _, stats = run_sync(server, src, dst, cache, delete=True, trash=".s3ferry-trash/t1/", excludes=["d02/"])
     after = remote_keys(server, bucket, "dst/")

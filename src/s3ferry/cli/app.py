@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from s3ferry.cli import objects, settings, tools, transfer, tuning
 from s3ferry.cli.config_cmd import config_app
+from s3ferry.cli.options import Command
 from s3ferry.cli.uploads import uploads_app
 from s3ferry.core.errors import EXIT_FAILED
+
+
+class Group(TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""  # a flag: no "<bool>" in the help
+        return option
+
 
 app = typer.Typer(
     name="s3ferry",
@@ -19,18 +30,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
+    cls=Group,
 )
-app.command(epilog=transfer.PUT_EXAMPLES)(transfer.put)
-app.command(epilog=transfer.GET_EXAMPLES)(transfer.get)
+app.command(cls=Command, epilog=transfer.PUT_EXAMPLES)(transfer.put)
+app.command(cls=Command, epilog=transfer.GET_EXAMPLES)(transfer.get)
 for command in (transfer.verify, transfer.sync):
-    app.command()(command)
+    app.command(cls=Command)(command)
 for command in (objects.ls, objects.du, objects.stat, objects.rm, objects.cat, objects.cp, objects.mv,
                 objects.presign):
-    app.command(epilog=objects.EXAMPLES[command.__name__])(command)
-app.add_typer(uploads_app, name="uploads")
-app.add_typer(config_app, name="config")
+    app.command(cls=Command, epilog=objects.EXAMPLES[command.__name__])(command)
+app.add_typer(uploads_app, name="uploads", cls=Group)
+app.add_typer(config_app, name="config", cls=Group)
 for command in (tools.bench, tools.demo):
-    app.command()(command)
+    app.command(cls=Command)(command)
 
 
 def _version(value: bool) -> None:
@@ -58,7 +70,7 @@ def main() -> None:
     if sys.platform != "win32":
         tuning.coalesce_without_copy()
     try:
-        app()
+        app(prog_name="s3ferry")
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
         if os.environ.get("S3FERRY_DEBUG"):
             raise

@@ -1,123 +1,165 @@
-"""How results reach a person or a pipeline: rich progress on a terminal, JSON lines for CI,
-one line per failure on stderr. No transfer logic lives here."""
+"""Where results go: a progress bar on a terminal's stderr, result lines and the summary on
+stdout, JSON lines for CI, one line per failure on stderr. The words are lines.py's; no
+transfer logic lives here."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
-from typing import Any, TextIO
+from pathlib import PurePosixPath
+from typing import TextIO
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
-from s3ferry.core.results import Summary, TransferResult, Verdict
+from s3ferry.cli import lines
+from s3ferry.cli.lines import Tally, human_size, result_dict, summary_dict
+from s3ferry.core.results import DRY_RUN, Summary, TransferResult, Verdict
 
 
-def result_dict(result: TransferResult) -> dict[str, Any]:
-    data = dataclasses.asdict(result)
-    data["verdict"] = result.verdict.value
-    data["seconds"] = round(result.seconds, 3)
-    data.pop("exit_code")
-    return data
+
+class AmountColumn(ProgressColumn):
+    """`12.0/76.3 MiB`, or `12.0 MiB` while the total is still being counted (never `?`)."""
+
+    def render(self, task: Task) -> Text:
+        done = human_size(task.completed)
+        text = done if task.total is None else f"{done}/{human_size(task.total)}"
+        return Text(text, style="progress.download")
 
 
-def summary_dict(summary: Summary) -> dict[str, Any]:
-    return {"summary": {"op": summary.op, "files": summary.files, "bytes": summary.bytes,
-                        "failed": summary.failed, "unverified": summary.unverified,
-                        "seconds": round(summary.seconds, 3),
-                        "mib_per_second": round(summary.mib_per_second, 1),
-                        "exit_code": summary.exit_code, **summary.counters}}
+class RateColumn(ProgressColumn):
+    """The rate in the summary's units (MiB/s), blank until there is one."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{human_size(speed)}/s", style="progress.data.speed")
 
 
 class Reporter:
     """Implements the engine's Progress protocol for the CLI."""
 
-    def __init__(self, *, json_lines: bool, quiet: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr):
+    def __init__(self, *, json_lines: bool, quiet: bool, verbose: int = 0, out: TextIO = sys.stdout,
+                 err: TextIO = sys.stderr):
         self.json_lines = json_lines
         self.quiet = quiet
+        self.verbose = verbose
         self.out = out
         self.err = err
+        self.tally = Tally()
         self._bar: Progress | None = None
         self._task: TaskID | None = None
-        self._total = 0
-        self._done = 0
+        self._live = False
+        self._started = 0  # files whose bytes began to move
+        self._total = 0  # their bytes
+        self._files_total: int | None = None  # known once a tree's listing is complete
+        self._bytes_total: int | None = None  # likewise
+        self._shown_total: int | None = None
+        self._tree = False
+        self._name = ""
         if not json_lines and not quiet and err.isatty():
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
-                                 TransferSpeedColumn(), TimeRemainingColumn(),
-                                 console=Console(file=err), transient=True)
-            self._task = self._bar.add_task("starting", total=0)
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(), RateColumn(),
+                                 TimeRemainingColumn(), console=Console(file=err), transient=True)
+
+    @property
+    def wants_totals(self) -> bool:
+        return self._bar is not None
 
     def __enter__(self) -> Reporter:
-        if self._bar is not None:
-            self._bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._live:
             self._bar.stop()
 
-    # Progress protocol
+    # ---- Progress protocol ----------------------------------------------------------------
     def started(self, source: str, size: int) -> None:
+        self._started += 1
         self._total += size
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, total=self._total)
+        if self._started == 1:
+            self._name = PurePosixPath(source).name or source
+        self._refresh()
 
     def advanced(self, nbytes: int) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, nbytes)
 
+    def totals(self, files: int | None, nbytes: int | None) -> None:
+        """A tree: None while its listing is still counting, then its files and bytes."""
+        self._tree = True
+        self._files_total = files
+        if nbytes is not None:
+            self._bytes_total = nbytes
+        self._refresh()
+
     def finished(self, result: TransferResult) -> None:
-        self._done += 1
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, description=f"{self._done} files")
+        self.tally.add(result)
+        self._refresh()
         if self.json_lines:
             print(json.dumps(result_dict(result)), file=self.out, flush=True)
-        if result.error:
-            self._line(f"error: {result.error}")
-        elif result.verdict is Verdict.UNVERIFIABLE:
-            self._line(f"warning: {result.op} {result.source} -> {result.destination}: unverifiable ({result.detail})")
+            if result.error:
+                self._err(f"error: {result.error}")
+            return
+        if result.op == "verify" and result.verdict is not Verdict.SKIPPED:
+            if not self.quiet or result.verdict is not Verdict.MATCH:
+                self._say(lines.verdict_line(result))
+        elif result.error:
+            self._err(f"error: {result.error}")
+        elif result.op.endswith(DRY_RUN):
+            if not self.quiet:
+                self._say(lines.plan_line(result))
+        elif result.verdict is Verdict.UNVERIFIABLE and not self.verbose:
+            self._err(f"warning: {result.op} {result.source} -> {result.destination}: unverifiable ({result.detail})")
+        elif self.verbose and not self.quiet:
+            self._say(lines.sync_line(result))
 
     def kept(self, text: str) -> None:
         """What --keep-partial kept, and how to resume or abort it (always shown)."""
-        self._line(f"kept: {text}")
-
-    def _line(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.console.print(text, markup=False, highlight=False)
-        else:
-            print(text, file=self.err, flush=True)
+        self._err(f"kept: {text}")
 
     def summary(self, summary: Summary) -> None:
         if self.json_lines:
             print(json.dumps(summary_dict(summary)), file=self.out, flush=True)
         elif not self.quiet:
-            print(human_summary(summary), file=self.out, flush=True)
+            print(lines.human_summary(summary, self.tally), file=self.out, flush=True)
 
+    # ---- the bar ------------------------------------------------------------------------
+    def _label(self) -> str:
+        done = self.tally.results
+        if self._files_total is not None and done <= self._files_total:
+            return f"{done}/{self._files_total} files"
+        if self._tree:
+            return f"counting… {self._started} files" if self._files_total is None else f"{done} files"
+        return self._name
 
-def human_size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+    def _refresh(self) -> None:
+        if self._bar is None or not (self._started or self._tree):
+            return  # nothing is moving yet: no bar, so a quick failure draws none
+        total = self._bytes_total
+        if total is None and (self._files_total is not None or not self._tree):
+            total = self._total  # a single file, or a tree whose files have all started
+        if not self._live:  # the first frame already says what moves
+            self._shown_total = total
+            self._task = self._bar.add_task(self._label(), total=total)
+            self._bar.start()
+            self._live = True
+            return
+        assert self._task is not None
+        # rich forgets its speed samples whenever the total changes: pass it only then.
+        changed = {"total": total} if total != self._shown_total else {}
+        self._shown_total = total
+        self._bar.update(self._task, description=self._label(), **changed)
 
+    # ---- lines --------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        """A result line on stdout; above the bar when both share the terminal."""
+        if self._live and self._bar is not None and self.out.isatty():
+            self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(text, file=self.out, flush=True)
 
-def human_summary(summary: Summary) -> str:
-    text = (f"{summary.op}: {summary.files} file(s), {human_size(summary.bytes)} in {summary.seconds:.2f} s "
-            f"({summary.mib_per_second:.1f} MiB/s)")
-    if summary.counters:
-        text += ", " + ", ".join(f"{name} {value}" for name, value in summary.counters.items())
-    if summary.unverified:
-        text += f", {summary.unverified} unverifiable"
-    if summary.failed:
-        text += f", {summary.failed} FAILED"
-    return text
+    def _err(self, text: str) -> None:
+        if self._live and self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(text, file=self.err, flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -26,20 +26,24 @@ def fail(exc: S3FerryError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def usage_error(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(EXIT_USAGE)
+
+
 def guard(build: Callable[[], T]) -> T:
     """Options turned into values: a bad one is a usage error (exit 2)."""
     try:
         return build()
     except S3FerryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_USAGE) from None
+        usage_error(str(exc))
 
 
 def run(operation: Callable[[Reporter], Awaitable[Summary]], opts: TransferOptions) -> None:
     """Run one transfer operation on the event loop and exit with its documented code."""
     from s3ferry.cli.render import Reporter
 
-    reporter = Reporter(json_lines=opts.json_lines, quiet=opts.quiet)
+    reporter = Reporter(json_lines=opts.json_lines, quiet=opts.quiet, verbose=opts.verbose)
     try:
         with reporter:
             summary = anyio.run(operation, reporter, **LOOP)

@@ -10,8 +10,8 @@ import typer
 
 from s3ferry.cli import tuning
 from s3ferry.cli.object_flags import object_options
-from s3ferry.cli.options import TransferOptions, transfer_command
-from s3ferry.cli.running import fail, guard, run
+from s3ferry.cli.options import TransferOptions, refuse_unused, transfer_command
+from s3ferry.cli.running import fail, guard, run, usage_error
 from s3ferry.core.config import parse_size
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.object_options import ObjectOptions
@@ -25,18 +25,24 @@ api = tuning.lazy_import("s3ferry.api")
 cluster_cli = tuning.lazy_import("s3ferry.cli.cluster")
 
 
+def _arg(metavar: str, help: str) -> typer.models.ArgumentInfo:
+    return typer.Argument(metavar=metavar, show_default=False, help=help)
+
+
+LOCAL, REMOTE = "Local file or folder.", "s3://bucket/key, or s3://bucket/prefix/ ."
+
+
 PUT_EXAMPLES = ("Examples:\n\n  s3ferry put big.iso s3://bucket/isos/\n\n  tar c dir | s3ferry put - s3://bucket/dir.tar"
-                "\n\n  s3ferry put build.zip s3://artifacts/ --skip-unchanged\n\n"
-                "  s3ferry put big.iso --presigned manifest.json")
-GET_EXAMPLES = ("Examples:\n\n  s3ferry get s3://bucket/isos/big.iso ./big.iso\n\n"
+                "\n\n  s3ferry put ./dataset s3://bucket/data/ -v   # a line per file")
+GET_EXAMPLES = ("Examples:\n\n  s3ferry get s3://bucket/isos/big.iso ./downloads/   # -> ./downloads/big.iso\n\n"
                 "  s3ferry get s3://bucket/dir.tar - | tar x\n\n  s3ferry get \"$PRESIGNED_URL\" ./report.pdf")
 
 
 @transfer_command
 @object_options
 def put(
-    source: Annotated[str, typer.Argument(help="Local file or folder; - for stdin.")],
-    destination: Annotated[Optional[str], typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")] = None,
+    source: Annotated[str, _arg("SOURCE", "Local file or folder; - for stdin.")],
+    destination: Annotated[Optional[str], _arg("DESTINATION", REMOTE)] = None,
     *,
     opts: TransferOptions,
     object_options: ObjectOptions,
@@ -63,8 +69,8 @@ def put(
 
 @transfer_command
 def get(
-    source: Annotated[str, typer.Argument(help="s3://bucket/key, s3://bucket/prefix/, or a presigned URL.")],
-    destination: Annotated[str, typer.Argument(help="Local file or folder; - for stdout.")],
+    source: Annotated[str, _arg("SOURCE", "s3://bucket/key, s3://bucket/prefix/, or a presigned URL.")],
+    destination: Annotated[str, _arg("DESTINATION", "Local file or folder (ending in / it is one); - for stdout.")],
     opts: TransferOptions,
 ) -> None:
     """Download an object, a prefix recursively, or a presigned https:// URL; - writes to stdout."""
@@ -76,34 +82,43 @@ def get(
 
 
 @transfer_command
-def verify(
-    source: Annotated[str, typer.Argument(help="Local file or folder.")],
-    destination: Annotated[str, typer.Argument(help="s3://bucket/key, or s3://bucket/prefix/ .")],
-    opts: TransferOptions,
-) -> None:
-    """Check that local files and objects hold the same bytes, whoever uploaded them.
+def verify(source: Annotated[str, _arg("SOURCE", LOCAL)], destination: Annotated[str, _arg("DESTINATION", REMOTE)],
+           opts: TransferOptions) -> None:
+    """Check that local files and objects hold the same bytes, whoever uploaded them: one line per
+    pair (match, mismatch, missing-local, missing-remote, unverifiable), then the counts.
 
     Exit 0 when every pair matches; 3 when any mismatches or is unverifiable; else 4 when a
-    file or object is missing."""
+    file or object is missing.
+
+    Examples:
+
+      s3ferry verify big.iso s3://bucket/isos/big.iso
+
+      s3ferry verify ./dataset s3://bucket/data/ --quiet  # only the pairs that fail
+    """
+    refuse_unused(opts, "verify", {"checksum": "--checksum", "keep_partial": "--keep-partial",
+                                   "no_verify": "--no-verify"})
     run(lambda reporter: api.verify(source, destination, config=opts.config, progress=reporter), opts)
 
 
 @transfer_command
 @object_options
 def sync(
-    source: Annotated[str, typer.Argument(help="Local folder or s3://bucket/prefix/ .")],
-    destination: Annotated[str, typer.Argument(help="s3://bucket/prefix/ or local folder.")],
+    source: Annotated[str, _arg("SOURCE", "Local folder or s3://bucket/prefix/ .")],
+    destination: Annotated[str, _arg("DESTINATION", "s3://bucket/prefix/ or local folder.")],
     opts: TransferOptions,
     object_options: ObjectOptions,
     delete: Annotated[bool, typer.Option("--delete", help="Remove what the source does not have.")] = False,
-    trash: Annotated[Optional[str], typer.Option(help="Prefix (below the destination) deleted objects move to.")] = None,
+    trash: Annotated[Optional[str], typer.Option(metavar="PREFIX", help="Folder (below the destination) deleted "
+                                                 "objects move to; default .s3ferry-trash/TIME/.")] = None,
     no_trash: Annotated[bool, typer.Option("--no-trash", help="With --delete: delete objects outright.")] = False,
     max_delete: Annotated[Optional[int], typer.Option(help="Refuse to delete more than this many.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be done; change nothing.")] = False,
     size_only: Annotated[bool, typer.Option("--size-only", help="Same size means unchanged (cheap, unsafe).")] = False,
     mtime: Annotated[bool, typer.Option("--mtime", help="Compare size and mtime, as aws s3 sync does.")] = False,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Glob to leave out (repeatable).")] = None,
-    include: Annotated[Optional[list[str]], typer.Option(help="Glob to keep despite excludes (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(metavar="GLOB", help="Leave out (repeatable).")] = None,
+    include: Annotated[Optional[list[str]], typer.Option(metavar="GLOB", help="Keep despite excludes "
+                                                         "(repeatable).")] = None,
     source_endpoint_url: Annotated[Optional[str], typer.Option(
         help="Endpoint of an s3:// source on another server (the copy streams through s3ferry).")] = None,
     source_profile: Annotated[Optional[str], typer.Option(help="AWS profile to read an s3:// source with.")] = None,
@@ -116,7 +131,17 @@ def sync(
     manifest_schema: Annotated[str, typer.Option(
         help="The manifest's columns (an S3 Inventory's fileSchema).")] = "Bucket, Key",
 ) -> None:
-    """Make DESTINATION equal to SOURCE; by default a same-size file is compared by content."""
+    """Make DESTINATION equal to SOURCE (a local folder and s3://bucket/prefix/, either way, or two
+    prefixes); by default a same-size file is compared by content.
+
+    Examples:
+
+      s3ferry sync ./site s3://bucket/site/ --delete --dry-run   # the plan
+
+      s3ferry sync ./site s3://bucket/site/ --delete   # extras to trash
+    """
+    _check_sync_options(delete=delete, trash=trash, no_trash=no_trash, max_delete=max_delete,
+                        size_only=size_only, mtime=mtime)
     rule = "size-only" if size_only else "mtime" if mtime else "content"
     trash_prefix = None if no_trash else (trash or "default")
     if cluster is not None:
@@ -140,6 +165,21 @@ def sync(
         return report.summary
 
     run(operation, opts)
+
+
+def _check_sync_options(*, delete: bool, trash: str | None, no_trash: bool, max_delete: int | None,
+                        size_only: bool, mtime: bool) -> None:
+    """Options that would do nothing are refused, not ignored: the user meant something."""
+    if trash is not None and no_trash:
+        usage_error("--trash and --no-trash contradict each other: choose one")
+    for given, flag in ((trash is not None, "--trash"), (no_trash, "--no-trash"), (max_delete is not None,
+                                                                                    "--max-delete")):
+        if given and not delete:
+            usage_error(f"{flag} does nothing without --delete")
+    if size_only and mtime:
+        usage_error("--size-only and --mtime are two different rules: choose one")
+    if trash is not None and not trash.strip("/"):
+        usage_error(f"--trash needs a folder name, got {trash!r}")
 
 
 def cat_to_stdout(source: str, opts: TransferOptions) -> None:

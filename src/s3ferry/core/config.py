@@ -7,6 +7,7 @@ to one line (the httpx ``_config.py`` / rclone options-table idea).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -167,7 +168,9 @@ _UNITS = {"": 1, "b": 1, "k": KiB, "kb": KiB, "kib": KiB, "m": MiB, "mb": MiB, "
 
 
 def parse_size(text: str) -> int:
-    """Parse '8MiB', '8M', '5242880' into bytes (binary units, as aws-cli and rclone do)."""
+    """Parse '8MiB', '8M', '1.5GiB', '5242880' into bytes (binary units, as aws-cli and rclone
+    do). A size is a finite, non-negative, whole number of bytes: 'inf', 'nan', '1e400' and
+    '1.5' (bytes) are refused, never rounded or overflowed."""
     raw = text.strip().lower().replace(" ", "")
     digits = raw.rstrip("kmgib")
     unit = raw[len(digits):]
@@ -175,6 +178,9 @@ def parse_size(text: str) -> int:
         value = float(digits)
     except ValueError:
         raise ConfigError(f"not a size: {text!r} (try 8MiB)") from None
-    if unit not in _UNITS or value < 0:
+    if unit not in _UNITS or not math.isfinite(value) or value < 0 or "_" in digits:
         raise ConfigError(f"not a size: {text!r} (try 8MiB)")
-    return int(value * _UNITS[unit])
+    size = value * _UNITS[unit]
+    if size != int(size):
+        raise ConfigError(f"not a whole number of bytes: {text!r} (try 8MiB)")
+    return int(size)

@@ -115,6 +115,20 @@ def candidate_part_sizes(size: int, parts: int, *, unit: int = MiB, minimum: int
     return Candidates(tuple(ordered[:limit]), total)
 
 
+# How verify found a layout, as its verdict line says it.
+LAYOUT_HOW = {"metadata": "from metadata", "part-1": "from part 1", "guessed": "guessed"}
+
+
+def layout_text(part_size: int | None, size: int, how: str) -> str:
+    """"layout: single PUT" or "layout: 8 MiB × 38, from metadata": what a verdict was
+    computed with, in the words of verify's output."""
+    if part_size is None:
+        return "layout: single PUT"
+    unit = f"{part_size // MiB} MiB" if part_size % MiB == 0 else f"{part_size} bytes"
+    count = max(1, -(-size // part_size))
+    return f"layout: {unit} × {count}, {LAYOUT_HOW.get(how, how)}"
+
+
 def part_text(part_size: int | None) -> str:
     if part_size is None:
         return "single PUT"

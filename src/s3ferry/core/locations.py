@@ -12,6 +12,20 @@ from s3ferry.core.errors import ConfigError
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
+# The names AWS itself accepts: 3-63 lower-case letters, digits, dots and hyphens.
+_AWS_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def invalid_bucket_name(name: str) -> str | None:
+    """Why AWS would reject ``name`` as a bucket name, or None. Parsing stays looser (some
+    stores accept upper case and underscores); this names the cause when a store says such a
+    bucket does not exist, instead of leaving the user to look for a typo."""
+    if _AWS_BUCKET_RE.match(name) and ".." not in name:
+        return None
+    return (f"invalid bucket name {name!r}: S3 bucket names are 3-63 lower-case letters, digits, "
+            "dots and hyphens")
+
+
 @dataclass(frozen=True, slots=True)
 class S3Location:
     bucket: str
@@ -63,3 +77,14 @@ def safe_relative_path(key: str, prefix: str) -> str:
     if not cleaned:
         raise ConfigError(f"key names no file under the prefix: {key!r}")
     return "/".join(cleaned)
+
+
+def trash_folder(prefix: str | None) -> str | None:
+    """A --trash prefix is always a folder below the destination: "old" and "/old/" both mean
+    "old/" (never keys like "olda.txt"). None stays None (delete outright)."""
+    if prefix is None:
+        return None
+    folder = prefix.strip("/")
+    if not folder:
+        raise ConfigError(f"the trash must be a folder name, got {prefix!r}")
+    return folder + "/"

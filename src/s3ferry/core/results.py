@@ -38,6 +38,16 @@ class TransferResult:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def moves_bytes(self) -> bool:
+        """False for a sync's unchanged file and for a dry run's would-be actions: their size
+        is reported, but no byte moved."""
+        return self.op != "skip" and not self.op.endswith(DRY_RUN)
+
+
+# The op suffix of a dry run's would-be actions ("copy (dry run)", "delete (dry run)").
+DRY_RUN = " (dry run)"
+
 
 @dataclass(slots=True)
 class Summary:
@@ -48,6 +58,7 @@ class Summary:
     bytes: int = 0
     failed: int = 0
     unverified: int = 0
+    verified: int = 0  # done and proven equal (verdict match)
     seconds: float = 0.0
     exit_code: int = 0
     errors: list[str] = field(default_factory=list)  # the first few, for the API caller
@@ -58,9 +69,12 @@ class Summary:
     def add(self, result: TransferResult) -> None:
         if result.ok:
             self.files += 1
-            self.bytes += result.size
+            if result.moves_bytes:
+                self.bytes += result.size
             if result.verdict is Verdict.UNVERIFIABLE:
                 self.unverified += 1
+            elif result.verdict is Verdict.MATCH:
+                self.verified += 1
             return
         self.failed += 1
         # One failure kind keeps its specific code; a mix of kinds is a plain failure.
@@ -83,6 +97,20 @@ class Progress(Protocol):
     def started(self, source: str, size: int) -> None: ...
     def advanced(self, nbytes: int) -> None: ...
     def finished(self, result: TransferResult) -> None: ...
+
+
+def report_totals(progress: Progress, files: int | None, nbytes: int | None) -> None:
+    """Tell a progress display how much a tree holds, once its listing is complete (None:
+    still counting). Optional, like ``kept``: a progress object without ``totals`` ignores it."""
+    totals = getattr(progress, "totals", None)
+    if totals is not None:
+        totals(files, nbytes)
+
+
+def wants_totals(progress: Progress) -> bool:
+    """Does this progress object show totals (a bar), so that counting a tree ahead is worth
+    a second pass over its listing?"""
+    return bool(getattr(progress, "wants_totals", False))
 
 
 def report_kept(progress: Progress, text: str) -> None:

@@ -37,7 +37,7 @@ def decide_etag(etag: ETag | None, computed: Mapping[int | None, str], *, layout
 
 
 def verify_exit_code(summary: VerifySummary) -> int:
-    if summary.mismatched:
+    if summary.mismatched or summary.unverified:
         return EXIT_MISMATCH
     if summary.missing:
         return EXIT_NOT_FOUND
@@ -47,22 +47,32 @@ def verify_exit_code(summary: VerifySummary) -> int:
 @dataclass(slots=True)
 class VerifySummary(Summary):
     """0 only when every pair matches; 3 any mismatch or unverifiable; else 4 any missing;
-    else the code of the other failures (1 for a mix)."""
+    else the code of the other failures (1 for a mix). Every pair lands in exactly one count:
+    matched, mismatched, unverifiable (``unverified``), missing or unchecked."""
 
+    matched: int = 0
     mismatched: int = 0
     missing: int = 0
+    unchecked: int = 0  # pairs that could not be checked (access denied, a local I/O error, ...)
     other_exit_code: int = 0
 
     def add(self, result: TransferResult) -> None:
-        if result.verdict in (Verdict.MISMATCH, Verdict.UNVERIFIABLE):
+        if result.verdict is Verdict.MATCH:
+            self.matched += 1
+        elif result.verdict is Verdict.MISMATCH:
             self.mismatched += 1
         elif result.verdict in (Verdict.MISSING_LOCAL, Verdict.MISSING_REMOTE):
             self.missing += 1
         elif result.error is not None:
+            self.unchecked += 1
             code = result.exit_code
             self.other_exit_code = code if self.other_exit_code in (0, code) else 1
         Summary.add(self, result)
         self.exit_code = verify_exit_code(self)
+
+    @property
+    def checked(self) -> int:
+        return self.matched + self.mismatched + self.unverified + self.missing + self.unchecked
 
 
 def verdict_result(local: Path, loc: S3Location, verdict: Verdict, detail: str, size: int,

@@ -36,6 +36,11 @@ def default_path() -> Path:
     return user_cache_dir() / "hashes.sqlite"
 
 
+def _key(path: Path) -> str:
+    # Absolute, so "./tree/a" put and "tree/a" synced are one file.
+    return os.path.abspath(path)
+
+
 class HashCache:
     """Thread-safe: lookups and stores come from worker threads."""
 
@@ -56,7 +61,7 @@ class HashCache:
             row = self._db.execute(
                 "SELECT 1 FROM known_etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? AND inode=?"
                 " AND ctime_ns=?",
-                (str(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
+                (_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
         if row is None:
             self.misses += 1
             return False
@@ -68,7 +73,7 @@ class HashCache:
             self._db.execute(
                 "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
                 " VALUES (?,?,?,?,?,?)",
-                (str(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
+                (_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
 
     def close(self) -> None:
         with self._lock:

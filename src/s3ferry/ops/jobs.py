@@ -11,7 +11,7 @@ import anyio
 
 from s3ferry.core.config import FILES_PER_SLOT
 from s3ferry.core.errors import ConfigError, NotFoundError, S3FerryError, TransferError, UnsafeKeyError
-from s3ferry.core.locations import S3Location
+from s3ferry.core.locations import S3Location, invalid_bucket_name
 from s3ferry.core.results import Summary, TransferResult
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import first_error, map_error
@@ -62,7 +62,8 @@ async def check_bucket(ctx: Context, bucket: str) -> None:
     except Exception as exc:  # noqa: BLE001
         error = map_error(exc, what=f"s3://{bucket}")
         if isinstance(error, NotFoundError):
-            raise NotFoundError(f"bucket does not exist: {bucket}") from None
+            why = invalid_bucket_name(bucket)  # a name AWS rejects is the likelier cause: say so
+            raise (ConfigError(why) if why else NotFoundError(f"bucket does not exist: {bucket}")) from None
         raise error from None
 
 

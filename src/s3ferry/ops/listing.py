@@ -46,16 +46,18 @@ async def local_items(root: Path, keys: KeyFilter, span: KeyRange | None = None)
 
 
 async def remote_items(store: ObjectStore, where: S3Location, keys: KeyFilter,
-                       span: KeyRange | None = None) -> AsyncIterator[Item]:
-    """Objects under the prefix ``where``, less the sync trash and keys that name no file."""
+                       span: KeyRange | None = None, skip: str | None = None) -> AsyncIterator[Item]:
+    """Objects under the prefix ``where``, less the sync trash (the default one, and ``skip``,
+    the folder this sync trashes into) and keys that name no file."""
+    trash = (TRASH_ROOT,) if skip is None else (TRASH_ROOT, skip)
     async for entry in list_remote(store, where, span):
         relative = entry.key[len(where.key):]
-        if _kept(relative, keys):
+        if _kept(relative, keys, trash):
             yield Item(relative, entry.size, _stamp(entry.last_modified), entry.etag)
 
 
-def _kept(relative: str, keys: KeyFilter) -> bool:
-    return bool(relative) and not relative.startswith(TRASH_ROOT) and not relative.endswith("/") \
+def _kept(relative: str, keys: KeyFilter, trash: tuple[str, ...] = (TRASH_ROOT,)) -> bool:
+    return bool(relative) and not relative.startswith(trash) and not relative.endswith("/") \
         and keys.allows(relative)
 
 

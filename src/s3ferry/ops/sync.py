@@ -22,7 +22,7 @@ from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.etag import parse_etag
 from s3ferry.core.locations import S3Location, safe_relative_path
-from s3ferry.core.results import Summary, TransferResult, Verdict
+from s3ferry.core.results import DRY_RUN, Progress, Summary, TransferResult, Verdict, report_totals
 from s3ferry.core.shards import KeyRange
 from s3ferry.core.sync_plan import (
     Action,
@@ -56,6 +56,7 @@ class SyncOptions:
     dry_run: bool = False
     keys: KeyFilter = field(default_factory=KeyFilter)
     cache: HashCache | None = None
+    progress: Progress | None = None  # told the number of files once the listings are done
     # A shard of a migration (scale/): only the keys in this range of both sides, or only
     # the keys a manifest named (S3 -> S3).
     span: KeyRange | None = None
@@ -68,6 +69,8 @@ class SyncStats:
     skipped: int = 0
     deleted: int = 0
     hashed: int = 0
+    would_copy: int = 0  # --dry-run
+    would_delete: int = 0
     deletes: DeleteSpool = field(default_factory=DeleteSpool)
 
 
@@ -121,8 +124,9 @@ class ContentJudge:
 # ---- carrying out steps -----------------------------------------------------------------
 
 def _skip_result(step: Step, source: str, dest: str, proven: bool) -> TransferResult:
-    # Size 0: a skipped file moves no bytes, and the summary counts bytes moved.
-    return TransferResult("skip", source, dest, 0, verdict=Verdict.MATCH if proven else Verdict.SKIPPED,
+    # Its real size; the summary counts only bytes moved (TransferResult.moves_bytes).
+    size = step.source.size if step.source else 0
+    return TransferResult("skip", source, dest, size, verdict=Verdict.MATCH if proven else Verdict.SKIPPED,
                           detail=step.reason)
 
 
@@ -132,6 +136,8 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
     by default the source is read with ``ctx``, and S3 -> S3 copies are server-side."""
     stats = SyncStats()
     summary = Summary("sync")
+    options.progress = ctx.progress
+    report_totals(ctx.progress, None, None)  # a tree: "counting…" until the listings end
     judge = ContentJudge(ctx, options.cache)
     src_ctx = source_ctx or ctx
     if source_ctx is not None and not isinstance(source, S3Location):
@@ -140,7 +146,7 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
         await check_bucket(ctx, dest.bucket)
         base = dest.as_prefix()
         pairs = amerge_join(local_items(source, options.keys, options.span),
-                            remote_items(ctx.store, base, options.keys, options.span))
+                            remote_items(ctx.store, base, options.keys, options.span, skip=options.trash))
         jobs = _up_jobs(ctx, judge, source, base, pairs, options, stats)
     elif isinstance(source, S3Location) and isinstance(dest, Path):
         await check_bucket(src_ctx, source.bucket)
@@ -156,25 +162,31 @@ async def sync(ctx: Context, source: str | Path | S3Location, dest: str | Path |
             raise ConfigError(f"source and destination overlap: {src_base} and {dst_base}")
         await check_bucket(src_ctx, src_base.bucket)
         await check_bucket(ctx, dst_base.bucket)
-        pairs = amerge_join(_side_items(src_ctx, src_base, options), _side_items(ctx, dst_base, options))
+        pairs = amerge_join(_side_items(src_ctx, src_base, options),
+                            _side_items(ctx, dst_base, options, skip=options.trash))
         jobs = _copy_jobs(ends, judge, src_base, dst_base, pairs, options, stats)
     else:
         raise ConfigError("sync needs an s3:// prefix on at least one side")
     try:
         await run_jobs(ctx, jobs, summary)
-        stats.deleted = await run_deletes(ctx, dest, stats.deletes, trash=options.trash if isinstance(dest, S3Location)
-                                          else None, max_delete=options.max_delete, dry_run=options.dry_run,
-                                          summary=summary)
+        gone = await run_deletes(ctx, dest, stats.deletes, trash=options.trash if isinstance(dest, S3Location)
+                                 else None, max_delete=options.max_delete, dry_run=options.dry_run, summary=summary)
+        if options.dry_run:
+            stats.would_delete = gone
+        else:
+            stats.deleted = gone
     finally:
         stats.deletes.close()
     stats.hashed = judge.hashed
     return summary, stats
 
 
-def _side_items(ctx: Context, base: S3Location, options: SyncOptions) -> AsyncIterator[Item]:
+def _side_items(ctx: Context, base: S3Location, options: SyncOptions,
+                skip: str | None = None) -> AsyncIterator[Item]:
+    """``skip``: the destination's trash folder, left out of its listing."""
     if options.only is not None:
         return named_items(ctx.store, base, options.only, options.keys)
-    return remote_items(ctx.store, base, options.keys, options.span)
+    return remote_items(ctx.store, base, options.keys, options.span, skip=skip)
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -184,12 +196,16 @@ def _overlap(a: str, b: str) -> bool:
 async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
                  stats: SyncStats) -> AsyncIterator[Step]:
     """The steps that copy or compare; extras to delete go to the spool, the rest are left."""
+    steps = 0
     async for source, dest in pairs:
         step = decide(source, dest, options.rule, delete=options.delete)
         if step.action is Action.DELETE:
-            stats.deletes.add(step.key)
+            stats.deletes.add(step.key, step.dest.size if step.dest else 0)
         elif step.action is not Action.EXTRA:
+            steps += 1
             yield step
+    if options.progress is not None:  # both listings are done: the bar can say N/M
+        report_totals(options.progress, steps, None)
 
 
 async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Location,
@@ -260,9 +276,9 @@ def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptio
             stats.skipped += 1
             return _report(ctx, _skip_result(current, source, dest, proven=step.action is Action.COMPARE))
         if options.dry_run:
-            stats.copied += 1
+            stats.would_copy += 1
             size = current.source.size if current.source else 0
-            return _report(ctx, TransferResult("copy (dry run)", source, dest, 0, detail=f"{current.reason}, {size} bytes"))
+            return _report(ctx, TransferResult("copy" + DRY_RUN, source, dest, size, detail=current.reason))
         result = await copy()
         if result.ok:
             stats.copied += 1

@@ -3,7 +3,7 @@
 Extras are met while the two listings are merged, long before the copies end, and --max-delete
 must be checked against their number before the first delete. So they are not held in a list
 (which grows with the number of extras) but spooled to an anonymous temporary file, one JSON
-string per line (keys may hold newlines), and only their count stays in memory. Once the
+[key, size] per line (keys may hold newlines), and only their count stays in memory. Once the
 copies are done the count is checked, then the file is read back and the deletes run, many at
 a time. Deleting after the copies, not as extras are met, also means an interrupted or failed
 sync never leaves the destination with less than it had: only the copies happened.
@@ -23,10 +23,12 @@ from anyio import to_thread
 
 from s3ferry.core.errors import S3FerryError
 from s3ferry.core.locations import S3Location
-from s3ferry.core.results import Summary, TransferResult
+from s3ferry.core.config import MAX_SINGLE_PUT
+from s3ferry.core.results import DRY_RUN, NoProgress, Summary, TransferResult
 from s3ferry.local import files as fileio
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
+from s3ferry.ops.copy import Endpoints, copy_object
 
 
 class DeleteSpool:
@@ -36,18 +38,20 @@ class DeleteSpool:
         self._file: IO[str] | None = None
         self.count = 0
 
-    def add(self, key: str) -> None:
+    def add(self, key: str, size: int = 0) -> None:
         if self._file is None:
             self._file = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape")
-        self._file.write(json.dumps(key) + "\n")
+        self._file.write(json.dumps([key, size]) + "\n")
         self.count += 1
 
-    def keys(self) -> Iterator[str]:
+    def keys(self) -> Iterator[tuple[str, int]]:
+        """(key, size) of each extra, in the order they were met."""
         if self._file is None:
             return
         self._file.seek(0)
         for line in self._file:
-            yield json.loads(line)
+            key, size = json.loads(line)
+            yield key, size
 
     def close(self) -> None:
         if self._file is not None:
@@ -57,8 +61,9 @@ class DeleteSpool:
 
 async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool, *, trash: str | None,
                       max_delete: int | None, dry_run: bool, summary: Summary) -> int:
-    """Delete (or trash) every spooled key; returns how many went. Refuses all of them when
-    there are more than ``max_delete``, or when any copy failed."""
+    """Delete (or trash) every spooled key; returns how many went (with ``dry_run``: how many
+    would go). Refuses all of them when there are more than ``max_delete``, or when any copy
+    failed."""
     if not spool.count:
         return 0
     why = None
@@ -75,41 +80,53 @@ async def run_deletes(ctx: Context, dest: Path | S3Location, spool: DeleteSpool,
     deleted = 0
     limit = anyio.Semaphore(ctx.config.max_concurrency)
 
-    async def one(key: str) -> None:
+    async def one(key: str, size: int) -> None:
         nonlocal deleted
         try:
-            result = await _delete_one(ctx, dest, key, trash, dry_run)
+            result = await _delete_one(ctx, dest, key, size, trash, dry_run)
         finally:
             limit.release()
-        if result.ok and not dry_run:
+        if result.ok:
             deleted += 1
         if not result.ok:
             summary.add(result)
         ctx.progress.finished(result)
 
     async with anyio.create_task_group() as tg:
-        for key in spool.keys():
+        for key, size in spool.keys():
             await limit.acquire()
-            tg.start_soon(one, key)
+            tg.start_soon(one, key, size)
     return deleted
 
 
-async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, trash: str | None,
+async def _delete_one(ctx: Context, dest: Path | S3Location, key: str, size: int, trash: str | None,
                       dry_run: bool) -> TransferResult:
     target = str(dest / key) if isinstance(dest, Path) else str(dest.as_prefix().child(key))
+    trashed = dest.as_prefix().child(trash + key) if trash is not None and isinstance(dest, S3Location) else None
     if dry_run:
-        return TransferResult("delete (dry run)", target, "", detail="only at the destination")
+        return TransferResult("delete" + DRY_RUN, target, str(trashed or ""), size, detail="only at the destination")
     try:
         if isinstance(dest, Path):
             await to_thread.run_sync(fileio.remove_quietly, dest / key)
-            return TransferResult("delete", target, "")
+            return TransferResult("delete", target, "", size)
         loc = dest.as_prefix().child(key)
-        if trash is None:
+        if trashed is None:
             await ctx.store.delete(loc)
-            return TransferResult("delete", target, "")
-        trashed = dest.as_prefix().child(trash + key)
-        await ctx.store.copy(loc, trashed)
+            return TransferResult("delete", target, "", size)
+        await _copy_to_trash(ctx, loc, trashed, size)
         await ctx.store.delete(loc)
-        return TransferResult("trash", target, str(trashed))
+        return TransferResult("trash", target, str(trashed), size)
     except Exception as exc:  # noqa: BLE001
         return failed("delete", target, "", exc, time.monotonic())
+
+
+async def _copy_to_trash(ctx: Context, loc: S3Location, trashed: S3Location, size: int) -> None:
+    """CopyObject takes at most 5 GiB; a bigger extra goes to the trash in part copies, verified
+    like any S3 -> S3 copy. Its progress is not a transfer of the sync's, so it is not shown."""
+    if size <= MAX_SINGLE_PUT:
+        await ctx.store.copy(loc, trashed)
+        return
+    quiet = Context(ctx.store, ctx.config, NoProgress(), ctx.slots, ctx.buffers, ctx.journal)
+    result = await copy_object(Endpoints(quiet, quiet), loc, trashed)
+    if not result.ok:
+        raise S3FerryError(f"could not move to the trash: {result.error}")

@@ -3,13 +3,18 @@ transfer per file, many at a time, under the global limit."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+import anyio
+from anyio import to_thread
+
 from s3ferry.core.errors import ConfigError, NotFoundError, TransferError
 from s3ferry.core.locations import S3Location, safe_relative_path
-from s3ferry.core.results import Summary, TransferResult
+from s3ferry.core.results import Summary, TransferResult, Verdict, report_totals, wants_totals
+from s3ferry.local.hashcache import HashCache
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.get import download_object
@@ -23,25 +28,79 @@ from s3ferry.store.errors import map_error
 Upload = Callable[[Context, Path, S3Location], Awaitable[TransferResult]]
 
 
-async def put_path(ctx: Context, source: Path, dest: S3Location, *, upload: Upload = upload_file) -> Summary:
-    """``upload`` sends one file (put --skip-unchanged passes one that compares first)."""
+async def put_path(ctx: Context, source: Path, dest: S3Location, cache: HashCache | None = None, *,
+                   upload: Upload = upload_file) -> Summary:
+    """``cache``: every file put and verified is remembered with its ETag, so a later sync
+    need not hash it again. ``upload`` sends one file (put --skip-unchanged passes one that
+    compares first)."""
     summary = Summary("put")
     if source.is_dir():
         await check_bucket(ctx, dest.bucket)
-        return await run_jobs(ctx, _put_tree_jobs(ctx, source, dest, upload), summary)
+        sizes = (entry.size async for entry in iter_local(source))
+        return await _counted(ctx, sizes, lambda: run_jobs(ctx, _put_tree_jobs(ctx, source, dest, cache, upload),
+                                                             summary))
     key = dest.child(source.name) if dest.is_prefix else dest
-    return await run_jobs(ctx, single_job(lambda: upload(ctx, source, key)), summary)
+    return await run_jobs(ctx, single_job(partial(remembering, cache, source, partial(upload, ctx, source, key))),
+                          summary)
 
 
-async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, upload: Upload) -> AsyncIterator[Job]:
+async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, cache: HashCache | None,
+                         upload: Upload) -> AsyncIterator[Job]:
     base = dest.as_prefix()
     async for entry in iter_local(root):
-        yield partial(upload, ctx, entry.path, base.child(entry.relative))
+        yield partial(remembering, cache, entry.path, partial(upload, ctx, entry.path, base.child(entry.relative)))
+
+
+async def remembering(cache: HashCache | None, path: Path, job: Job) -> TransferResult:
+    """Run ``job``; if it proved ``path`` holds the object's bytes, tell the hash cache."""
+    result = await job()
+    if cache is not None and result.ok and result.verdict is Verdict.MATCH and result.etag:
+        await to_thread.run_sync(_remember, cache, path, result.etag)
+    return result
+
+
+def _remember(cache: HashCache, path: Path, etag: str) -> None:
+    try:
+        cache.remember(path, os.stat(path), etag)
+    except OSError:  # gone or replaced since: the cache is only ever a shortcut
+        pass
+
+
+async def _counted(ctx: Context, sizes: AsyncIterator[int], run: Callable[[], Awaitable[Summary]]) -> Summary:
+    """Run a tree's transfers while a second, cheaper pass over the same listing counts its
+    files and bytes, so a progress bar knows the total early instead of showing "?". The
+    transfer's own listing reports any failure; the count just stops."""
+    if not wants_totals(ctx.progress):
+        return await run()
+    report_totals(ctx.progress, None, None)
+
+    async def count() -> None:
+        files = total = 0
+        try:
+            async for size in sizes:
+                files, total = files + 1, total + size
+        except Exception:  # noqa: BLE001 - see above
+            return
+        report_totals(ctx.progress, files, total)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(count)
+            summary = await run()
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:  # the transfer's own error, as run() raised it
+            raise group.exceptions[0] from None
+        raise
+    return summary
 
 
 # ---- get -------------------------------------------------------------------------------
 
-async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
+async def get_path(ctx: Context, source: S3Location, dest: Path, *, into_folder: bool = False,
+                   cache: HashCache | None = None) -> Summary:
+    """``into_folder``: the destination was written with a trailing slash, so an object goes
+    into it under its own name, the folder made as needed."""
     summary = Summary("get")
     if not source.is_prefix:
         try:
@@ -55,10 +114,12 @@ async def get_path(ctx: Context, source: S3Location, dest: Path) -> Summary:
                 raise TransferError("get", str(source), str(dest), error) from None
             source = source.as_prefix()
         else:
-            target = dest / PurePosixPath(source.key).name if _is_folder(dest) else dest
-            return await run_jobs(ctx, single_job(lambda: download_object(ctx, source, target, obj)), summary)
+            target = dest / PurePosixPath(source.key).name if into_folder or _is_folder(dest) else dest
+            job = partial(remembering, cache, target, partial(download_object, ctx, source, target, obj))
+            return await run_jobs(ctx, single_job(job), summary)
     await check_bucket(ctx, source.bucket)
-    return await run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary), summary)
+    sizes = (entry.size async for entry in list_remote(ctx.store, source))
+    return await _counted(ctx, sizes, lambda: run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary, cache), summary))
 
 
 def _is_folder(dest: Path) -> bool:
@@ -71,7 +132,8 @@ async def _has_children(ctx: Context, loc: S3Location) -> bool:
     return False
 
 
-async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: Summary) -> AsyncIterator[Job]:
+async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: Summary,
+                         cache: HashCache | None) -> AsyncIterator[Job]:
     async for entry in list_remote(ctx.store, source):
         loc = S3Location(source.bucket, entry.key)
         try:
@@ -80,4 +142,4 @@ async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: 
             refuse_key(ctx, summary, "get", loc, root, exc)
             continue
         known = RemoteObject(loc, entry.size, entry.etag, None, entry.last_modified)  # type: ignore[arg-type]
-        yield partial(download_object, ctx, loc, root / relative, known)
+        yield partial(remembering, cache, root / relative, partial(download_object, ctx, loc, root / relative, known))

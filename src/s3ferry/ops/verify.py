@@ -19,6 +19,7 @@ import anyio
 from anyio import to_thread
 
 from s3ferry.core import layout as guess
+from s3ferry.core.layout import layout_text
 from s3ferry.core.config import MiB
 from s3ferry.core.errors import LocalIOError, NotFoundError
 from s3ferry.core.etag import composite_etag, normalize
@@ -112,7 +113,8 @@ class Verifier:
             return decide_etag(None, {})
         if not etag.is_multipart:
             digest = await self._hash(fileio.hash_file, local, size=size)
-            return decide_etag(etag, {None: digest.hex()})
+            verdict, detail = decide_etag(etag, {None: digest.hex()})
+            return verdict, layout_text(None, size, "single") if verdict is Verdict.MATCH else detail
         if remote.metadata is None:
             fetched = await self._head(remote.loc)
             if fetched is None or fetched.etag_raw != remote.etag_raw:
@@ -122,11 +124,14 @@ class Verifier:
         if layout.known and layout.part_size is not None:
             computed = await self._composites(local, size, [layout.part_size])
             verdict, detail = decide_etag(etag, computed, layout_known=True)
-            return verdict, f"{layout.source}: {detail}" if verdict is Verdict.MATCH else detail
+            return verdict, layout_text(layout.part_size, size, layout.source) if verdict is Verdict.MATCH else detail
         candidates = guess.candidate_part_sizes(size, etag.parts or 0)
         computed = await self._composites(local, size, list(candidates.sizes)) if candidates.sizes else {}
         verdict, detail = decide_etag(etag, computed, layout_known=False, tried=candidates.describe())
-        return verdict, f"guessed: {detail}" if verdict is Verdict.MATCH else detail
+        if verdict is Verdict.MATCH:
+            matched = next(p for p, local_etag in computed.items() if local_etag == str(etag))
+            return verdict, layout_text(matched, size, "guessed")
+        return verdict, detail
 
     async def _composites(self, local: Path, size: int, part_sizes: list[int]) -> dict[int | None, str]:
         digests = await self._hash(hashing.hash_file_parts, local, size, part_sizes, size=size)

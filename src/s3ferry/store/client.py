@@ -12,6 +12,7 @@ from botocore.exceptions import ProfileNotFound
 
 from s3ferry.core.config import Config
 from s3ferry.core.errors import ConfigError
+from s3ferry.store.debug import log_requests
 
 S3Client = Any  # aiobotocore's generated client has no importable type
 
@@ -56,6 +57,7 @@ async def open_client(config: Config) -> AsyncIterator[S3Client]:
     async with session.create_client("s3", region_name=region, endpoint_url=config.endpoint_url,
                                      config=_aio_config(config), verify=verify) as client:
         _cache_endpoints(client)
+        log_requests(client)
         yield client
 
 

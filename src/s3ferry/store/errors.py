@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -15,11 +16,13 @@ from botocore.exceptions import (
 
 from s3ferry.core.errors import (
     AccessError,
+    ConfigError,
     EndpointError,
     LocalIOError,
     NotFoundError,
     S3FerryError,
 )
+from s3ferry.core.locations import invalid_bucket_name
 
 # What a failed S3 request raises, whichever request path made it.
 StoreError = ClientError
@@ -65,7 +68,7 @@ def map_error(exc: BaseException, *, what: str = "") -> BaseException:
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return AccessError("no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile)")
     if isinstance(exc, EndpointConnectionError):
-        return EndpointError(f"cannot reach endpoint {exc.kwargs.get('endpoint_url', '')}")
+        return EndpointError(f"cannot reach endpoint {endpoint_of(str(exc.kwargs.get('endpoint_url', '')))}")
     if isinstance(exc, BotoCoreError):
         return EndpointError(str(exc))
     if isinstance(exc, OSError):
@@ -77,8 +80,11 @@ def _map_client_error(exc: ClientError, what: str) -> S3FerryError:
     error = exc.response.get("Error", {})
     code, status = error_code(exc), http_status(exc)
     message = error.get("Message") or code
-    if code == "NoSuchBucket":
-        bucket = error.get("BucketName")
+    if code in ("NoSuchBucket", "InvalidBucketName"):
+        bucket = str(error.get("BucketName") or "")
+        why = invalid_bucket_name(bucket) if bucket else None
+        if why is not None or code == "InvalidBucketName":
+            return ConfigError(why or f"invalid bucket name: {message}")
         return NotFoundError(f"bucket does not exist{f': {bucket}' if bucket else ''}")
     if code in ("NoSuchKey", "NotFound", "404") or status == 404:
         return NotFoundError(f"not found: {what}" if what else "not found")
@@ -87,6 +93,13 @@ def _map_client_error(exc: ClientError, what: str) -> S3FerryError:
     if code == "PreconditionFailed" or status == 412:
         return S3FerryError(f"object changed during the transfer ({code})")
     return S3FerryError(f"{code or status}: {message}")
+
+
+def endpoint_of(url: str) -> str:
+    """The endpoint as the user gave it (scheme://host:port), not the request's URL with its
+    bucket, key and internal query (``?uploads``)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
 
 
 def _map_os_error(exc: OSError) -> S3FerryError:

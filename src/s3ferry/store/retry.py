@@ -6,6 +6,7 @@ Retryability is decided here, by kind of error, and applied per request (rclone'
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,8 +20,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
     ResponseStreamingError,
 )
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from s3ferry.store import debug
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
 
@@ -55,7 +57,14 @@ def retrying(config: Config) -> AsyncRetrying:
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),
         retry=retry_if_exception(is_retryable),
         reraise=True,
+        before_sleep=lambda state: _log_retry(state, config.max_attempts),
     )
+
+
+def _log_retry(state: RetryCallState, limit: int) -> None:
+    if state.outcome is not None and state.outcome.failed and debug.log.isEnabledFor(logging.DEBUG):
+        wait = state.next_action.sleep if state.next_action else 0.0
+        debug.log_retry(state.attempt_number, limit, state.outcome.exception(), wait)
 
 
 async def with_retry(config: Config, call: Callable[[], Awaitable[T]]) -> T:
