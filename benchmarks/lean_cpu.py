@@ -64,7 +64,7 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
                 assert await _drain(getattr(body, "raw_stream", body).content) == len(BODY)
 
         async def lean_get(key: str) -> None:
-            async with lean.get(BUCKET, key, {}) as (reply, stream):
+            async with lean.get(BUCKET, key, {}) as (_reply, stream):
                 assert await _drain(stream) == len(BODY)
 
         async def boto_head(key: str) -> None:

@@ -56,7 +56,8 @@ def main() -> None:
         for name, got in values.items():
             print(f"{name:28s} {statistics.median(got):.3f} CPU-s [{min(got):.3f}-{max(got):.3f}] "
                   f"over {args.runs} runs")
-        trace = subprocess.run([sys.executable, "-X", "importtime", *put[1:]], env=env, capture_output=True, text=True)
+        trace = subprocess.run([sys.executable, "-X", "importtime", *put[1:]], env=env, capture_output=True, text=True,
+                               check=False)
         rows = []
         for line in trace.stderr.splitlines():
             if line.startswith("import time:") and "|" in line:

@@ -112,7 +112,7 @@ def test_errors_carry_the_s3_code_and_map_to_the_tree(server, bucket):
 
 
 async def _get(lean, bucket, key, params):
-    async with lean.get(bucket, key, params) as (reply, stream):
+    async with lean.get(bucket, key, params) as (_reply, stream):
         return await _drain(stream)
 
 

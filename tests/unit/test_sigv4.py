@@ -11,7 +11,8 @@ import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from s3ferry.core.sigv4 import (
     EMPTY_SHA256,
@@ -115,4 +116,4 @@ def test_clock_formats_once_per_second() -> None:
     assert clock.stamp() is first
     now[0] += 1
     assert clock.stamp() != first
-    assert first == datetime.datetime.fromtimestamp(1_796_143_135, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    assert first == datetime.datetime.fromtimestamp(1_796_143_135, datetime.UTC).strftime("%Y%m%dT%H%M%SZ")

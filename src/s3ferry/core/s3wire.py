@@ -8,13 +8,13 @@ UploadPart) carry; a unit test checks them against botocore's service model.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import unquote_plus
 from typing import Any
+from urllib.parse import unquote_plus
+from xml.etree import ElementTree
 
 META_PREFIX = "x-amz-meta-"
 
@@ -153,10 +153,16 @@ def _convert(value: str, kind: str) -> Any:
             return value  # botocore also keeps an unparseable Expires as text
     if kind == _ISO:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return datetime.fromisoformat(value)
         except ValueError:
             return value
     return value
+
+
+def reply_metadata(headers: Mapping[str, str], status: int) -> dict[str, Any]:
+    """A reply's ResponseMetadata alone (request ids for logs), without parsing its members."""
+    return {"ResponseMetadata": {"HTTPStatusCode": status, "RequestId": headers.get("x-amz-request-id", ""),
+                                 "HostId": headers.get("x-amz-id-2", "")}}
 
 
 def _metadata(headers: Mapping[str, str], status: int) -> dict[str, Any]:

@@ -13,9 +13,8 @@ compute) returns NOT_SERVED and goes through botocore.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -24,12 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
     NoCredentialsError,
-    ReadTimeoutError,
 )
 from yarl import URL
 
@@ -37,7 +31,19 @@ from s3ferry.core import s3wire
 from s3ferry.core.config import Config
 from s3ferry.core.locations import S3Location
 from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credentials, Signer, canonical_query, quote_key
+from s3ferry.store import debug
 from s3ferry.store.client import S3Client
+from s3ferry.store.lean_http import (
+    botocore_error,
+    client_error,
+    host,
+    log_reply,
+    operation,
+    response_headers,
+    sendable,
+    sha256,
+    split,
+)
 from s3ferry.store.s3 import ObjectStore, Reply
 
 log = logging.getLogger("s3ferry")
@@ -50,14 +56,13 @@ REDIRECT_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed",
 
 class _Redirected(Exception):
     """The bucket lives elsewhere: botocore's redirector knows how to follow."""
-ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
-_OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
 
 
 @dataclass(frozen=True, slots=True)
 class _Bucket:
     """What every request to one bucket shares, resolved once by botocore's endpoint rules."""
 
+    name: str
     base: str  # scheme://host[:port][/bucket], no trailing slash
     path: str  # the path prefix of base ('' or '/bucket')
     host: str  # the Host header, as signed
@@ -106,7 +111,7 @@ class LeanEngine:
         http = client._endpoint.http_session
         proxy = http._proxy_config.proxy_url_for(base)
         session = await http._get_session(proxy)
-        return _Bucket(base, parts.path, _host(parts), Signer(region, scheme.get("signingName") or "s3"),
+        return _Bucket(bucket, base, parts.path, host(parts), Signer(region, scheme.get("signingName") or "s3"),
                        session, proxy, http._proxy_config.proxy_headers_for(base))
 
     async def _credentials(self) -> Credentials:
@@ -133,29 +138,36 @@ class LeanEngine:
         headers["accept-encoding"] = "identity"  # aiohttp would ask for gzip (botocore #1255)
         payload = UNSIGNED_PAYLOAD
         if self._sign_payload:
-            payload = _sha256(body) if body is not None else EMPTY_SHA256
+            payload = sha256(body) if body is not None else EMPTY_SHA256
         bucket.signer.sign(await self._credentials(), method, path, query_text, headers, self._clock.stamp(),
                            payload)
         url = URL(f"{bucket.base}{tail}{'?' + query_text if query_text else ''}", encoded=True)
+        # --debug: the same line per request as store/debug.py writes for botocore's requests
+        what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or (query or {}).get(
+            "prefix", ""), **({"PartNumber": query["partNumber"]} if query and "partNumber" in query else {})}) \
+            if debug.log.isEnabledFor(logging.DEBUG) else None
+        started, answered = time.monotonic(), False
         try:
             async with bucket.session.request(method, url, headers=headers, data=body, proxy=bucket.proxy,
                                               proxy_headers=bucket.proxy_headers or None) as response:
+                answered = True
                 if response.status >= 300:
-                    error = await _client_error(response, method, query)
+                    error = await client_error(response, method, query)
+                    log_reply(what, started, error.response)
                     if response.status in REDIRECT_STATUS or error.response["Error"].get("Code") in REDIRECT_CODES:
                         raise _Redirected() from error
                     raise error
+                if what:
+                    log_reply(what, started, s3wire.reply_metadata(response.headers, response.status))
                 yield response
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise ConnectionClosedError(error=exc, endpoint_url=str(url)) from exc
-        except aiohttp.ServerTimeoutError as exc:
-            if str(exc).lower().startswith("connect"):
-                raise ConnectTimeoutError(endpoint_url=str(url), error=exc) from exc
-            raise ReadTimeoutError(endpoint_url=str(url), error=exc) from exc
-        except (aiohttp.ClientConnectionError, socket.gaierror) as exc:
-            raise EndpointConnectionError(endpoint_url=str(url), error=exc) from exc
-        except asyncio.TimeoutError as exc:
-            raise ReadTimeoutError(endpoint_url=str(url), error=exc) from exc
+        except Exception as exc:
+            if what and not answered:
+                debug.log.debug("%s -> %s: %s in %.1f ms", what, type(exc).__name__, exc,
+                                (time.monotonic() - started) * 1000)
+            mapped = botocore_error(exc, str(url))
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     # ---- operations: each returns NOT_SERVED when botocore must do it --------------------
 
@@ -163,7 +175,7 @@ class LeanEngine:
         async with self._open("HEAD", bucket, key, params) as response:
             if response is NOT_SERVED:
                 return NOT_SERVED
-            return s3wire.parse_reply(_headers(response), response.status)
+            return s3wire.parse_reply(response_headers(response), response.status)
 
     @asynccontextmanager
     async def get(self, bucket: str, key: str, params: dict[str, Any]) -> AsyncIterator[Any]:
@@ -172,16 +184,16 @@ class LeanEngine:
             if response is NOT_SERVED:
                 yield NOT_SERVED
             else:
-                yield s3wire.parse_reply(_headers(response), response.status), response.content
+                yield s3wire.parse_reply(response_headers(response), response.status), response.content
 
     async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
         """PutObject, or UploadPart when params hold PartNumber and UploadId."""
-        if not _sendable(body):
+        if not sendable(body):
             return NOT_SERVED
         async with self._open("PUT", bucket, key, params, body) as response:
             if response is NOT_SERVED:
                 return NOT_SERVED
-            reply = s3wire.parse_reply(_headers(response), response.status)
+            reply = s3wire.parse_reply(response_headers(response), response.status)
         reply.pop("ContentLength", None)  # the reply's own length, not a member of Put/UploadPart
         reply.pop("ContentType", None)
         return reply
@@ -201,7 +213,7 @@ class LeanEngine:
                     body: Any = None, query: dict[str, str] | None = None) -> AsyncIterator[Any]:
         """The response, or NOT_SERVED: parameters only botocore can send, a bucket the
         endpoint rules give another auth scheme, or a bucket in another region."""
-        params_query, headers = _split(params)
+        params_query, headers = split(params)
         query = {**params_query, **(query or {})}
         target = await self._bucket(bucket)
         if headers is None or target is None:
@@ -214,47 +226,6 @@ class LeanEngine:
                 self._buckets[bucket] = None
                 response = NOT_SERVED
             yield response
-
-
-def _split(params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | None]:
-    query = {}
-    rest = {}
-    for name, value in params.items():
-        if name in s3wire.QUERY_PARAMS:
-            query[s3wire.QUERY_PARAMS[name]] = str(value)
-        else:
-            rest[name] = value
-    return query, s3wire.request_headers(rest)
-
-
-def _sendable(body: Any) -> bool:
-    """Bytes-like bodies go out as they are (a memoryview costs no copy in aiohttp)."""
-    return isinstance(body, (bytes, bytearray, memoryview))
-
-
-def _sha256(body: Any) -> str:
-    import hashlib
-    return hashlib.sha256(body).hexdigest()
-
-
-def _host(parts: Any) -> str:
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return f"{host}:{parts.port}" if parts.port is not None and parts.port != default else host
-
-
-def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("utf-8", "replace") for k, v in response.raw_headers}
-
-
-async def _client_error(response: aiohttp.ClientResponse, method: str, query: dict[str, str] | None) -> ClientError:
-    body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
-    operation = "UploadPart" if query and "uploadId" in query else _OPERATION.get(method, "PutObject")
-    if query and "list-type" in query:
-        operation = "ListObjectsV2"
-    return ClientError(s3wire.parse_error(response.status, _headers(response), body), operation)
 
 
 class LeanStore(ObjectStore):
