@@ -65,7 +65,7 @@ def split(params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | None
             query[s3wire.QUERY_PARAMS[name]] = str(value)
         else:
             rest[name] = value
-    return query, s3wire.requestheaders(rest)
+    return query, s3wire.request_headers(rest)
 
 
 def sendable(body: Any) -> bool:
