@@ -51,6 +51,13 @@ TEMP_SUFFIX = ".s3ferry.tmp"
 # sync: deleted objects move under this prefix (below the destination); never synced itself.
 TRASH_ROOT = ".s3ferry-trash/"
 IGNORE_FILE = ".s3ferryignore"
+# team-sync: the lease that makes team syncs of one prefix take turns writing (ops/teamsync_lease.py).
+TEAM_LEASE_SECONDS = 60.0  # its life; the holder renews it every third of it
+TEAM_LEASE_POLL = 0.5  # seconds between attempts to take it (randomised +-50%)
+TEAM_CLOCK_SKEW = 10.0  # a lease counts as expired this long after its holder's clock said
+TEAM_WAIT = 600.0  # default --wait: how long a team sync waits for another to finish
+TEAM_MAX_DELETE = 50.0  # default --max-delete: percent of a side's files, as bisync
+META_USER = "s3ferry-user"  # user metadata: who made this version (team-sync)
 # Local files stat'ed per worker-thread hop while walking a tree.
 WALK_BATCH = 256
 # Resume journal: where it lives unless Config.journal_dir says (then $XDG_CACHE_HOME/s3ferry/journal).

@@ -20,6 +20,9 @@ class LocalEntry:
     path: Path
     size: int
     mtime_ns: int
+    # With size and mtime, what team-sync's baseline compares: any write moves ctime.
+    ino: int = 0
+    ctime_ns: int = 0
 
 
 def walk_local(root: Path, span: KeyRange | None = None) -> Iterator[LocalEntry]:
@@ -58,7 +61,7 @@ def _walk(directory: Path, prefix: str, span: KeyRange) -> Iterator[LocalEntry]:
             continue
         elif entry.is_file(follow_symlinks=True):
             info = entry.stat(follow_symlinks=True)
-            yield LocalEntry(relative, Path(entry.path), info.st_size, info.st_mtime_ns)
+            yield LocalEntry(relative, Path(entry.path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def _sort_key(entry: os.DirEntry[str], prefix: str) -> bytes:

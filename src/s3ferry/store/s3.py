@@ -7,6 +7,7 @@ request path, a fault, or a second backend plugs in here and nowhere else.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -107,12 +108,47 @@ class ObjectStore:
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
 
+    async def put_file(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        """PutObject with the bytes of an open binary file, streamed from its start on every
+        attempt (a retry must not send what an earlier attempt left unread)."""
+
+        async def attempt() -> Reply:
+            body.seek(0)
+            return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+
+        return await self.retry(attempt)
+
     async def copy(self, source: S3Location, dest: S3Location, **params: Any) -> Reply:
         return await self._call("copy_object", Bucket=dest.bucket, Key=dest.key,
                                 CopySource={"Bucket": source.bucket, "Key": source.key}, **params)
 
-    async def delete(self, loc: S3Location) -> None:
-        await self._call("delete_object", Bucket=loc.bucket, Key=loc.key)
+    async def delete(self, loc: S3Location, **params: Any) -> None:
+        await self._call("delete_object", Bucket=loc.bucket, Key=loc.key, **params)
+
+    async def read_into(self, loc: S3Location, out: Any, **params: Any) -> Reply:
+        """GetObject of a whole (small or middling) object into the binary file ``out``, the
+        body streamed; each attempt starts the file over. Returns the reply without its body."""
+
+        async def attempt() -> Reply:
+            out.seek(0)
+            out.truncate()
+            reply = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+            body = reply["Body"]
+            try:
+                # read(amt) is the one body call aiobotocore 2.x and 3.x share.
+                while chunk := await body.read(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+            finally:
+                body.close()
+            return {k: v for k, v in reply.items() if k != "Body"}
+
+        return await self.retry(attempt)
+
+    async def read_small(self, loc: S3Location, **params: Any) -> tuple[bytes, Reply]:
+        """A small object's bytes (a state or lease file) and its reply."""
+        out = io.BytesIO()
+        reply = await self.read_into(loc, out, **params)
+        return out.getvalue(), reply
 
     async def delete_many(self, bucket: str, keys: Iterable[str]) -> list[Reply]:
         """DeleteObjects in batches of 1,000 keys; returns the per-key errors."""
