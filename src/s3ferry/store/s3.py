@@ -81,11 +81,8 @@ class ObjectStore:
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
-        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
         offset, pending, pending_size = part.offset, [], 0
-        async with response["Body"] as body:
-            # aiohttp's own stream: aiobotocore 3 keeps it as raw_stream, 2.x proxied it.
-            stream = getattr(body, "raw_stream", body).content
+        async with self._body(loc, params) as stream:
             while chunk := await _next_chunk(stream):
                 if offset + pending_size + len(chunk) > part.end:
                     raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
@@ -99,6 +96,14 @@ class ObjectStore:
         received = offset + pending_size - part.offset
         if received != part.size:
             raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+
+    @asynccontextmanager
+    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """A GetObject's body as aiohttp's stream (the one step a lean path replaces)."""
+        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+        async with response["Body"] as body:
+            # aiohttp's own stream: aiobotocore 3 keeps it as raw_stream, 2.x proxied it.
+            yield getattr(body, "raw_stream", body).content
 
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
@@ -174,7 +179,7 @@ class ObjectStore:
         if start_after:
             params["StartAfter"] = start_after
         while True:
-            page = await self._call("list_objects_v2", **params)
+            page = await self._list_page(params)
             for item in page.get("CommonPrefixes", []):
                 yield item
             for item in page.get("Contents", []):
@@ -182,6 +187,10 @@ class ObjectStore:
             if not page.get("IsTruncated"):
                 return
             params["ContinuationToken"] = page["NextContinuationToken"]
+
+    async def _list_page(self, params: dict[str, Any]) -> Reply:
+        """One ListObjectsV2 page under the retry policy (the step a lean path replaces)."""
+        return await self._call("list_objects_v2", **params)
 
     # ---- multipart uploads --------------------------------------------------------------
 
@@ -240,9 +249,8 @@ class ObjectStore:
         """UploadPart with Content-MD5, and a check that the part the store kept is the one sent."""
 
         async def send() -> Reply:
-            reply = await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
-                                                  PartNumber=number, Body=body, ContentMD5=content_md5(md5),
-                                                  **params)
+            reply = await self._upload_part_once(loc, upload_id, number, body,
+                                                 {"ContentMD5": content_md5(md5), **params})
             echoed = normalize(reply.get("ETag"))
             if parse_etag(echoed) is not None and echoed != md5.hex():
                 # A store that does not check Content-MD5 kept other bytes (e.g. a connection
@@ -252,6 +260,11 @@ class ObjectStore:
             return reply
 
         return await self.retry(send)
+
+    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
+                                params: dict[str, Any]) -> Reply:
+        return await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id, PartNumber=number,
+                                             Body=body, **params)
 
     async def upload_part_copy(self, loc: S3Location, upload_id: str, number: int, source: S3Location,
                                **params: Any) -> Reply:
@@ -340,6 +353,11 @@ async def _next_chunk(stream: Any) -> bytes:
 
 @asynccontextmanager
 async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
-    """The store for ``config``'s endpoint, credentials and limits."""
+    """The store for ``config``'s endpoint, credentials and limits, on ``config.engine``."""
     async with open_client(config) as client:
-        yield ObjectStore(client, config)
+        if config.engine == "lean":
+            from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+
+            yield LeanStore(client, config)
+        else:
+            yield ObjectStore(client, config)
