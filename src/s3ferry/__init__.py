@@ -26,7 +26,9 @@ _LAZY = {name: ".api" for name in ("SyncReport", "abort_uploads", "add_abort_rul
                                     "put", "sync", "verify",
                                     # issue 15: objects, streams, copies, presigned transfers
                                     "cat", "cp", "du", "get_presigned", "ls", "mv", "presign", "presign_multipart",
-                                    "put_presigned", "put_stdin", "rm", "stat")} | {"IncompleteUpload": ".ops.uploads"}
+                                    "put_presigned", "put_stdin", "rm", "stat",
+                                    # issue 14: two-way team sync
+                                    "team_reset", "team_sync")} | {"IncompleteUpload": ".ops.uploads"}
 
 
 def __getattr__(name: str) -> object:
@@ -79,5 +81,7 @@ __all__ = [
     "rm",
     "stat",
     "sync",
+    "team_reset",
+    "team_sync",
     "verify",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -11,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from s3ferry.core.config import Config
+from s3ferry.core.config import TEAM_MAX_DELETE, TEAM_WAIT, Config
 from s3ferry.core.deletes import DEFAULT_MAX_DELETE, DeleteLimit
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url, trash_folder
@@ -41,6 +42,9 @@ from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.ops.uploads import IncompleteUpload, install_lifecycle_rule, list_incomplete
 from s3ferry.ops.uploads import abort as abort_upload_id
 from s3ferry.ops.verify import verify_path
+from s3ferry.ops.teamsync import TeamOptions, team_filter
+from s3ferry.ops.teamsync import team_sync as team_sync_tree
+from s3ferry.ops.teamsync_reset import reset as reset_team_state
 from s3ferry.scale.migrate import migrate as run_migration
 from s3ferry.scale.runner import ShardDone
 from s3ferry.store.errors import map_error
@@ -159,6 +163,51 @@ async def sync(source: str | Path, destination: str | Path, *, config: Config | 
     if dry_run:  # what would have been done, named as such (copied/deleted stay 0)
         summary.counters.update(would_copy=stats.would_copy, would_delete=stats.would_delete)
     return SyncReport(summary, stats.copied, stats.skipped, stats.deleted, stats.hashed)
+
+
+async def team_sync(local: str | Path, remote: str, *, user: str | None = None, config: Config | None = None,
+                    progress: Progress | None = None, dry_run: bool = False, yes: bool = False,
+                    confirm: Callable[[int, int], bool] | None = None, max_delete: float = TEAM_MAX_DELETE,
+                    wait: float = TEAM_WAIT, excludes: Sequence[str] = (), includes: Sequence[str] = (),
+                    cache_path: Path | None = None) -> Summary:
+    """Two-way sync of a local folder with an s3:// prefix shared by a team: each side's
+    creations, edits and deletions since this member's last sync go to the other side; a file
+    both sides changed differently is kept twice (``name.conflict-USER-DATE.ext``). Several
+    members may run it at once (they take turns through a lease under the prefix).
+
+    ``user`` (default: $S3FERRY_USER, else the OS user) is recorded with every change.
+    Deletions run only with ``yes`` or when ``confirm(local_count, remote_count)`` says so;
+    ``max_delete`` refuses deletions above that percent of a side's files. ``wait``: seconds
+    to wait for another member's run. ``summary.counters`` tells what went each way."""
+    root, where = _team_sides(local, remote)
+    options = TeamOptions(user=user or default_user(), keys=team_filter(root, list(excludes), list(includes)),
+                          dry_run=dry_run, max_delete=max_delete, yes=yes, confirm=confirm, wait=wait)
+    async with _context(config, progress) as ctx:
+        with HashCache(cache_path) as cache:
+            options.cache = cache
+            return await team_sync_tree(ctx, root, where, options)
+
+
+async def team_reset(local: str | Path, remote: str, *, user: str | None = None, config: Config | None = None,
+                     wait: float = TEAM_WAIT) -> list[str]:
+    """Remove team sync's state in the folder and under the prefix (not the data, the local
+    trash or the remote deleted area); returns what was removed. Ask the person first."""
+    root, where = _team_sides(local, remote)
+    async with _context(config, None) as ctx:
+        return await reset_team_state(ctx, root, where, user or default_user(), wait)
+
+
+def _team_sides(local: str | Path, remote: str) -> tuple[Path, S3Location]:
+    if is_s3_url(str(local)) or not is_s3_url(str(remote)):
+        raise ConfigError(f"team sync takes a local folder, then an s3:// prefix; got {local} {remote}")
+    root = Path(local)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"not a folder: {root}")
+    return root, parse_s3_url(remote)
+
+
+def default_user() -> str:
+    return os.environ.get("S3FERRY_USER") or getpass.getuser()
 
 
 async def migrate(source: str, destination: str, *, cluster: str, config: Config | None = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from s3ferry.cli import objects, settings, tools, transfer, tuning
+from s3ferry.cli import objects, settings, team, tools, transfer, tuning
 from s3ferry.cli.config_cmd import config_app
 from s3ferry.cli.options import Command
 from s3ferry.cli.uploads import uploads_app
@@ -43,6 +43,9 @@ app.add_typer(uploads_app, name="uploads", cls=Group)
 app.add_typer(config_app, name="config", cls=Group)
 for command in (tools.bench, tools.demo):
     app.command(cls=Command)(command)
+
+app.command("team-sync")(team.team_sync)
+app.command("reset")(team.reset)
 
 
 def _version(value: bool) -> None:

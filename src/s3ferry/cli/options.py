@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperCommand
 
 from s3ferry.cli.settings import with_settings
-from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_duration, parse_size
+from s3ferry.core.config import DEFAULT_ENGINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_duration, parse_size
 from s3ferry.cli.running import guard, usage_error
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
@@ -34,6 +34,8 @@ Checksum = Annotated[str, typer.Option("--checksum", help="Extra upload checksum
 Addressing = Annotated[str, typer.Option("--addressing-style", help="auto, path or virtual.")]
 Json = Annotated[bool, typer.Option("--json", help="One JSON object per result, then a summary.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print failures only.")]
+EngineOption = Annotated[str, typer.Option("--engine", envvar="S3FERRY_ENGINE",
+                                           help="Request path for GET/PUT/HEAD/LIST: lean (fast) or botocore.")]
 KeepPartial = Annotated[bool, typer.Option("--keep-partial", help="On Ctrl-C or failure keep uploads and temporary "
                                            "files for a resume (re-run the same command).")]
 RetryFor = Annotated[str, typer.Option("--retry-for", help="Keep retrying a failing request this long once the "
@@ -53,7 +55,7 @@ TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
     "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
     "keep_partial": (KeepPartial, False), "retry_for": (RetryFor, "60s"), "no_follow_symlinks": (NoFollow, False),
-    "verbose": (Verbose, 0), "debug": (Debug, False),
+    "verbose": (Verbose, 0), "debug": (Debug, False), "engine": (EngineOption, DEFAULT_ENGINE),
 }
 
 
@@ -70,7 +72,7 @@ class TransferOptions:
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
                  require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False,
-                 retry_for: str = "60s", no_follow_symlinks: bool = False) -> Config:
+                 retry_for: str = "60s", no_follow_symlinks: bool = False, engine: str = DEFAULT_ENGINE) -> Config:
     part = parse_size(part_size)
     return Config(
         endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
@@ -78,6 +80,7 @@ def build_config(endpoint_url: str | None, profile: str | None, region: str | No
         max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
         checksum=checksum, addressing_style=addressing_style, keep_partial=keep_partial,  # type: ignore[arg-type]
         retry_for=parse_duration(retry_for), follow_symlinks=not no_follow_symlinks,
+        engine=engine,  # type: ignore[arg-type]
     )
 
 

@@ -32,6 +32,9 @@ class LocalEntry:
     path: Path
     size: int
     mtime_ns: int
+    # With size and mtime, what team-sync's baseline compares: any write moves ctime.
+    ino: int = 0
+    ctime_ns: int = 0
     problem: str | None = None  # set: not a file to transfer, but something to tell the user
     fatal: bool = True  # a problem that fails the run (else a warning)
 
@@ -114,7 +117,7 @@ def _entry(walk: _Walk, entry: os.DirEntry[str], relative: str) -> Iterator[Loca
         walk.seen.add((info.st_dev, info.st_ino))
         yield from _walk(path, relative + "/", walk.span, walk)
     elif stat_module.S_ISREG(info.st_mode) and (walk.follow_files or not link):
-        yield LocalEntry(relative, path, info.st_size, info.st_mtime_ns)
+        yield LocalEntry(relative, path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def _skip_dir(walk: _Walk, path: Path, info: os.stat_result, link: bool) -> str | None:

@@ -67,7 +67,8 @@ def keeps_partial(ctx: Context, exc: BaseException) -> bool:
 
 
 async def complete_upload(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,
-                          crcs: CrcBuilder | None = None) -> Mapping[str, Any]:
+                          crcs: CrcBuilder | None = None, **conditions: str) -> Mapping[str, Any]:
+    """``conditions``: IfMatch / IfNoneMatch for a conditional write (where the store honours them)."""
     parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
     extra: dict[str, Any] = {}
     if crcs is not None:
@@ -75,7 +76,7 @@ async def complete_upload(ctx: Context, dest: S3Location, upload_id: str, builde
             entry["ChecksumCRC64NVME"] = value
         extra = {"ChecksumCRC64NVME": crcs.value(), "ChecksumType": checksums.FULL_OBJECT}
     try:
-        response = await ctx.store.complete_upload(dest, upload_id, parts, **extra)
+        response = await ctx.store.complete_upload(dest, upload_id, parts, **extra, **conditions)
     except Exception as exc:
         if error_code(exc) != "NoSuchUpload":
             raise

@@ -45,24 +45,35 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
     """Upload ``path`` to ``dest`` and verify the stored ETag. Never raises for a failed
     transfer: the result carries the error. Cancellation propagates (after cleanup)."""
     started = time.monotonic()
-    source = str(path)
     try:
-        fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
-        try:
-            ctx.progress.started(source, info.st_size)
-            sent = await _upload(ctx, path, fd, info, dest, write_params(ctx.config.object_options, path.name))
-        finally:
-            os.close(fd)
-        verdict, detail = _judge(ctx, sent)
-        if verdict is Verdict.MISMATCH:
-            await delete_quietly(ctx, dest)
-            raise IntegrityError(f"stored {detail}; object deleted")
-        result = TransferResult("put", source, str(dest), info.st_size, sent.remote, verdict,
-                                detail or sent.layout, time.monotonic() - started)
+        result = await put_file(ctx, path, dest)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a result; cancellation is not an Exception
-        result = failed("put", source, str(dest), exc, started)
+        result = failed("put", str(path), str(dest), exc, started)
     ctx.progress.finished(result)
     return result
+
+
+async def put_file(ctx: Context, path: Path, dest: S3Location, *, conditions: Mapping[str, str] | None = None,
+                   metadata: Mapping[str, str] | None = None) -> TransferResult:
+    """``upload_file``'s work, raising on failure (a refused condition reaches the caller as
+    the store's 412) and reporting nothing. ``conditions`` (IfMatch / IfNoneMatch) go with the
+    PutObject or the CompleteMultipartUpload; ``metadata`` joins the object's user metadata."""
+    started = time.monotonic()
+    params = write_params(ctx.config.object_options, path.name)
+    if metadata:
+        params["Metadata"] = {**params.get("Metadata", {}), **metadata}
+    fd, info = await to_thread.run_sync(fileio.open_for_upload, path)
+    try:
+        ctx.progress.started(str(path), info.st_size)
+        sent = await _upload(ctx, path, fd, info, dest, params, dict(conditions or {}))
+    finally:
+        os.close(fd)
+    verdict, detail = _judge(ctx, sent)
+    if verdict is Verdict.MISMATCH:
+        await delete_quietly(ctx, dest)
+        raise IntegrityError(f"stored {detail}; object deleted")
+    return TransferResult("put", str(path), str(dest), info.st_size, sent.remote, verdict,
+                          detail or sent.layout, time.monotonic() - started)
 
 
 def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
@@ -84,11 +95,11 @@ def _judge(ctx: Context, sent: Sent) -> tuple[Verdict, str]:
 
 
 async def _upload(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                  params: dict[str, Any]) -> Sent:
+                  params: dict[str, Any], conditions: dict[str, str]) -> Sent:
     if use_multipart(info.st_size, ctx.config.multipart_threshold):
         part_size = choose_part_size(info.st_size, ctx.config.part_size)
-        return await _multipart(ctx, path, fd, info, dest, params, part_size)
-    return await _single(ctx, fd, info, dest, params)
+        return await _multipart(ctx, path, fd, info, dest, params, part_size, conditions)
+    return await _single(ctx, fd, info, dest, params, conditions)
 
 
 def _full_crc(ctx: Context) -> bool:
@@ -119,13 +130,13 @@ def _read_whole(fd: int, info: os.stat_result, crc: bool) -> tuple[memoryview, b
 
 
 async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
-                  params: dict[str, Any]) -> Sent:
+                  params: dict[str, Any], conditions: dict[str, str]) -> Sent:
     async with ctx.slots:
         data, digest, crc = await to_thread.run_sync(_read_whole, fd, info, _full_crc(ctx))
         extra = _checksum_args(ctx)
         if crc is not None:
             extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumCRC64NVME": encode_crc(crc)}
-        response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params,
+        response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params, **conditions,
                                        **extra)
     ctx.progress.advanced(info.st_size)
     return Sent(single_etag(digest), normalize(response.get("ETag")), "single PUT", response,
@@ -133,7 +144,7 @@ async def _single(ctx: Context, fd: int, info: os.stat_result, dest: S3Location,
 
 
 async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
-                     params: dict[str, Any], part_size: int) -> Sent:
+                     params: dict[str, Any], part_size: int, conditions: dict[str, str]) -> Sent:
     count = part_count(info.st_size, part_size)
     crcs = CrcBuilder(count) if _full_crc(ctx) else None
     extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else _checksum_args(ctx)
@@ -155,7 +166,7 @@ async def _multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, de
         await send_parts(ctx, plan_parts(info.st_size, part_size), lambda part, token: _place_part(
             ctx, fd, dest, upload_id, part, stored.get(part.number), builder, crcs, token, reused))
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
-        reply = await complete_upload(ctx, dest, upload_id, builder, crcs)
+        reply = await complete_upload(ctx, dest, upload_id, builder, crcs, **conditions)
     await to_thread.run_sync(ctx.journal.remove, entry)
     resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
     return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,

@@ -7,6 +7,7 @@ request path, a fault, or a second backend plugs in here and nowhere else.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -85,11 +86,8 @@ class ObjectStore:
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
-        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
         offset, pending, pending_size = part.offset, [], 0
-        async with response["Body"] as body:
-            # aiohttp's own stream: aiobotocore 3 keeps it as raw_stream, 2.x proxied it.
-            stream = getattr(body, "raw_stream", body).content
+        async with self._body(loc, params) as stream:
             while chunk := await _next_chunk(stream):
                 if offset + pending_size + len(chunk) > part.end:
                     raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
@@ -104,15 +102,58 @@ class ObjectStore:
         if received != part.size:
             raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
 
+    @asynccontextmanager
+    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """A GetObject's body as aiohttp's stream (the one step a lean path replaces)."""
+        response = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+        async with response["Body"] as body:
+            # aiohttp's own stream: aiobotocore 3 keeps it as raw_stream, 2.x proxied it.
+            yield getattr(body, "raw_stream", body).content
+
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         return await self._call("put_object", Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+
+    async def put_file(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        """PutObject with the bytes of an open binary file, streamed from its start on every
+        attempt (a retry must not send what an earlier attempt left unread)."""
+
+        async def attempt() -> Reply:
+            body.seek(0)
+            return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+
+        return await self.retry(attempt)
 
     async def copy(self, source: S3Location, dest: S3Location, **params: Any) -> Reply:
         return await self._call("copy_object", Bucket=dest.bucket, Key=dest.key,
                                 CopySource={"Bucket": source.bucket, "Key": source.key}, **params)
 
-    async def delete(self, loc: S3Location) -> None:
-        await self._call("delete_object", Bucket=loc.bucket, Key=loc.key)
+    async def delete(self, loc: S3Location, **params: Any) -> None:
+        await self._call("delete_object", Bucket=loc.bucket, Key=loc.key, **params)
+
+    async def read_into(self, loc: S3Location, out: Any, **params: Any) -> Reply:
+        """GetObject of a whole (small or middling) object into the binary file ``out``, the
+        body streamed; each attempt starts the file over. Returns the reply without its body."""
+
+        async def attempt() -> Reply:
+            out.seek(0)
+            out.truncate()
+            reply = await self.client.get_object(Bucket=loc.bucket, Key=loc.key, **params)
+            body = reply["Body"]
+            try:
+                # read(amt) is the one body call aiobotocore 2.x and 3.x share.
+                while chunk := await body.read(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+            finally:
+                body.close()
+            return {k: v for k, v in reply.items() if k != "Body"}
+
+        return await self.retry(attempt)
+
+    async def read_small(self, loc: S3Location, **params: Any) -> tuple[bytes, Reply]:
+        """A small object's bytes (a state or lease file) and its reply."""
+        out = io.BytesIO()
+        reply = await self.read_into(loc, out, **params)
+        return out.getvalue(), reply
 
     async def delete_many(self, bucket: str, keys: Iterable[str]) -> list[Reply]:
         """DeleteObjects in batches of 1,000 keys; returns the per-key errors."""
@@ -143,7 +184,7 @@ class ObjectStore:
         if start_after:
             params["StartAfter"] = start_after
         while True:
-            page = await self._call("list_objects_v2", **params)
+            page = await self._list_page(params)
             for item in page.get("CommonPrefixes", []):
                 yield item
             for item in page.get("Contents", []):
@@ -151,6 +192,10 @@ class ObjectStore:
             if not page.get("IsTruncated"):
                 return
             params["ContinuationToken"] = page["NextContinuationToken"]
+
+    async def _list_page(self, params: dict[str, Any]) -> Reply:
+        """One ListObjectsV2 page under the retry policy (the step a lean path replaces)."""
+        return await self._call("list_objects_v2", **params)
 
     # ---- multipart uploads --------------------------------------------------------------
 
@@ -209,9 +254,8 @@ class ObjectStore:
         """UploadPart with Content-MD5, and a check that the part the store kept is the one sent."""
 
         async def send() -> Reply:
-            reply = await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
-                                                  PartNumber=number, Body=body, ContentMD5=content_md5(md5),
-                                                  **params)
+            reply = await self._upload_part_once(loc, upload_id, number, body,
+                                                 {"ContentMD5": content_md5(md5), **params})
             echoed = normalize(reply.get("ETag"))
             # SSE-KMS / SSE-C part ETags are not MD5s (AWS documents it): nothing to compare.
             if parse_etag(echoed) is not None and echoed != md5.hex() and not etag_is_opaque(reply):
@@ -222,6 +266,11 @@ class ObjectStore:
             return reply
 
         return await self.retry(send)
+
+    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
+                                params: dict[str, Any]) -> Reply:
+        return await self.client.upload_part(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id, PartNumber=number,
+                                             Body=body, **params)
 
     async def upload_part_copy(self, loc: S3Location, upload_id: str, number: int, source: S3Location,
                                **params: Any) -> Reply:
@@ -310,6 +359,11 @@ async def _next_chunk(stream: Any) -> bytes:
 
 @asynccontextmanager
 async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
-    """The store for ``config``'s endpoint, credentials and limits."""
+    """The store for ``config``'s endpoint, credentials and limits, on ``config.engine``."""
     async with open_client(config) as client:
-        yield ObjectStore(client, config)
+        if config.engine == "lean":
+            from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+
+            yield LeanStore(client, config)
+        else:
+            yield ObjectStore(client, config)

@@ -1,0 +1,287 @@
+"""The lean request path: HeadObject, GetObject, PutObject and UploadPart signed and sent here,
+on the aiobotocore client's own aiohttp pool, instead of through botocore's request machinery.
+
+Why: botocore spends ~1 ms of CPU per small request (serialise, endpoint rules, ~20 event
+hooks, sign, parse ~40 header members); s3ferry's small-file transfers are that cost. Here
+per-bucket invariants (base URL, host, signing scope, the pooled session) are resolved once
+by botocore itself, each request is a header dict, a SigV4 signature with a cached key
+(core.sigv4) and one aiohttp call, and replies and errors come back in botocore's shapes
+(core.s3wire, ``botocore.exceptions.ClientError``) so the error tree and the retry policy
+apply unchanged. What this path cannot serve (S3 Express, SigV4a, parameters botocore must
+compute) returns NOT_SERVED and goes through botocore.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from botocore.exceptions import (
+    NoCredentialsError,
+)
+from yarl import URL
+
+from s3ferry.core import s3wire
+from s3ferry.core.config import Config
+from s3ferry.core.locations import S3Location
+from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credentials, Signer, canonical_query, quote_key
+from s3ferry.store import debug
+from s3ferry.store.client import S3Client
+from s3ferry.store.lean_http import (
+    botocore_error,
+    client_error,
+    host,
+    log_reply,
+    operation,
+    response_headers,
+    sendable,
+    sha256,
+    split,
+)
+from s3ferry.store.s3 import ObjectStore, Reply
+
+log = logging.getLogger("s3ferry")
+NOT_SERVED: Any = object()  # this request needs botocore
+# Replies that botocore's S3 region redirector turns into a retry at the bucket's real region
+# (a wrong or missing --region on AWS). The lean path hands such a bucket to botocore for good.
+REDIRECT_STATUS = frozenset({301, 307})
+REDIRECT_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
+
+
+class _Redirected(Exception):
+    """The bucket lives elsewhere: botocore's redirector knows how to follow."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """What every request to one bucket shares, resolved once by botocore's endpoint rules."""
+
+    name: str
+    base: str  # scheme://host[:port][/bucket], no trailing slash
+    path: str  # the path prefix of base ('' or '/bucket')
+    host: str  # the Host header, as signed
+    signer: Signer
+    session: aiohttp.ClientSession
+    proxy: str | None
+    proxy_headers: dict[str, str]
+
+
+class LeanEngine:
+    """Sends the hot requests for one aiobotocore client (its credentials, endpoint rules,
+    connection pool and TLS/proxy settings)."""
+
+    def __init__(self, client: Any, sign_payload: bool = False) -> None:
+        self._client = client
+        self._sign_payload = sign_payload
+        self._buckets: dict[str, _Bucket | None] = {}
+        self._clock = Clock()
+        self._frozen: Credentials | None = None
+
+    # ---- setup, once per bucket ---------------------------------------------------------
+
+    async def _bucket(self, bucket: str) -> _Bucket | None:
+        if bucket not in self._buckets:
+            try:
+                self._buckets[bucket] = await self._resolve(bucket)
+            except Exception as exc:  # noqa: BLE001 - e.g. a bucket name the rules reject, or an
+                # aiobotocore without the internals used here: botocore then serves (or refuses) it
+                log.debug("lean path not used for bucket %r: %s", bucket, exc)
+                self._buckets[bucket] = None
+        return self._buckets[bucket]
+
+    async def _resolve(self, bucket: str) -> _Bucket | None:
+        client = self._client
+        model = client.meta.service_model.operation_model("HeadObject")
+        context: dict[str, Any] = {}
+        url, extra_headers, props = await client._resolve_endpoint_ruleset(model, {"Bucket": bucket, "Key": "k"},
+                                                                           context)
+        schemes = props.get("authSchemes") or [{"name": "sigv4"}]
+        scheme = schemes[0]
+        if extra_headers or scheme.get("name") != "sigv4" or "s3express" in str(props).lower():
+            return None  # SigV4a, S3 Express sessions, ...: botocore's business
+        region = scheme.get("signingRegion") or client.meta.region_name
+        base = url.rstrip("/")
+        parts = urlsplit(base)
+        http = client._endpoint.http_session
+        proxy = http._proxy_config.proxy_url_for(base)
+        session = await http._get_session(proxy)
+        return _Bucket(bucket, base, parts.path, host(parts), Signer(region, scheme.get("signingName") or "s3"),
+                       session, proxy, http._proxy_config.proxy_headers_for(base))
+
+    async def _credentials(self) -> Credentials:
+        """Fresh credentials from the client's own provider chain (refreshing ones refresh)."""
+        source = self._client._request_signer._credentials
+        if source is None:
+            raise NoCredentialsError()
+        frozen = await source.get_frozen_credentials()
+        if self._frozen is None or (frozen.access_key, frozen.secret_key, frozen.token) != (
+                self._frozen.access_key, self._frozen.secret_key, self._frozen.token):
+            self._frozen = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        return self._frozen
+
+    # ---- one request --------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _send(self, method: str, bucket: _Bucket, key: str | None, query: dict[str, str] | None,
+                    headers: dict[str, str], body: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
+        # key None: the bucket itself ("/bucket" path style, "/" virtual host style), as botocore sends
+        tail = f"/{quote_key(key)}" if key is not None else ("" if bucket.path else "/")
+        path = f"{bucket.path}{tail}"
+        query_text = canonical_query(query) if query else ""
+        headers["host"] = bucket.host
+        headers["accept-encoding"] = "identity"  # aiohttp would ask for gzip (botocore #1255)
+        payload = UNSIGNED_PAYLOAD
+        if self._sign_payload:
+            payload = sha256(body) if body is not None else EMPTY_SHA256
+        bucket.signer.sign(await self._credentials(), method, path, query_text, headers, self._clock.stamp(),
+                           payload)
+        url = URL(f"{bucket.base}{tail}{'?' + query_text if query_text else ''}", encoded=True)
+        # --debug: the same line per request as store/debug.py writes for botocore's requests
+        what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or (query or {}).get(
+            "prefix", ""), **({"PartNumber": query["partNumber"]} if query and "partNumber" in query else {})}) \
+            if debug.log.isEnabledFor(logging.DEBUG) else None
+        started, answered = time.monotonic(), False
+        try:
+            async with bucket.session.request(method, url, headers=headers, data=body, proxy=bucket.proxy,
+                                              proxy_headers=bucket.proxy_headers or None) as response:
+                answered = True
+                if response.status >= 300:
+                    error = await client_error(response, method, query)
+                    log_reply(what, started, error.response)
+                    if response.status in REDIRECT_STATUS or error.response["Error"].get("Code") in REDIRECT_CODES:
+                        raise _Redirected() from error
+                    raise error
+                if what:
+                    log_reply(what, started, s3wire.reply_metadata(response.headers, response.status))
+                yield response
+        except Exception as exc:
+            if what and not answered:
+                debug.log.debug("%s -> %s: %s in %.1f ms", what, type(exc).__name__, exc,
+                                (time.monotonic() - started) * 1000)
+            mapped = botocore_error(exc, str(url))
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    # ---- operations: each returns NOT_SERVED when botocore must do it --------------------
+
+    async def head(self, bucket: str, key: str, params: dict[str, Any]) -> Any:
+        async with self._open("HEAD", bucket, key, params) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
+            return s3wire.parse_reply(response_headers(response), response.status)
+
+    @asynccontextmanager
+    async def get(self, bucket: str, key: str, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """Yields (reply, aiohttp stream), or NOT_SERVED."""
+        async with self._open("GET", bucket, key, params) as response:
+            if response is NOT_SERVED:
+                yield NOT_SERVED
+            else:
+                yield s3wire.parse_reply(response_headers(response), response.status), response.content
+
+    async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
+        """PutObject, or UploadPart when params hold PartNumber and UploadId."""
+        if not sendable(body):
+            return NOT_SERVED
+        async with self._open("PUT", bucket, key, params, body) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
+            reply = s3wire.parse_reply(response_headers(response), response.status)
+        reply.pop("ContentLength", None)  # the reply's own length, not a member of Put/UploadPart
+        reply.pop("ContentType", None)
+        return reply
+
+    async def list_page(self, bucket: str, params: dict[str, Any]) -> Any:
+        """One ListObjectsV2 page (params without Bucket), or NOT_SERVED."""
+        query = s3wire.list_query(params)
+        if query is None:
+            return NOT_SERVED
+        async with self._open("GET", bucket, None, {}, query=query) as response:
+            if response is NOT_SERVED:
+                return NOT_SERVED
+            return s3wire.parse_list_page(await response.read())
+
+    @asynccontextmanager
+    async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
+                    body: Any = None, query: dict[str, str] | None = None) -> AsyncIterator[Any]:
+        """The response, or NOT_SERVED: parameters only botocore can send, a bucket the
+        endpoint rules give another auth scheme, or a bucket in another region."""
+        params_query, headers = split(params)
+        query = {**params_query, **(query or {})}
+        target = await self._bucket(bucket)
+        if headers is None or target is None:
+            yield NOT_SERVED
+            return
+        async with AsyncExitStack() as stack:
+            try:
+                response = await stack.enter_async_context(self._send(method, target, key, query, headers, body))
+            except _Redirected:
+                self._buckets[bucket] = None
+                response = NOT_SERVED
+            yield response
+
+
+class LeanStore(ObjectStore):
+    """The ObjectStore whose hot requests take the lean path. The operations, the retry
+    policy (each attempt is one lean request) and every other request are ObjectStore's."""
+
+    def __init__(self, client: S3Client, config: Config):
+        super().__init__(client, config)
+        self.lean = LeanEngine(client, sign_payload=config.sign_payload)
+
+    async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
+                   **params: Any) -> Reply:
+        if part_number is not None:
+            params["PartNumber"] = part_number
+        if checksum_mode:
+            params["ChecksumMode"] = "ENABLED"
+
+        async def attempt() -> Reply:
+            reply = await self.lean.head(loc.bucket, loc.key, params)
+            if reply is NOT_SERVED:
+                return await self.client.head_object(Bucket=loc.bucket, Key=loc.key, **params)
+            return reply
+
+        return await self.retry(attempt)
+
+    @asynccontextmanager
+    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
+        async with self.lean.get(loc.bucket, loc.key, params) as served:
+            if served is NOT_SERVED:
+                async with super()._body(loc, params) as stream:
+                    yield stream
+            else:
+                yield served[1]
+
+    async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
+        async def attempt() -> Reply:
+            reply = await self.lean.put(loc.bucket, loc.key, body, params)
+            if reply is NOT_SERVED:
+                return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
+            return reply
+
+        return await self.retry(attempt)
+
+    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
+                                params: dict[str, Any]) -> Reply:
+        reply = await self.lean.put(loc.bucket, loc.key, body, {"PartNumber": number, "UploadId": upload_id, **params})
+        if reply is NOT_SERVED:
+            return await super()._upload_part_once(loc, upload_id, number, body, params)
+        return reply
+
+    async def _list_page(self, params: dict[str, Any]) -> Reply:
+        async def attempt() -> Reply:
+            rest = {k: v for k, v in params.items() if k != "Bucket"}
+            page = await self.lean.list_page(params["Bucket"], rest)
+            if page is NOT_SERVED:
+                return await self.client.list_objects_v2(**params)
+            return page
+
+        return await self.retry(attempt)

@@ -1,0 +1,94 @@
+"""HTTP-level helpers of the lean request path (store/lean.py): errors, logs, headers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import time
+from typing import Any
+
+import aiohttp
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from s3ferry.core import s3wire
+from s3ferry.store import debug
+
+ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
+_OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
+
+
+def botocore_error(exc: Exception, url: str) -> Exception | None:
+    """aiohttp's errors as aiobotocore maps them, so the one retry policy and the error tree
+    see the same exceptions on both engines; None for any other error."""
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        return ConnectionClosedError(error=exc, endpoint_url=url)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        if str(exc).lower().startswith("connect"):
+            return ConnectTimeoutError(endpoint_url=url, error=exc)
+        return ReadTimeoutError(endpoint_url=url, error=exc)
+    if isinstance(exc, (aiohttp.ClientConnectionError, socket.gaierror)):
+        return EndpointConnectionError(endpoint_url=url, error=exc)
+    if isinstance(exc, asyncio.TimeoutError):
+        return ReadTimeoutError(endpoint_url=url, error=exc)
+    return None
+
+
+def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
+    if what is None:
+        return
+    metadata = reply.get("ResponseMetadata", {})
+    code = reply.get("Error", {}).get("Code")
+    debug.log.debug("%s -> %s%s in %.1f ms (%s)", what, metadata.get("HTTPStatusCode"), f" {code}" if code else "",
+                    (time.monotonic() - started) * 1000, debug.ids(metadata))
+
+
+def operation(method: str, query: dict[str, str] | None) -> str:
+    if query and "list-type" in query:
+        return "ListObjectsV2"
+    if query and "uploadId" in query:
+        return "UploadPart"
+    return _OPERATION.get(method, "PutObject")
+
+
+def split(params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str] | None]:
+    query = {}
+    rest = {}
+    for name, value in params.items():
+        if name in s3wire.QUERY_PARAMS:
+            query[s3wire.QUERY_PARAMS[name]] = str(value)
+        else:
+            rest[name] = value
+    return query, s3wire.request_headers(rest)
+
+
+def sendable(body: Any) -> bool:
+    """Bytes-like bodies go out as they are (a memoryview costs no copy in aiohttp)."""
+    return isinstance(body, (bytes, bytearray, memoryview))
+
+
+def sha256(body: Any) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def host(parts: Any) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{parts.port}" if parts.port is not None and parts.port != default else host
+
+
+def response_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("utf-8", "replace") for k, v in response.raw_headers}
+
+
+async def client_error(response: aiohttp.ClientResponse, method: str, query: dict[str, str] | None) -> ClientError:
+    body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
+    return ClientError(s3wire.parse_error(response.status, response_headers(response), body), operation(method, query))

@@ -1,0 +1,45 @@
+"""The lean engine's bookkeeping without a server: credentials follow a refreshing provider,
+and a client it cannot use sends everything to botocore instead of failing."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from s3ferry.store.lean import NOT_SERVED, LeanEngine
+
+
+class Rotating:
+    """A refreshing provider (AioRefreshableCredentials' interface): new keys on each call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def get_frozen_credentials(self):
+        self.calls += 1
+        n = self.calls // 2  # a rotation every second call
+        return SimpleNamespace(access_key=f"AK{n}", secret_key=f"SK{n}", token=f"T{n}")
+
+
+def test_credentials_are_read_per_request_and_follow_rotation() -> None:
+    source = Rotating()
+    engine = LeanEngine(SimpleNamespace(_request_signer=SimpleNamespace(_credentials=source)))
+
+    async def main():
+        return [await engine._credentials() for _ in range(4)]
+
+    seen = asyncio.run(main())
+    assert [c.access_key for c in seen] == ["AK0", "AK1", "AK1", "AK2"]
+    assert seen[1] is seen[2]  # unchanged keys: the same frozen object, nothing rebuilt
+    assert seen[3].token == "T2" and source.calls == 4
+
+
+def test_a_client_without_the_needed_internals_leaves_every_request_to_botocore() -> None:
+    engine = LeanEngine(SimpleNamespace(meta=SimpleNamespace()))  # no service model, no endpoint
+
+    async def main():
+        return (await engine.head("bucket", "key", {}), await engine.put("bucket", "key", b"x", {}),
+                await engine.list_page("bucket", {"Prefix": "p"}))
+
+    assert asyncio.run(main()) == (NOT_SERVED, NOT_SERVED, NOT_SERVED)
+    assert engine._buckets == {"bucket": None}  # resolved once, then remembered
