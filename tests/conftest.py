@@ -87,7 +87,8 @@ def hermetic_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
 def no_temporary_files(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each test, no download temporary file (``*.s3ferry.tmp``) is left in its folder:
     every failure, Ctrl-C and signal cleans up (a test that keeps one on purpose removes it)."""
-    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    wanted = "tmp_path" in request.fixturenames and request.node.get_closest_marker("keeps_temporary") is None
+    root = request.getfixturevalue("tmp_path") if wanted else None
     yield
     if root is not None:
         left = sorted(str(p) for p in Path(root).rglob(f"*{TEMP_SUFFIX}"))

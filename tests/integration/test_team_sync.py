@@ -265,6 +265,7 @@ def test_two_syncs_at_once_both_finish(server, bucket, tmp_path):
 
 # ---- crashes -----------------------------------------------------------------------------
 
+@pytest.mark.keeps_temporary  # SIGKILL cannot clean up: the temporaries of the killed run stay
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_a_sigkilled_sync_converges_when_run_again(server, bucket, tmp_path, direction):
     a, b, url = pair(tmp_path, bucket)
