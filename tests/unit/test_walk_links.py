@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from s3ferry.core.errors import LocalIOError, SourceChangedError, UnsafeKeyError
+from s3ferry.core.errors import SourceChangedError, UnsafeKeyError
 from s3ferry.local import files
 from s3ferry.local.walk import walk_local
 
@@ -95,11 +95,13 @@ def test_preallocate_without_posix_fallocate(tmp_path, monkeypatch):
     (tmp_path / ".x.s3ferry.tmp").unlink()
 
 
-def test_temporary_files_are_exclusive(tmp_path):
+def test_temporary_files_are_created_afresh(tmp_path):
     tmp = tmp_path / ".x.s3ferry.tmp"
-    os.close(files.create_temp(tmp, 10))
-    with pytest.raises(LocalIOError, match="already exists"):
-        files.create_temp(tmp, 10)
+    first = files.create_temp(tmp, 10)
+    os.pwrite(first, b"old", 0)
+    os.close(first)
+    os.close(files.create_temp(tmp, 10))  # a killed run's leftover: replaced by a new inode
+    assert tmp.read_bytes() == bytes(10)
     os.close(files.create_temp(tmp, 10, resume=True))  # a resume reopens its own
     tmp.unlink()
 

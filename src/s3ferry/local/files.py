@@ -125,12 +125,18 @@ def create_temp(tmp: Path, size: int, resume: bool = False) -> int:
     ``resume``, the one an interrupted download left, as it is. Readable too: a resumed
     download re-hashes the ranges it already has."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | (0 if resume else os.O_CREAT | os.O_EXCL)
     try:
         # Exclusive: two downloads must never share a temporary file (and mix their bytes).
-        fd = os.open(tmp, os.O_RDWR | (0 if resume else os.O_CREAT | os.O_EXCL), 0o644)
+        fd = os.open(tmp, flags, 0o644)
     except FileExistsError:
-        raise LocalIOError(f"temporary file already exists: {tmp} (another download of the same file is "
-                           "running, or an interrupted one left it: delete it and run again)") from None
+        # Left by a run that was killed (SIGKILL cannot clean up): start it afresh, once.
+        remove_quietly(tmp)
+        try:
+            fd = os.open(tmp, flags, 0o644)
+        except FileExistsError:
+            raise LocalIOError(f"temporary file already exists: {tmp} (another download of the same file "
+                               "is running)") from None
     if resume:
         return fd
     try:
