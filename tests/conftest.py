@@ -30,9 +30,11 @@ import ceph_rgw  # noqa: E402  (the project's own start/stop script)
 # request paths must give the same results. "-k 'moto and not botocore'" skips the second.
 LANES = ["moto", "ceph", "moto-botocore"]
 # The botocore lane leaves out the modules whose time goes to kills, interrupts and waits
-# (their logic is engine-neutral, and the moto lane runs them on the default engine): it
+# or orchestrate many processes (team sync, scale-out): their logic is engine-neutral, and the
+# moto lane runs them on the default engine. It
 # keeps CI's wall time well under its limit.
-BOTOCORE_LANE_SKIPS = frozenset({"test_resume.py", "test_sync_interrupt.py", "test_large.py"})
+BOTOCORE_LANE_SKIPS = frozenset({"test_resume.py", "test_sync_interrupt.py", "test_large.py", "test_team_sync.py",
+                                 "test_team_sync_guards.py", "test_scaleout.py"})
 
 # No wall-clock limits in tests: hypothesis's per-example deadline is one, and it fails
 # examples at random on this shared 2-core machine.

@@ -13,10 +13,11 @@ from typing import Annotated, Any, Optional
 import anyio
 import typer
 
-from s3ferry.cli.options import TransferOptions, transfer_command
-from s3ferry.cli.running import guard as _guard, run
-from s3ferry.cli.transfer import api, cat_to_stdout
 from s3ferry.cli.object_flags import object_options
+from s3ferry.cli.options import TransferOptions, transfer_command
+from s3ferry.cli.running import guard as _guard
+from s3ferry.cli.running import run
+from s3ferry.cli.transfer import api, cat_to_stdout
 from s3ferry.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError
 from s3ferry.core.object_options import ObjectOptions
 from s3ferry.core.objects import Consent, delete_consent, human_size

@@ -15,9 +15,16 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand
 
-from s3ferry.cli.settings import with_settings
-from s3ferry.core.config import DEFAULT_ENGINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, Config, parse_duration, parse_size
 from s3ferry.cli.running import guard, usage_error
+from s3ferry.cli.settings import with_settings
+from s3ferry.core.config import (
+    DEFAULT_ENGINE,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONCURRENCY,
+    Config,
+    parse_duration,
+    parse_size,
+)
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint-url", envvar="S3FERRY_ENDPOINT_URL",
                                                  help="S3 endpoint (default: AWS, or AWS_ENDPOINT_URL).")]

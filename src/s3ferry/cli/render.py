@@ -18,7 +18,6 @@ from s3ferry.cli.lines import Tally, human_size, result_dict, summary_dict
 from s3ferry.core.results import DRY_RUN, Summary, TransferResult, Verdict
 
 
-
 class AmountColumn(ProgressColumn):
     """`12.0/76.3 MiB`, or `12.0 MiB` while the total is still being counted (never `?`)."""
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import anyio
 import typer
 
-from s3ferry.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError, exit_for_signal
 from s3ferry.cli.signals import Signalled, until_signalled
+from s3ferry.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, S3FerryError, exit_for_signal
 from s3ferry.core.results import Summary
 
 if TYPE_CHECKING:

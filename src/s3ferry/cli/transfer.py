@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from s3ferry.core.deletes import DEFAULT_MAX_DELETE
 from s3ferry.cli import tuning
 from s3ferry.cli.object_flags import object_options
 from s3ferry.cli.options import TransferOptions, refuse_unused, transfer_command
 from s3ferry.cli.running import fail, guard, run, usage_error
 from s3ferry.core.config import parse_size
+from s3ferry.core.deletes import DEFAULT_MAX_DELETE
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.object_options import ObjectOptions
 from s3ferry.core.results import Summary

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import anyio
 

@@ -20,7 +20,15 @@ from s3ferry.core.errors import ConfigError, IntegrityError
 from s3ferry.core.etag import CompositeBuilder, normalize, parse_etag
 from s3ferry.core.locations import S3Location
 from s3ferry.core.object_options import write_params
-from s3ferry.core.presign import Manifest, PartURL, build_manifest, complete_body, complete_etag, plan_manifest_parts, url_label
+from s3ferry.core.presign import (
+    Manifest,
+    PartURL,
+    build_manifest,
+    complete_body,
+    complete_etag,
+    plan_manifest_parts,
+    url_label,
+)
 from s3ferry.core.results import NoProgress, Progress, TransferResult, Verdict
 from s3ferry.local import files as fileio
 from s3ferry.ops.context import Context

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-
 from s3ferry.core.config import IGNORE_FILE, META_SOURCE_ETAG, TRASH_ROOT
+from s3ferry.core.deletes import DeleteLimit
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import DRY_RUN, Progress, Summary, TransferResult, Verdict, report_totals
@@ -35,7 +35,7 @@ from s3ferry.core.sync_plan import (
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, run_jobs
+from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, report_problem, run_jobs
 from s3ferry.ops.listing import local_items, named_items, remote_items
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.remote import RemoteObject
@@ -43,8 +43,6 @@ from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
 from s3ferry.ops.sync_guards import check_local_source, check_s3_source, stat_or_none
 from s3ferry.ops.sync_judge import ContentJudge
 from s3ferry.ops.trees import download_into
-from s3ferry.core.deletes import DeleteLimit
-from s3ferry.ops.jobs import report_problem
 
 
 @dataclass

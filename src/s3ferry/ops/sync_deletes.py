@@ -21,15 +21,15 @@ from typing import IO
 import anyio
 from anyio import to_thread
 
+from s3ferry.core.config import MAX_SINGLE_PUT
 from s3ferry.core.deletes import DeleteLimit
 from s3ferry.core.errors import S3FerryError
 from s3ferry.core.locations import S3Location
-from s3ferry.core.config import MAX_SINGLE_PUT
 from s3ferry.core.results import DRY_RUN, NoProgress, Summary, TransferResult
 from s3ferry.local import files as fileio
 from s3ferry.ops.context import Context
-from s3ferry.ops.jobs import failed
 from s3ferry.ops.copy import Endpoints, copy_object
+from s3ferry.ops.jobs import failed
 
 
 class DeleteSpool:

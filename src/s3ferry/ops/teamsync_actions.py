@@ -28,9 +28,9 @@ from s3ferry.core.twoway import Act, Base, Decision, Local, Remote, conflict_nam
 from s3ferry.local import files as fileio
 from s3ferry.ops.context import Context
 from s3ferry.ops.get import download_object
-from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.put import put_file
+from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.sync import ContentJudge
 from s3ferry.ops.teamsync_lease import Lease, refused
 from s3ferry.ops.teamsync_record import version

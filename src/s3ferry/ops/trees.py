@@ -27,7 +27,6 @@ from s3ferry.ops.put import upload_file
 from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
-
 Upload = Callable[[Context, Path, S3Location], Awaitable[TransferResult]]
 
 

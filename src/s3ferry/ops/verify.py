@@ -19,10 +19,10 @@ import anyio
 from anyio import to_thread
 
 from s3ferry.core import layout as guess
-from s3ferry.core.layout import layout_text
 from s3ferry.core.config import MiB
 from s3ferry.core.errors import ConfigError, LocalIOError, NotFoundError
 from s3ferry.core.etag import composite_etag, normalize
+from s3ferry.core.layout import layout_text
 from s3ferry.core.locations import S3Location, safe_relative_path
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.sync_plan import KeyFilter, amerge_join

@@ -15,6 +15,7 @@ from s3ferry.core.errors import ConfigError
 from s3ferry.store.debug import log_requests
 
 S3Client = Any  # aiobotocore's generated client has no importable type
+Reply = dict[str, Any]  # a request's reply, as botocore parses it
 
 # crc64nvme: we compute and send the values ourselves (upload.py), botocore adds none.
 _CHECKSUM_WHEN = {"off": "when_required", "crc64nvme": "when_required"}

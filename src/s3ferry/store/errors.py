@@ -8,7 +8,6 @@ import errno
 from urllib.parse import urlsplit
 
 import aiohttp
-
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,

@@ -29,9 +29,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from s3ferry.store import debug
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
+from s3ferry.store import debug
 
 T = TypeVar("T")
 

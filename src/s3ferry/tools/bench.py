@@ -23,7 +23,7 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from s3ferry.api import _context  # the API's own client set-up and error mapping
+from s3ferry.api.session import open_context as _context  # the API's own store set-up and error mapping
 from s3ferry.core.config import (
     BENCH_CLEANUP_TIMEOUT,
     BENCH_EMBEDDED_BUCKET,
