@@ -34,7 +34,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
-from s3ferry.ops.remote import RemoteObject, head
+from s3ferry.ops.remote import RemoteObject, head, read_into_buffer
 
 
 @dataclass(frozen=True)
@@ -200,15 +200,7 @@ async def _get_put(ends: Endpoints, obj: RemoteObject, dest: S3Location) -> tupl
 async def _read_range(ctx: Context, obj: RemoteObject, part: Part, whole: bool) -> tuple[memoryview, bytes]:
     """One ranged GET into one buffer of exactly the part's size: the part is the only copy
     held, and it goes to UploadPart as a memoryview (no further copy)."""
-    buffer = bytearray(part.size)
-
-    async def fill(offset: int, chunks: list[bytes]) -> None:
-        at = offset - part.offset
-        for chunk in chunks:
-            buffer[at:at + len(chunk)] = chunk
-            at += len(chunk)
-
-    await ctx.store.read_range(obj.loc, part, fill, if_match=obj.etag_raw, whole=whole)
+    buffer = await read_into_buffer(ctx, obj.loc, part, obj.etag_raw, whole)
     digest = await to_thread.run_sync(lambda: hashlib.md5(buffer).digest())
     return memoryview(buffer), digest
 

@@ -9,6 +9,7 @@ from typing import Any
 from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.etag import ETag, parse_etag
 from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part
 from s3ferry.ops.context import Context
 
 # Headers that describe the object rather than the request, carried over to a copy
@@ -38,3 +39,19 @@ async def head(ctx: Context, loc: S3Location) -> RemoteObject:
     return RemoteObject(loc, int(response["ContentLength"]), response.get("ETag", ""),
                         dict(response.get("Metadata") or {}), response.get("LastModified"), etag_is_opaque(response),
                         headers)
+
+
+async def read_into_buffer(ctx: Context, loc: S3Location, part: Part, if_match: str | None,
+                           whole: bool) -> bytearray:
+    """One ranged GET into one buffer of exactly the part's size: the part is the only copy
+    held, and it can go on to UploadPart or stdout as is. Not retried here (the caller is)."""
+    buffer = bytearray(part.size)
+
+    async def fill(offset: int, chunks: list[bytes]) -> None:
+        at = offset - part.offset
+        for chunk in chunks:
+            buffer[at:at + len(chunk)] = chunk
+            at += len(chunk)
+
+    await ctx.store.read_range(loc, part, fill, if_match=if_match, whole=whole)
+    return buffer

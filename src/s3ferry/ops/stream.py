@@ -33,6 +33,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload
+from s3ferry.ops.remote import read_into_buffer
 
 STDIN = "-"
 
@@ -237,17 +238,8 @@ async def _write_ranges(ctx: Context, loc: S3Location, etag_raw: str, size: int,
 
 
 async def _read_range(ctx: Context, loc: S3Location, etag_raw: str, part: Part, whole: bool) -> bytearray:
-    buffer = bytearray(part.size)
-
-    async def fill(offset: int, chunks: list[bytes]) -> None:
-        at = offset - part.offset
-        for chunk in chunks:
-            buffer[at:at + len(chunk)] = chunk
-            at += len(chunk)
-
     async with ctx.slots:
-        await ctx.store.read_range(loc, part, fill, if_match=etag_raw or None, whole=whole)
-    return buffer
+        return await read_into_buffer(ctx, loc, part, etag_raw or None, whole)
 
 
 def _judge_cat(ctx: Context, loc: S3Location, etag: ETag | None, layout: Layout,

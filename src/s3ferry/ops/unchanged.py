@@ -11,27 +11,14 @@ import dataclasses
 from pathlib import Path
 
 from s3ferry.core.locations import S3Location
-from s3ferry.core.results import TransferResult, Verdict
+from s3ferry.core.results import NoProgress, TransferResult, Verdict
 from s3ferry.ops.context import Context
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.verify import Verifier
 
 
-class _Quiet:
-    """Progress for the comparison: nothing reaches the user but the put's own result."""
-
-    def started(self, source: str, size: int) -> None:
-        pass
-
-    def advanced(self, nbytes: int) -> None:
-        pass
-
-    def finished(self, result: TransferResult) -> None:
-        pass
-
-
 async def upload_if_changed(ctx: Context, path: Path, dest: S3Location) -> TransferResult:
-    quiet = dataclasses.replace(ctx, progress=_Quiet())
+    quiet = dataclasses.replace(ctx, progress=NoProgress())
     compared = await Verifier(quiet).pair(path, dest)
     if not compared.ok or compared.verdict is not Verdict.MATCH:
         return await upload_file(ctx, path, dest)

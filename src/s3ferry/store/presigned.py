@@ -16,13 +16,13 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from s3ferry.core.config import DOWNLOAD_CHUNK, Config
-from s3ferry.core.errors import EndpointError, RangeIntegrityError
+from s3ferry.core.errors import EndpointError
 from s3ferry.core.etag import content_md5
 from s3ferry.core.parts import Part
 from s3ferry.core.presign import parse_s3_reply, url_label
+from s3ferry.store.ranges import Sink, feed_range, pieces
 from s3ferry.store.retry import with_retry
 
-Sink = Callable[[int, list[bytes]], Awaitable[None]]
 Headers = Mapping[str, str]  # case-insensitive (CIMultiDict)
 
 
@@ -85,19 +85,7 @@ class PresignedStore:
             headers["If-Match"] = if_match
         async with self._request("GET", url, headers=headers) as reply:
             await _check(reply, url)
-            offset, pending, size = part.offset, [], 0
-            async for chunk in reply.content.iter_chunked(DOWNLOAD_CHUNK):
-                if offset + size + len(chunk) > part.end:
-                    raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= DOWNLOAD_CHUNK:
-                    await sink(offset, pending)
-                    offset, pending, size = offset + size, [], 0
-            if pending:
-                await sink(offset, pending)
-        if offset + size - part.offset != part.size:
-            raise RangeIntegrityError(f"range {part.http_range}: got {offset + size - part.offset} of {part.size} bytes")
+            await feed_range(pieces(reply.content), part, sink, DOWNLOAD_CHUNK)
 
     @asynccontextmanager
     async def _request(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:

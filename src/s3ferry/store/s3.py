@@ -19,18 +19,16 @@ from s3ferry.core.config import (
     LIST_PAGE_SIZE,
     Config,
 )
-from s3ferry.core.errors import RangeIntegrityError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part
 from s3ferry.store.buckets import BucketRequests
 from s3ferry.store.client import Reply, S3Client, open_client
 from s3ferry.store.errors import error_code, is_missing
 from s3ferry.store.multipart import MultipartRequests
+from s3ferry.store.ranges import Sink, feed_range, pieces
 from s3ferry.store.retry import with_retry
 
 T = TypeVar("T")
-# Receives the bytes of a range as aiohttp buffered them, with their offset in the object.
-Sink = Callable[[int, list[bytes]], Awaitable[None]]
 log = logging.getLogger("s3ferry")
 
 
@@ -81,21 +79,8 @@ class ObjectStore(MultipartRequests, BucketRequests):
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
-        offset, pending, pending_size = part.offset, [], 0
         async with self._body(loc, params) as stream:
-            while chunk := await _next_chunk(stream):
-                if offset + pending_size + len(chunk) > part.end:
-                    raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
-                pending.append(chunk)
-                pending_size += len(chunk)
-                if pending_size >= batch:
-                    await sink(offset, pending)
-                    offset, pending, pending_size = offset + pending_size, [], 0
-            if pending:
-                await sink(offset, pending)
-        received = offset + pending_size - part.offset
-        if received != part.size:
-            raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+            await feed_range(pieces(stream), part, sink, batch)
 
     @asynccontextmanager
     async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
@@ -208,14 +193,6 @@ class ObjectStore(MultipartRequests, BucketRequests):
         request is sent."""
         return self.client.generate_presigned_url(method, Params={"Bucket": loc.bucket, "Key": loc.key, **params},
                                                   ExpiresIn=expires)
-
-
-async def _next_chunk(stream: Any) -> bytes:
-    """The next piece as aiohttp buffered it; read(n) would join pieces into a new copy."""
-    while True:
-        chunk, _ = await stream.readchunk()
-        if chunk or stream.at_eof():
-            return chunk
 
 
 @asynccontextmanager

@@ -1,0 +1,42 @@
+"""Handing a range's body to its consumer, for every request path (botocore, lean, presigned):
+pieces as the HTTP library buffered them (joining would copy), in batches, with the byte
+count checked both ways."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from s3ferry.core.errors import RangeIntegrityError
+from s3ferry.core.parts import Part
+
+# Receives the bytes of a range as aiohttp buffered them, with their offset in the object.
+Sink = Callable[[int, list[bytes]], Awaitable[None]]
+
+
+async def feed_range(chunks: AsyncIterator[bytes], part: Part, sink: Sink, batch: int) -> None:
+    """``chunks`` (one body) to ``sink`` in batches of about ``batch`` bytes; a body longer or
+    shorter than ``part`` raises RangeIntegrityError (retryable)."""
+    offset, pending, pending_size = part.offset, [], 0
+    async for chunk in chunks:
+        if offset + pending_size + len(chunk) > part.end:
+            raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
+        pending.append(chunk)
+        pending_size += len(chunk)
+        if pending_size >= batch:
+            await sink(offset, pending)
+            offset, pending, pending_size = offset + pending_size, [], 0
+    if pending:
+        await sink(offset, pending)
+    received = offset + pending_size - part.offset
+    if received != part.size:
+        raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
+
+
+async def pieces(stream: object) -> AsyncIterator[bytes]:
+    """An aiohttp stream's pieces as it buffered them; read(n) would join pieces into a new copy."""
+    while True:
+        chunk, _ = await stream.readchunk()  # type: ignore[attr-defined]
+        if chunk:
+            yield chunk
+        elif stream.at_eof():  # type: ignore[attr-defined]
+            return
