@@ -20,6 +20,7 @@ from s3ferry.core.config import (
     Config,
 )
 from s3ferry.core.locations import S3Location
+from s3ferry.core.objects import batches
 from s3ferry.core.parts import Part
 from s3ferry.store.buckets import BucketRequests
 from s3ferry.store.client import Reply, S3Client, open_client
@@ -138,19 +139,11 @@ class ObjectStore(MultipartRequests, BucketRequests):
     async def delete_many(self, bucket: str, keys: Iterable[str]) -> list[Reply]:
         """DeleteObjects in batches of 1,000 keys; returns the per-key errors."""
         errors: list[Reply] = []
-        batch: list[dict[str, str]] = []
-        for key in keys:
-            batch.append({"Key": key})
-            if len(batch) == DELETE_BATCH:
-                errors += await self._delete_batch(bucket, batch)
-                batch = []
-        if batch:
-            errors += await self._delete_batch(bucket, batch)
+        for batch in batches(keys, DELETE_BATCH):
+            reply = await self._call("delete_objects", Bucket=bucket,
+                                     Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+            errors += reply.get("Errors", [])
         return errors
-
-    async def _delete_batch(self, bucket: str, batch: list[dict[str, str]]) -> list[Reply]:
-        reply = await self._call("delete_objects", Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-        return list(reply.get("Errors", []))
 
     async def list_objects(self, where: S3Location, *, delimiter: str | None = None,
                            start_after: str | None = None, page_size: int = LIST_PAGE_SIZE

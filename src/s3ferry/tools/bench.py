@@ -30,11 +30,11 @@ from s3ferry.core.config import (
     BENCH_EMBEDDED_SIZE,
     BENCH_PREFIX,
     BENCH_SIZE,
-    DELETE_BATCH,
     Config,
 )
 from s3ferry.core.errors import ConfigError, EndpointError, NotFoundError, S3FerryError
 from s3ferry.core.locations import S3Location, parse_s3_url
+from s3ferry.core.objects import batches_async
 from s3ferry.core.results import Summary
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import check_bucket
@@ -227,13 +227,10 @@ def _remove_local(path: Path) -> None:
 
 async def _delete_prefix(ctx: Context, where: S3Location) -> int:
     """Delete every object under ``where``, a listing page (at most 1,000 keys) per request."""
-    deleted, batch = 0, []
-    async for item in ctx.store.list_objects(where):
-        batch.append(item["Key"])
-        if len(batch) == DELETE_BATCH:
-            deleted += await _delete_batch(ctx, where, batch)
-            batch = []
-    return deleted + (await _delete_batch(ctx, where, batch) if batch else 0)
+    deleted = 0
+    async for batch in batches_async(item["Key"] async for item in ctx.store.list_objects(where)):
+        deleted += await _delete_batch(ctx, where, batch)
+    return deleted
 
 
 async def _delete_batch(ctx: Context, where: S3Location, keys: list[str]) -> int:
