@@ -63,6 +63,9 @@ TEAM_MAX_DELETE = 50.0  # default --max-delete: percent of a side's files, as bi
 META_USER = "s3ferry-user"  # user metadata: who made this version (team-sync)
 # Local files stat'ed per worker-thread hop while walking a tree.
 WALK_BATCH = 256
+# sync: files stat'ed and looked up in the hash cache per worker-thread hop (a no-op sync of
+# an unchanged tree is nothing but these lookups).
+CACHE_BATCH = 128
 # Resume journal: where it lives unless Config.journal_dir says (then $XDG_CACHE_HOME/s3ferry/journal).
 JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
 # Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.

@@ -41,8 +41,16 @@ def _key(path: Path) -> str:
     return os.path.abspath(path)
 
 
+# Rows remembered are written this many at a time, in one transaction: a commit per row
+# cost more than the transfer's own bookkeeping for a small file. Rows not yet written are
+# lost only if the process dies without closing the cache: then the next sync hashes those
+# files again (the cache is only ever a shortcut, so nothing wrong can follow).
+WRITE_BATCH = 64
+
+
 class HashCache:
-    """Thread-safe: lookups and stores come from worker threads."""
+    """Thread-safe: lookups come from worker threads; ``remember`` is cheap enough to call from
+    the event loop (it only queues the row, and writes a batch of them now and then)."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or default_path()
@@ -52,12 +60,14 @@ class HashCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+        self._pending: list[tuple[str, str, int, int, int, int]] = []
         self.hits = 0
         self.misses = 0
 
     def knows(self, path: Path, info: os.stat_result, etag: str) -> bool:
         """Is ``path``, exactly as ``info`` describes it, known to have ``etag``?"""
         with self._lock:
+            self._flush()  # a file remembered a moment ago is known
             row = self._db.execute(
                 "SELECT 1 FROM known_etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? AND inode=?"
                 " AND ctime_ns=?",
@@ -69,15 +79,33 @@ class HashCache:
         return True
 
     def remember(self, path: Path, info: os.stat_result, etag: str) -> None:
+        """``path``, as ``info`` describes it (stat'ed before its bytes were read, or after a
+        download wrote them), holds ``etag``."""
         with self._lock:
-            self._db.execute(
+            self._pending.append((_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
+            if len(self._pending) >= WRITE_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        self._db.execute("BEGIN")  # one transaction (the connection autocommits otherwise)
+        try:
+            self._db.executemany(
                 "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
-                " VALUES (?,?,?,?,?,?)",
-                (_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns))
+                " VALUES (?,?,?,?,?,?)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            try:
+                self._flush()
+            finally:
+                self._db.close()
 
     def __enter__(self) -> HashCache:
         return self

@@ -28,9 +28,13 @@ from s3ferry.store.errors import first_error, map_error
 from s3ferry.store.retry import is_retryable
 
 Job = Callable[[], Awaitable[TransferResult]]
+# A producer may also yield a result it decided on the spot (a file the hash cache vouches
+# for, in a no-op sync): it is counted as is, already reported, with no task or limiter
+# turn for it (those cost more than the decision itself).
+JobOrResult = Job | TransferResult
 
 
-async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> Summary:
+async def run_jobs(ctx: Context, jobs: AsyncIterator[JobOrResult], summary: Summary) -> Summary:
     """Run jobs as they are produced, a bounded number of files at a time, so a listing of
     millions of entries never sits in memory and transfers start while it is still going.
     A job that failed on the network gets one more try once all the others are done (as
@@ -55,6 +59,9 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[Job], summary: Summary) -> 
     try:
         async with anyio.create_task_group() as tg:
             async for job in jobs:
+                if isinstance(job, TransferResult):
+                    summary.add(job)
+                    continue
                 await in_flight.acquire()
                 tg.start_soon(run, job)
         held.holding = False

@@ -35,13 +35,13 @@ from s3ferry.core.sync_plan import (
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.copy import Endpoints, copy_object
-from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, report_problem, run_jobs
+from s3ferry.ops.jobs import Job, JobOrResult, check_bucket, failed, refuse_key, report_problem, run_jobs
 from s3ferry.ops.listing import local_items, named_items, remote_items
 from s3ferry.ops.put import upload_file
 from s3ferry.ops.remote import RemoteObject
 from s3ferry.ops.sync_deletes import DeleteSpool, run_deletes
 from s3ferry.ops.sync_guards import check_local_source, check_s3_source, stat_or_none
-from s3ferry.ops.sync_judge import ContentJudge
+from s3ferry.ops.sync_judge import ContentJudge, vouched
 from s3ferry.ops.trees import download_into
 
 
@@ -191,10 +191,14 @@ async def _steps(pairs: AsyncIterator[tuple[Item | None, Item | None]], options:
 
 async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Location,
                    pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
-                   stats: SyncStats) -> AsyncIterator[Job]:
-    async for step in _steps(pairs, options, stats):
+                   stats: SyncStats) -> AsyncIterator[JobOrResult]:
+    steps = vouched(judge, _steps(pairs, options, stats), lambda step: (root / step.key, step.dest and step.dest.etag))
+    async for step, known in steps:
         key = base.child(step.key)
         path = root / step.key
+        if known:
+            yield _vouched_skip(ctx, step, stats, str(path), str(key))
+            continue
         yield _bind_step(ctx, judge, step, options, stats,
                          compare=partial(judge.same, path, key, step.dest),
                          copy=partial(upload_file, ctx, path, key), source=str(path), dest=str(key), local=path,
@@ -203,14 +207,23 @@ async def _up_jobs(ctx: Context, judge: ContentJudge, root: Path, base: S3Locati
 
 async def _down_jobs(ctx: Context, judge: ContentJudge, base: S3Location, root: Path,
                      pairs: AsyncIterator[tuple[Item | None, Item | None]], options: SyncOptions,
-                     stats: SyncStats, summary: Summary) -> AsyncIterator[Job]:
-    async for step in _steps(pairs, options, stats):
+                     stats: SyncStats, summary: Summary) -> AsyncIterator[JobOrResult]:
+    def sides(step: Step) -> tuple[Path, str | None] | None:
+        try:
+            return root / safe_relative_path(base.child(step.key).key, base.key), step.source and step.source.etag
+        except ConfigError:
+            return None  # refused below, on its own
+
+    async for step, known in vouched(judge, _steps(pairs, options, stats), sides):
         key = base.child(step.key)
         try:
             relative = safe_relative_path(key.key, base.key)
             path = root / relative
         except ConfigError as exc:
             refuse_key(ctx, summary, "sync", key, root, exc)
+            continue
+        if known:
+            yield _vouched_skip(ctx, step, stats, str(key), str(path))
             continue
         remote_item = step.source
         assert remote_item is not None
@@ -241,6 +254,13 @@ async def _remote_same(ctx: Context, step: Step, dst: S3Location) -> tuple[bool 
         return same, why
     head = await ctx.store.head(dst)
     return etags_agree(step.source.etag, head.get("ETag"), (head.get("Metadata") or {}).get(META_SOURCE_ETAG))
+
+
+def _vouched_skip(ctx: Context, step: Step, stats: SyncStats, source: str, dest: str) -> TransferResult:
+    """A COMPARE step the hash cache settled: skipped as its job would have skipped it, but
+    with no task for it."""
+    stats.skipped += 1
+    return _report(ctx, _skip_result(resolve_compare(step, True), source, dest, proven=True))
 
 
 def _bind_step(ctx: Context, judge: ContentJudge, step: Step, options: SyncOptions, stats: SyncStats, *,
