@@ -22,6 +22,7 @@ from s3ferry.core.parts import Part, plan_parts
 from s3ferry.core.results import TransferResult, Verdict, report_kept
 from s3ferry.local import files as fileio
 from s3ferry.local import hashing
+from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout, store_checksum_verdict
@@ -39,20 +40,24 @@ def temp_path(dest: Path) -> Path:
 
 
 async def download_object(ctx: Context, loc: S3Location, dest: Path, known: RemoteObject | None = None, *,
-                          inside: tuple[Path, str] | None = None, refused_as: str = "get") -> TransferResult:
+                          inside: tuple[Path, str] | None = None, refused_as: str = "get",
+                          cache: HashCache | None = None) -> TransferResult:
     """Download ``loc`` to ``dest``. Never raises for a failed transfer: the result carries
     the error, and the destination is untouched. Cancellation propagates (after cleanup).
     ``inside`` (root, relative): refuse to write through a symbolic link out of root (a
-    failure reported as ``refused_as``); only for objects ``one_request`` takes."""
+    failure reported as ``refused_as``); only for objects ``one_request`` takes. ``cache``:
+    a verified download is remembered there (a later sync then need not hash it)."""
     started = time.monotonic()
     try:
         obj = known if _enough(known) else await head(ctx, loc)
         ctx.progress.started(str(loc), obj.size)
         if one_request(ctx, obj):
-            verdict, detail = await _download_small(ctx, obj, dest, inside)
+            verdict, detail = await _download_small(ctx, obj, dest, inside, cache)
         else:
             assert inside is None, "only a one-request download checks the path in its hop"
             verdict, detail = await _download(ctx, obj, dest)
+            if cache is not None and verdict is Verdict.MATCH:
+                await to_thread.run_sync(_remember, cache, dest, normalize(obj.etag_raw))
         result = TransferResult("get", str(loc), str(dest), obj.size, normalize(obj.etag_raw),
                                 verdict, detail, time.monotonic() - started)
     except UnsafeKeyError as exc:
@@ -70,8 +75,8 @@ def one_request(ctx: Context, obj: RemoteObject) -> bool:
     return etag is not None and not etag.is_multipart and obj.size <= ctx.config.part_size
 
 
-async def _download_small(ctx: Context, obj: RemoteObject, dest: Path,
-                          inside: tuple[Path, str] | None) -> tuple[Verdict, str]:
+async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: tuple[Path, str] | None,
+                          cache: HashCache | None) -> tuple[Verdict, str]:
     """``_download`` for a ``one_request`` object, with one worker-thread hop per file
     instead of four (each costs ~0.1 ms of CPU, as much as the GET): the body is held in
     memory (at most one range, under a slot, so the memory bound is the one ranged gets
@@ -89,7 +94,7 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path,
         try:
             chunks = await ctx.store.retry(lambda: _fetch_whole(ctx, obj))
             digest, installed = await to_thread.run_sync(
-                _write_small, tmp, dest, chunks, expected, obj.last_modified, inside)
+                _write_small, tmp, dest, chunks, expected, obj.last_modified, inside, cache)
         finally:
             ctx.slots.release_on_behalf_of(token)
         if installed:
@@ -100,6 +105,8 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path,
             verdict, detail = await _judge(ctx, obj, etag, SINGLE, [digest], tmp, ctx.config.part_size, attempt)
             if verdict is not None:
                 await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
+                if cache is not None and verdict is Verdict.MATCH:
+                    await to_thread.run_sync(_remember, cache, dest, str(etag))
                 return verdict, detail
         finally:
             with anyio.CancelScope(shield=True):
@@ -120,10 +127,11 @@ async def _fetch_whole(ctx: Context, obj: RemoteObject) -> list[bytes]:
 
 
 def _write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | None,
-                 last_modified: datetime | None, inside: tuple[Path, str] | None) -> tuple[bytes, bool]:
+                 last_modified: datetime | None, inside: tuple[Path, str] | None,
+                 cache: HashCache | None) -> tuple[bytes, bool]:
     """The local side of ``_download_small``, on a worker thread: (MD5, installed). Not
     installed (the MD5 is not ``expected``): the temporary file stays for the caller, which
-    removes it. On any error, no temporary file is left."""
+    removes it. On any error, no temporary file is left. A verified file goes into ``cache``."""
     if inside is not None:
         fileio.check_inside(*inside)
     size = sum(len(c) for c in chunks)
@@ -141,7 +149,17 @@ def _write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | N
     except BaseException:
         fileio.remove_quietly(tmp)
         raise
+    if cache is not None and expected is not None:
+        _remember(cache, dest, expected.hex())
     return digest, True
+
+
+def _remember(cache: HashCache, path: Path, etag: str) -> None:
+    """``path`` was just written with bytes whose ETag is ``etag``: stat'ed now, after the write."""
+    try:
+        cache.remember(path, os.stat(path), etag)
+    except OSError:  # gone or replaced since: the cache is only ever a shortcut
+        pass
 
 
 def _enough(known: RemoteObject | None) -> bool:

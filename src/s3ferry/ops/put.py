@@ -24,6 +24,7 @@ from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.resume import StoredPart, reusable, worth_hashing
 from s3ferry.local import files as fileio
 from s3ferry.local.buffers import PartBuffers
+from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
@@ -41,12 +42,13 @@ class Sent:
     crc: str | None = None  # the full-object CRC64NVME we sent, base64
 
 
-async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferResult:
+async def upload_file(ctx: Context, path: Path, dest: S3Location, cache: HashCache | None = None) -> TransferResult:
     """Upload ``path`` to ``dest`` and verify the stored ETag. Never raises for a failed
-    transfer: the result carries the error. Cancellation propagates (after cleanup)."""
+    transfer: the result carries the error. Cancellation propagates (after cleanup).
+    ``cache``: a verified upload is remembered there (a later sync then need not hash it)."""
     started = time.monotonic()
     try:
-        result = await put_file(ctx, path, dest)
+        result = await put_file(ctx, path, dest, cache=cache)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a result; cancellation is not an Exception
         result = failed("put", str(path), str(dest), exc, started)
     ctx.progress.finished(result)
@@ -54,7 +56,7 @@ async def upload_file(ctx: Context, path: Path, dest: S3Location) -> TransferRes
 
 
 async def put_file(ctx: Context, path: Path, dest: S3Location, *, conditions: Mapping[str, str] | None = None,
-                   metadata: Mapping[str, str] | None = None) -> TransferResult:
+                   metadata: Mapping[str, str] | None = None, cache: HashCache | None = None) -> TransferResult:
     """``upload_file``'s work, raising on failure (a refused condition reaches the caller as
     the store's 412) and reporting nothing. ``conditions`` (IfMatch / IfNoneMatch) go with the
     PutObject or the CompleteMultipartUpload; ``metadata`` joins the object's user metadata."""
@@ -86,6 +88,10 @@ async def put_file(ctx: Context, path: Path, dest: S3Location, *, conditions: Ma
     if verdict is Verdict.MISMATCH:
         await delete_quietly(ctx, dest)
         raise IntegrityError(f"stored {detail}; object deleted")
+    if cache is not None and verdict is Verdict.MATCH and sent.remote:
+        # With the stat taken before the bytes were read (a file edited meanwhile was refused
+        # by the read's own check); remember only queues the row, so no hop is needed.
+        cache.remember(path, info, sent.remote)
     return TransferResult("put", str(path), str(dest), info.st_size, sent.remote, verdict,
                           detail or sent.layout, time.monotonic() - started)
 

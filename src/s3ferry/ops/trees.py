@@ -54,16 +54,18 @@ async def _put_tree_jobs(ctx: Context, root: Path, dest: S3Location, cache: Hash
         if entry.problem is not None:  # one line for it; the rest of the tree goes on
             report_problem(ctx, summary, "put", entry, str(base.child(entry.relative)))
             continue
-        yield partial(remembering, cache, entry.path, partial(upload, ctx, entry.path, base.child(entry.relative)))
+        key = base.child(entry.relative)
+        if upload is upload_file:  # it remembers a verified upload itself, with its own stat
+            yield partial(upload_file, ctx, entry.path, key, cache)
+        else:
+            yield partial(remembering, cache, entry.path, partial(upload, ctx, entry.path, key))
 
 
 async def remembering(cache: HashCache | None, path: Path, job: Job) -> TransferResult:
     """Run ``job``; if it proved ``path`` holds the object's bytes, tell the hash cache."""
     result = await job()
     if cache is not None and result.ok and result.verdict is Verdict.MATCH and result.etag:
-        # On the event loop, not a worker thread: a stat of the file just read or written
-        # (its inode is cached) and a queued row cost ~10 us; a thread hop ~100 us.
-        _remember(cache, path, result.etag)
+        await to_thread.run_sync(_remember, cache, path, result.etag)
     return result
 
 
@@ -155,20 +157,20 @@ async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: 
             refuse_key(ctx, summary, "get", loc, root, exc)
             continue
         known = RemoteObject(loc, entry.size, entry.etag, None, entry.last_modified)  # type: ignore[arg-type]
-        yield partial(remembering, cache, root / relative,
-                      partial(download_into, ctx, "get", loc, root, relative, known))
+        yield partial(download_into, ctx, "get", loc, root, relative, known, cache)
 
 
 async def download_into(ctx: Context, op: str, loc: S3Location, root: Path, relative: str,
-                        known: RemoteObject | None) -> TransferResult:
+                        known: RemoteObject | None, cache: HashCache | None = None) -> TransferResult:
     """``download_object`` into ``root/relative``, refused when a symbolic link in the
-    destination would carry the write out of ``root``."""
+    destination would carry the write out of ``root``; verified, it goes into ``cache``."""
     if known is not None and one_request(ctx, known):  # checked in the download's one hop
-        return await download_object(ctx, loc, root / relative, known, inside=(root, relative), refused_as=op)
+        return await download_object(ctx, loc, root / relative, known, inside=(root, relative), refused_as=op,
+                                     cache=cache)
     try:
         await to_thread.run_sync(files.check_inside, root, relative)
     except UnsafeKeyError as exc:
         result = failed(op, str(loc), str(root / relative), exc, time.monotonic())
         ctx.progress.finished(result)
         return result
-    return await download_object(ctx, loc, root / relative, known)
+    return await download_object(ctx, loc, root / relative, known, cache=cache)
