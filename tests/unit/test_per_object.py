@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +22,7 @@ from s3ferry.core.sync_plan import Action, Item, Step
 from s3ferry.local import hashcache
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops import get as get_ops
+from s3ferry.ops import get_small
 from s3ferry.ops import put as put_ops
 from s3ferry.ops.jobs import run_jobs
 from s3ferry.ops.remote import RemoteObject
@@ -145,19 +146,19 @@ def _obj(size: int, etag: str) -> RemoteObject:
 def test_one_request_takes_only_small_single_put_objects():
     ctx = SimpleNamespace(config=Config(part_size=8 << 20))
     md5 = "0" * 32
-    assert get_ops.one_request(ctx, _obj(8 << 20, md5))
-    assert not get_ops.one_request(ctx, _obj((8 << 20) + 1, md5))  # several ranges
-    assert not get_ops.one_request(ctx, _obj(10, md5 + "-1"))  # a multipart ETag: layout rules
-    assert not get_ops.one_request(ctx, RemoteObject(S3Location("b", "k"), 10, "", None))  # no ETag
+    assert get_small.one_request(ctx, _obj(8 << 20, md5))
+    assert not get_small.one_request(ctx, _obj((8 << 20) + 1, md5))  # several ranges
+    assert not get_small.one_request(ctx, _obj(10, md5 + "-1"))  # a multipart ETag: layout rules
+    assert not get_small.one_request(ctx, RemoteObject(S3Location("b", "k"), 10, "", None))  # no ETag
 
 
 def test_small_write_installs_a_verified_file_with_the_object_mtime(tmp_path):
     dest = tmp_path / "sub" / "f"
     data = [b"hello ", b"world"]
     digest = hashlib.md5(b"hello world").digest()
-    stamp = datetime(2020, 1, 2, tzinfo=timezone.utc)
+    stamp = datetime(2020, 1, 2, tzinfo=UTC)
     with HashCache(tmp_path / "cache.sqlite") as cache:
-        got, installed = get_ops._write_small(get_ops.temp_path(dest), dest, data, digest, stamp,
+        got, installed = get_small.write_small(get_ops.temp_path(dest), dest, data, digest, stamp,
                                               (tmp_path, "sub/f"), cache)
         assert (got, installed) == (digest, True)
         assert dest.read_bytes() == b"hello world" and os.stat(dest).st_mtime == stamp.timestamp()
@@ -167,7 +168,7 @@ def test_small_write_installs_a_verified_file_with_the_object_mtime(tmp_path):
 
 def test_small_write_keeps_a_mismatch_in_the_temporary_file_only(tmp_path):
     dest = tmp_path / "f"
-    got, installed = get_ops._write_small(get_ops.temp_path(dest), dest, [b"flipped"], b"\0" * 16, None, None, None)
+    got, installed = get_small.write_small(get_ops.temp_path(dest), dest, [b"flipped"], b"\0" * 16, None, None, None)
     assert not installed and got == hashlib.md5(b"flipped").digest()
     assert not dest.exists() and get_ops.temp_path(dest).read_bytes() == b"flipped"  # for the judge
     get_ops.temp_path(dest).unlink()  # what _download_small does after judging
@@ -180,7 +181,7 @@ def test_small_write_refuses_a_link_out_of_the_root_before_creating_anything(tmp
     (root / "sub").symlink_to(outside)
     dest = root / "sub" / "f"
     with pytest.raises(UnsafeKeyError):
-        get_ops._write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, (root, "sub/f"), None)
+        get_small.write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, (root, "sub/f"), None)
     assert list(outside.iterdir()) == []
 
 
@@ -190,9 +191,9 @@ def test_small_write_leaves_no_temporary_file_when_the_write_fails(tmp_path, mon
     def broken(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(get_ops.fileio, "write_and_hash", broken)
+    monkeypatch.setattr(get_small.fileio, "write_and_hash", broken)
     with pytest.raises(OSError):
-        get_ops._write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, None, None)
+        get_small.write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, None, None)
     assert list(tmp_path.iterdir()) == []
 
 

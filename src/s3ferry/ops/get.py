@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -24,6 +23,8 @@ from s3ferry.local import files as fileio
 from s3ferry.local import hashing
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
+from s3ferry.ops.get_small import fetch_whole, one_request, remember_file, write_small
+from s3ferry.ops.get_small import install as _install
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout, store_checksum_verdict
 from s3ferry.ops.multipart import keeps_partial
@@ -57,7 +58,7 @@ async def download_object(ctx: Context, loc: S3Location, dest: Path, known: Remo
             assert inside is None, "only a one-request download checks the path in its hop"
             verdict, detail = await _download(ctx, obj, dest)
             if cache is not None and verdict is Verdict.MATCH:
-                await to_thread.run_sync(_remember, cache, dest, normalize(obj.etag_raw))
+                await to_thread.run_sync(remember_file, cache, dest, normalize(obj.etag_raw))
         result = TransferResult("get", str(loc), str(dest), obj.size, normalize(obj.etag_raw),
                                 verdict, detail, time.monotonic() - started)
     except UnsafeKeyError as exc:
@@ -66,13 +67,6 @@ async def download_object(ctx: Context, loc: S3Location, dest: Path, known: Remo
         result = failed("get", str(loc), str(dest), exc, started)
     ctx.progress.finished(result)
     return result
-
-
-def one_request(ctx: Context, obj: RemoteObject) -> bool:
-    """Fetched whole by one GET and judged by its MD5 alone: a single-PUT object no larger
-    than one range (the common small file). Anything else takes the general path."""
-    etag = obj.etag
-    return etag is not None and not etag.is_multipart and obj.size <= ctx.config.part_size
 
 
 async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: tuple[Path, str] | None,
@@ -92,9 +86,9 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
         token = object()
         await ctx.slots.acquire_on_behalf_of(token)
         try:
-            chunks = await ctx.store.retry(lambda: _fetch_whole(ctx, obj))
+            chunks = await ctx.store.retry(lambda: fetch_whole(ctx, obj))
             digest, installed = await to_thread.run_sync(
-                _write_small, tmp, dest, chunks, expected, obj.last_modified, inside, cache)
+                write_small, tmp, dest, chunks, expected, obj.last_modified, inside, cache)
         finally:
             ctx.slots.release_on_behalf_of(token)
         if installed:
@@ -106,60 +100,12 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
             if verdict is not None:
                 await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
                 if cache is not None and verdict is Verdict.MATCH:
-                    await to_thread.run_sync(_remember, cache, dest, str(etag))
+                    await to_thread.run_sync(remember_file, cache, dest, str(etag))
                 return verdict, detail
         finally:
             with anyio.CancelScope(shield=True):
                 await to_thread.run_sync(fileio.remove_quietly, tmp)
     raise IntegrityError(f"downloaded bytes have ETag {detail}, object has {etag}")
-
-
-async def _fetch_whole(ctx: Context, obj: RemoteObject) -> list[bytes]:
-    """One GET of the whole object, its body as the pieces aiohttp buffered (no joining copy)."""
-    chunks: list[bytes] = []
-
-    async def keep(offset: int, pieces: list[bytes]) -> None:
-        chunks.extend(pieces)
-        ctx.progress.advanced(sum(len(c) for c in pieces))
-
-    await ctx.store.read_range(obj.loc, Part(1, 0, obj.size), keep, if_match=obj.etag_raw, whole=True)
-    return chunks
-
-
-def _write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | None,
-                 last_modified: datetime | None, inside: tuple[Path, str] | None,
-                 cache: HashCache | None) -> tuple[bytes, bool]:
-    """The local side of ``_download_small``, on a worker thread: (MD5, installed). Not
-    installed (the MD5 is not ``expected``): the temporary file stays for the caller, which
-    removes it. On any error, no temporary file is left. A verified file goes into ``cache``."""
-    if inside is not None:
-        fileio.check_inside(*inside)
-    size = sum(len(c) for c in chunks)
-    fd = fileio.create_temp(tmp, size)
-    try:
-        try:
-            md5 = hashlib.md5()
-            fileio.write_and_hash(fd, 0, chunks, md5)
-        finally:
-            os.close(fd)
-        digest = md5.digest()
-        if expected is not None and digest != expected:
-            return digest, False
-        _install(tmp, dest, last_modified)
-    except BaseException:
-        fileio.remove_quietly(tmp)
-        raise
-    if cache is not None and expected is not None:
-        _remember(cache, dest, expected.hex())
-    return digest, True
-
-
-def _remember(cache: HashCache, path: Path, etag: str) -> None:
-    """``path`` was just written with bytes whose ETag is ``etag``: stat'ed now, after the write."""
-    try:
-        cache.remember(path, os.stat(path), etag)
-    except OSError:  # gone or replaced since: the cache is only ever a shortcut
-        pass
 
 
 def _enough(known: RemoteObject | None) -> bool:
@@ -199,13 +145,6 @@ async def _download(ctx: Context, obj: RemoteObject, dest: Path) -> tuple[Verdic
     if ranges is not None:
         await ranges.forget()
     return verdict, detail
-
-
-def _install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
-    if last_modified is not None:  # as aws-cli does: the local mtime is the object's
-        stamp = last_modified.timestamp()
-        os.utime(tmp, (stamp, stamp))
-    os.replace(tmp, dest)
 
 
 async def _fetch_and_verify(ctx: Context, obj: RemoteObject, etag: ETag | None, layout: Layout, fd: int,

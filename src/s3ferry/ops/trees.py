@@ -20,7 +20,8 @@ from s3ferry.local import files
 from s3ferry.local.hashcache import HashCache
 from s3ferry.local.walk import iter_local
 from s3ferry.ops.context import Context
-from s3ferry.ops.get import download_object, one_request
+from s3ferry.ops.get import download_object
+from s3ferry.ops.get_small import one_request
 from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, report_problem, run_jobs, single_job
 from s3ferry.ops.listing import list_remote
 from s3ferry.ops.put import upload_file

@@ -1,0 +1,78 @@
+"""The local side of a small get (ops/get.py's ``_download_small``): one GET's body held in
+memory, then one worker-thread hop that writes, hashes, verifies and installs the file. A hop
+costs ~0.1 ms of CPU, as much as the request itself, so a small file pays for one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+from pathlib import Path
+
+from s3ferry.core.parts import Part
+from s3ferry.local import files as fileio
+from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.context import Context
+from s3ferry.ops.remote import RemoteObject
+
+
+def one_request(ctx: Context, obj: RemoteObject) -> bool:
+    """Fetched whole by one GET and judged by its MD5 alone: a single-PUT object no larger
+    than one range (the common small file). Anything else takes the general path."""
+    etag = obj.etag
+    return etag is not None and not etag.is_multipart and obj.size <= ctx.config.part_size
+
+
+async def fetch_whole(ctx: Context, obj: RemoteObject) -> list[bytes]:
+    """One GET of the whole object, its body as the pieces aiohttp buffered (no joining copy)."""
+    chunks: list[bytes] = []
+
+    async def keep(offset: int, pieces: list[bytes]) -> None:
+        chunks.extend(pieces)
+        ctx.progress.advanced(sum(len(c) for c in pieces))
+
+    await ctx.store.read_range(obj.loc, Part(1, 0, obj.size), keep, if_match=obj.etag_raw, whole=True)
+    return chunks
+
+
+def write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | None,
+                 last_modified: datetime | None, inside: tuple[Path, str] | None,
+                 cache: HashCache | None) -> tuple[bytes, bool]:
+    """The local side of get.py's ``_download_small``, on a worker thread: (MD5, installed). Not
+    installed (the MD5 is not ``expected``): the temporary file stays for the caller, which
+    removes it. On any error, no temporary file is left. A verified file goes into ``cache``."""
+    if inside is not None:
+        fileio.check_inside(*inside)
+    size = sum(len(c) for c in chunks)
+    fd = fileio.create_temp(tmp, size)
+    try:
+        try:
+            md5 = hashlib.md5()
+            fileio.write_and_hash(fd, 0, chunks, md5)
+        finally:
+            os.close(fd)
+        digest = md5.digest()
+        if expected is not None and digest != expected:
+            return digest, False
+        install(tmp, dest, last_modified)
+    except BaseException:
+        fileio.remove_quietly(tmp)
+        raise
+    if cache is not None and expected is not None:
+        remember_file(cache, dest, expected.hex())
+    return digest, True
+
+
+def remember_file(cache: HashCache, path: Path, etag: str) -> None:
+    """``path`` was just written with bytes whose ETag is ``etag``: stat'ed now, after the write."""
+    try:
+        cache.remember(path, os.stat(path), etag)
+    except OSError:  # gone or replaced since: the cache is only ever a shortcut
+        pass
+
+
+def install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:
+    if last_modified is not None:  # as aws-cli does: the local mtime is the object's
+        stamp = last_modified.timestamp()
+        os.utime(tmp, (stamp, stamp))
+    os.replace(tmp, dest)
