@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import anyio
 import pytest
 
-from s3ferry.core.config import Config
+from s3ferry.core.config import DOWNLOAD_CHUNK, Config
 from s3ferry.core.errors import SourceChangedError, UnsafeKeyError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import Summary, TransferResult, Verdict
@@ -146,8 +146,10 @@ def _obj(size: int, etag: str) -> RemoteObject:
 def test_one_request_takes_only_small_single_put_objects():
     ctx = SimpleNamespace(config=Config(part_size=8 << 20))
     md5 = "0" * 32
-    assert get_small.one_request(ctx, _obj(8 << 20, md5))
-    assert not get_small.one_request(ctx, _obj((8 << 20) + 1, md5))  # several ranges
+    assert get_small.one_request(ctx, _obj(DOWNLOAD_CHUNK, md5))
+    assert get_small.one_request(ctx, _obj(0, md5))
+    assert not get_small.one_request(ctx, _obj(DOWNLOAD_CHUNK + 1, md5))  # held whole: more than streaming holds
+    assert not get_small.one_request(SimpleNamespace(config=Config(part_size=5 << 20)), _obj(6 << 20, md5))
     assert not get_small.one_request(ctx, _obj(10, md5 + "-1"))  # a multipart ETag: layout rules
     assert not get_small.one_request(ctx, RemoteObject(S3Location("b", "k"), 10, "", None))  # no ETag
 

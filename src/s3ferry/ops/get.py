@@ -73,8 +73,7 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
                           cache: HashCache | None) -> tuple[Verdict, str]:
     """``_download`` for a ``one_request`` object, with one worker-thread hop per file
     instead of four (each costs ~0.1 ms of CPU, as much as the GET): the body is held in
-    memory (at most one range, under a slot, so the memory bound is the one ranged gets
-    keep) and one hop checks the path, creates the temporary file (O_EXCL), writes and
+    memory (at most one streaming batch, under a slot, as a streaming GET holds) and one hop checks the path, creates the temporary file (O_EXCL), writes and
     hashes it and, when the MD5 is the ETag, renames it into place. A mismatch leaves the
     temporary file to ``_judge``, as the general path does, and is fetched once more."""
     etag = obj.etag

@@ -9,6 +9,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from s3ferry.core.config import DOWNLOAD_CHUNK
 from s3ferry.core.parts import Part
 from s3ferry.local import files as fileio
 from s3ferry.local.hashcache import HashCache
@@ -18,9 +19,11 @@ from s3ferry.ops.remote import RemoteObject
 
 def one_request(ctx: Context, obj: RemoteObject) -> bool:
     """Fetched whole by one GET and judged by its MD5 alone: a single-PUT object no larger
-    than one range (the common small file). Anything else takes the general path."""
+    than one range, and no larger than the batch a streaming GET hands to a worker thread
+    anyway (DOWNLOAD_CHUNK), so holding its body costs no more memory per slot than streaming
+    does. Anything else takes the general path."""
     etag = obj.etag
-    return etag is not None and not etag.is_multipart and obj.size <= ctx.config.part_size
+    return etag is not None and not etag.is_multipart and obj.size <= min(ctx.config.part_size, DOWNLOAD_CHUNK)
 
 
 async def fetch_whole(ctx: Context, obj: RemoteObject) -> list[bytes]:
