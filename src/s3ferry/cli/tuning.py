@@ -8,7 +8,9 @@ import gc
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -39,14 +41,54 @@ def bound_allocator() -> None:
 def coalesce_without_copy() -> None:
     """aiohttp on Python < 3.12.9 joins the request headers and the whole body into one new
     bytes object before writing (asyncio's writelines had a bug then). Under uvloop, which has
-    no such bug, writelines hands the part to the socket without that 8 MiB copy."""
+    no such bug, writelines hands the part to the socket without that 8 MiB copy. Applied when
+    aiohttp is first imported, not now: commands that send nothing never import it (~0.13 s)."""
     if os.environ.get("S3FERRY_AIOHTTP_JOIN"):
         return
-    try:
-        import aiohttp.http_writer as writer
-    except ImportError:
-        return
-    writer.SKIP_WRITELINES = False
+
+    def apply(writer: ModuleType) -> None:
+        writer.SKIP_WRITELINES = False  # type: ignore[attr-defined]
+
+    after_import("aiohttp.http_writer", apply)
+
+
+def after_import(name: str, apply: Callable[[ModuleType], None]) -> None:
+    """Call ``apply`` with module ``name`` right after it is first imported (now, if it is)."""
+    if name in sys.modules:
+        apply(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, apply))
+
+
+class _AfterImport:
+    """A meta-path finder for one module: finds it as the other finders do, and wraps its
+    loader so that ``apply`` runs once the module's code has."""
+
+    def __init__(self, name: str, apply: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.apply = apply
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenApply(spec.loader, self.apply)
+        return spec
+
+
+class _ThenApply:
+    def __init__(self, loader: Any, apply: Callable[[ModuleType], None]) -> None:
+        self.loader = loader
+        self.apply = apply
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        self.apply(module)
 
 
 def lazy_import(name: str) -> ModuleType:
