@@ -132,6 +132,7 @@ def main() -> None:
     tuning.calm_gc()
     if sys.platform != "win32":
         tuning.coalesce_without_copy()
+    tuning.defer_aiohttp_certificates()
     completing = any(name.endswith("_COMPLETE") for name in os.environ)  # shell completion: all commands
     app = build(None if completing else command_name(sys.argv[1:]))
     try:
