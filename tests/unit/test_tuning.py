@@ -82,3 +82,51 @@ def test_a_run_registers_only_its_commands_group():
                                                       for c in build("put").registered_commands])
     assert names == {"put", "get", "verify", "sync"}
     assert len(build("no-such-command").registered_commands) > len(names)  # a typo: every command, for the hint
+
+
+def _samples(param):
+    kind = param.type_descriptor.annotation
+    values = [param.default] if type(param.default) in (str, int, float) else []
+    values += {str: ["x", "", " spaced  value ", "s3://b/k", "8MiB", "-"], int: [0, 7, "0", "12", "0012", "1024"],
+               float: [0.5]}.get(kind, [])
+    return values
+
+
+def test_plain_values_come_out_as_typers_own_coercion_gives_them():
+    import typer
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+
+    from s3ferry.cli.app import build, plain_values_skip_pydantic
+
+    group = typer.main.get_command(build())
+    plain_values_skip_pydantic(group)
+    checked = 0
+    commands = [group] + [c for c in group.commands.values()]
+    commands += [s for c in commands for s in getattr(c, "commands", {}).values()]
+    for command in commands:
+        ctx = Context(command, info_name=command.name)
+        for param in command.params:
+            if getattr(param, "type_descriptor", None) is None or param.type_descriptor.is_file:
+                continue
+            ours = param._runtime_param
+            assert type(ours).__name__ == "PlainFirst", (command.name, param.name)
+            for value in _samples(param):
+                theirs = build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+                got = type(ours)(parameter_info=ours.parameter_info, annotation=ours.annotation)._coerce_value(
+                    value, param=param, ctx=ctx)
+                assert (type(got), got) == (type(theirs), theirs), (command.name, param.name, value)
+                checked += 1
+    assert checked > 100
+
+
+def test_parsing_a_put_imports_no_pydantic():
+    code = ("import sys, typer; from s3ferry.cli.app import build, plain_values_skip_pydantic; "
+            "cmd = typer.main.get_command(build('put')); plain_values_skip_pydantic(cmd); "
+            "cmd.make_context('s3ferry', ['put', 'a', 's3://b/k']); "
+            "put = cmd.commands['put']; "
+            "ctx = put.make_context('put', ['a', 's3://b/k', '--concurrency', '3', '--part-size', '8MiB', '-v']); "
+            "assert ctx.params['concurrency'] == 3 and ctx.params['part_size'] == '8MiB', ctx.params; "
+            "print('pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

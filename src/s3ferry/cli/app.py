@@ -127,6 +127,50 @@ def _options(
     settings.config_flag = config
 
 
+def plain_values_skip_pydantic(command: Any) -> None:
+    """typer coerces every parameter's value through a pydantic TypeAdapter, built per
+    parameter on first use: importing pydantic and building ~30 adapters cost ~70 ms of CPU per
+    run, to turn the strings click parsed into the same strings. Values that are already of
+    the parameter's plain type (str, int or float, with no parser, range or path checks) are
+    kept as they are, which is what those adapters return for them; anything else still goes
+    through typer's own coercion (tests/unit/test_tuning.py compares the two)."""
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+        from typer._param_types import routes_to_path
+    except ImportError:  # another typer: nothing to shorten
+        return
+
+    class PlainFirst(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            info, kind = self.parameter_info, self.annotation
+            if info.parser is None and kind in (str, int, float) and (
+                    kind is str and not routes_to_path(kind, info) or info.min is None and info.max is None):
+                if type(value) is kind:
+                    return value
+                if kind is int and type(value) is str and value.isascii() and value.isdigit():
+                    return int(value)  # "16" from the command line
+            real = build_runtime_param(param.type_descriptor)
+            param._runtime_param = real
+            return real._coerce_value(value, param=param, ctx=ctx)
+
+    def plain_first(param: Any) -> Any:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is not None and getattr(param, "_runtime_param", 0) is None and not descriptor.is_file:
+            param._runtime_param = PlainFirst(parameter_info=descriptor.parameter_info,
+                                              annotation=descriptor.annotation)
+        return param
+
+    def walk(command: Any) -> None:
+        for param in getattr(command, "params", ()):
+            plain_first(param)
+        help_option = command.get_help_option  # made per context: --help is a parameter too
+        command.get_help_option = lambda ctx: plain_first(help_option(ctx))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(command)
+
+
 def main() -> None:
     tuning.bound_allocator()
     tuning.calm_gc()
@@ -136,7 +180,9 @@ def main() -> None:
     completing = any(name.endswith("_COMPLETE") for name in os.environ)  # shell completion: all commands
     app = build(None if completing else command_name(sys.argv[1:]))
     try:
-        app(prog_name="s3ferry")
+        command = typer.main.get_command(app)  # what app() calls, minus typer's traceback hook (disabled)
+        plain_values_skip_pydantic(command)
+        command(prog_name="s3ferry")
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
         if os.environ.get("S3FERRY_DEBUG"):
             raise
