@@ -71,7 +71,7 @@ def _http(config: Config, session: AioSession) -> AIOHTTPSession:
     url = config.endpoint_url or ""
     verify: Any = False  # plain http: no certificates to check (store/client.py does the same)
     if url.startswith("https://"):
-        verify = session.get_config_variable("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE", True)
+        verify = session.get_config_variable("ca_bundle") or (os.environ.get("REQUESTS_CA_BUNDLE") or True)
     return AIOHTTPSession(verify=verify, proxies=get_environ_proxies(url), timeout=(config.connect_timeout,
                           config.read_timeout), max_pool_connections=config.pool_size)
 
