@@ -20,7 +20,7 @@ BUCKETS = ["bucket", "my-bucket-01", "a.b.c", "UPPER", "ab", "x" * 63, "192.168.
            "-dash", "dash-", "b--x-s3", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(endpoint: str, style: str):
     return botocore.session.Session().create_client(
         "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="a", aws_secret_access_key="b",
