@@ -94,6 +94,31 @@ async def _units(level: Callable[[str], Awaitable[list[str] | None]], target: in
     return None if units is None else sort_keys(units)
 
 
+async def at_least(store: ObjectStore | None, source: S3Location | Path, count: int) -> bool:
+    """Does the source tree hold ``count`` files or objects? Stops as soon as it knows: a
+    listing page or a partial walk, to decide whether worker processes are worth starting."""
+    if count <= 0:
+        return True
+    if isinstance(source, Path):
+        return await to_thread.run_sync(_tree_has, source, count)
+    assert store is not None
+    seen = 0
+    async for _ in store.list_objects(source):
+        seen += 1
+        if seen >= count:
+            return True
+    return False
+
+
+def _tree_has(root: Path, count: int) -> bool:
+    seen = 0
+    for _, _, names in os.walk(root, followlinks=True):
+        seen += len(names)
+        if seen >= count:
+            return True
+    return False
+
+
 def cut_manifest(lines: Iterable[str], schema: str, base: S3Location) -> Iterable[tuple[str, ...]]:
     return manifest_keys(parse_manifest(lines, schema), base.bucket, base.key)
 
