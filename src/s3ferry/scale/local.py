@@ -24,7 +24,8 @@ from typing import Any
 from s3ferry.core.config import WORKER_STOP_TIMEOUT
 from s3ferry.core.shards import ShardResult, ShardSpec
 
-from .runner import Tick, Ticks, run_shard
+from . import kept
+from .runner import Tick, Ticks, loop_factory, run_shard
 
 _CONTEXT = multiprocessing.get_context("spawn")
 _ticks_out: Any = None  # in a worker: the queue its progress batches go to
@@ -36,6 +37,7 @@ def _start_worker(ticks: Any) -> None:
     if ticks is not None:  # never wait at exit on a queue a killed sibling may have left locked
         ticks.cancel_join_thread()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    kept.keep(loop_factory())
 
 
 def _send_tick(tick: Tick) -> None:

@@ -31,6 +31,7 @@ from s3ferry.core.errors import EXIT_INTERRUPTED, describe
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
 
+from . import kept
 from .shard import sync_shard
 
 
@@ -67,23 +68,30 @@ def run_shard(spec: ShardSpec, attempt: int = 1, sink: TickSink | None = None) -
     progress."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.monotonic()
+    main_thread = threading.current_thread() is threading.main_thread()
+    loop_kept = kept.current() if main_thread else None
 
     async def main() -> ShardResult:
         loop = asyncio.get_running_loop()
         with _lock:
             _running[loop] = asyncio.current_task()  # type: ignore[assignment]
-        if threading.current_thread() is threading.main_thread() and sys.platform != "win32":
+        stoppable = main_thread and sys.platform != "win32"
+        if stoppable:
             # A worker process is stopped with SIGTERM: the shard is cancelled and cleans up
             # (aborts its multipart uploads, removes its temporary files) as a Ctrl-C would.
             loop.add_signal_handler(signal.SIGTERM, _running[loop].cancel)
         try:
-            return await sync_shard(spec, attempt, worker, sink)
+            return await sync_shard(spec, attempt, worker, sink, loop_kept.store if loop_kept else None)
         finally:
+            if stoppable:  # between shards a SIGTERM just ends the process
+                loop.remove_signal_handler(signal.SIGTERM)
             with _lock:
-                _running.pop(asyncio.get_running_loop(), None)
+                _running.pop(loop, None)
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        if loop_kept is not None:
+            return loop_kept.runner.run(main())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(main())
     except asyncio.CancelledError:  # stopped (SIGTERM, stop_running): cleaned up, reported as such
         return ShardResult(spec.number, attempt, worker, seconds=time.monotonic() - started,
@@ -94,7 +102,7 @@ def run_shard(spec: ShardSpec, attempt: int = 1, sink: TickSink | None = None) -
                            exit_code=code, cause=f"{type(exc).__name__}: {describe(exc)}")
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     if sys.platform == "win32":
         return None
     try:

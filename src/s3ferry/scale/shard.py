@@ -4,7 +4,7 @@ endpoint), the normal sync engine over the shard's keys, and the counts it repor
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +18,7 @@ from s3ferry.core.sync_plan import COPY_ALL, RULES, KeyFilter
 from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, load_filter, sync
 from s3ferry.store.errors import map_error
-from s3ferry.store.s3 import open_store
+from s3ferry.store.s3 import ObjectStore, open_store
 
 
 class ShardCounts:
@@ -60,10 +60,21 @@ def side(text: str) -> Path | S3Location:
     return parse_s3_url(text) if is_s3_url(text) else Path(text)
 
 
+Stores = Callable[[Config], Awaitable[ObjectStore]]
+
+
 @asynccontextmanager
-async def _context(config: Config | None, progress: ShardCounts | None) -> AsyncIterator[Context | None]:
+async def _context(config: Config | None, progress: ShardCounts | None,
+                   stores: Stores | None = None) -> AsyncIterator[Context | None]:
     if config is None:
         yield None
+        return
+    if stores is not None:  # the worker process's own store, kept between shards (scale/kept.py)
+        try:
+            store = await stores(config)
+        except Exception as exc:
+            raise map_error(exc) from exc
+        yield Context(store, config, progress) if progress is not None else Context(store, config)
         return
     try:
         async with open_store(config) as store:
@@ -79,8 +90,8 @@ def _filter(job: Migration, source: Path | S3Location) -> KeyFilter:
     return load_filter(source if isinstance(source, Path) else None, list(job.excludes), list(job.includes))
 
 
-async def sync_shard(spec: ShardSpec, attempt: int, worker: str,
-                     sink: Callable[[Any], None] | None = None) -> ShardResult:
+async def sync_shard(spec: ShardSpec, attempt: int, worker: str, sink: Callable[[Any], None] | None = None,
+                     stores: Stores | None = None) -> ShardResult:
     """Sync the shard's keys; a failed object is counted, a failed shard raises (run_shard
     turns that into the attempt's cause)."""
     job = spec.migration
@@ -92,7 +103,7 @@ async def sync_shard(spec: ShardSpec, attempt: int, worker: str,
     options = SyncOptions(rule=COPY_ALL if job.copies_all else RULES[job.rule], delete=job.delete,
                           trash=job.trash, dry_run=job.dry_run, keys=_filter(job, source),
                           span=spec.span, only=spec.keys)
-    async with _context(job.config, counts) as ctx, _context(job.source_config, None) as src_ctx:
+    async with _context(job.config, counts, stores) as ctx, _context(job.source_config, None, stores) as src_ctx:
         if src_ctx is not None:  # one limit across both stores, as a one-process sync has
             src_ctx = Context(src_ctx.store, src_ctx.config, counts, ctx.slots, ctx.buffers)
         summary, stats = await sync(ctx, source, dest, options, src_ctx)
