@@ -47,7 +47,7 @@ def summary(done: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@MOTO_ONLY
+@pytest.mark.parametrize("server", ["moto", "ceph"], indirect=True)
 def test_put_get_and_cp_trees_with_workers_land_where_one_process_puts_them(server, bucket, tmp_path):
     s3 = server.client()
     tree = make_tree(tmp_path / "tree")

@@ -51,6 +51,7 @@ class ShardProgress:
         self.lines = ShardLines(quiet or json_lines, err)
         self._lock = threading.Lock()
         self._moving: dict[tuple[int, int], list[int]] = {}  # (shard, attempt) -> [objects, bytes]
+        self._settled: set[tuple[int, int]] = set()  # attempts whose result is in
         # Finished shards, as of the last result: objects, bytes, shards finished, planned,
         # failing (a snapshot: the report itself is the driver loop's, not the tick thread's).
         self._done = (0, 0, 0, 0, 0)
@@ -60,24 +61,25 @@ class ShardProgress:
         if not quiet and not json_lines and err.isatty():
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(), RateColumn(),
                                  console=Console(file=err), transient=True)
-            self._task = self._bar.add_task("starting workers…", total=None)
+            self._task = self._bar.add_task("", total=None)
+        self._live = False  # started with the first progress: a quick failure draws no bar
 
     @property
     def drawing(self) -> bool:
         return self._bar is not None
 
     def __enter__(self) -> ShardProgress:
-        if self._bar is not None:
-            self._bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._live:
             self._bar.stop()
 
     def tick(self, tick: tuple[int, int, int, int]) -> None:
         number, attempt, objects, nbytes = tick
         with self._lock:
+            if (number, attempt) in self._settled:  # a last batch that came after its result
+                return
             moving = self._moving.setdefault((number, attempt), [0, 0])
             moving[0] += objects
             moving[1] += nbytes
@@ -87,6 +89,7 @@ class ShardProgress:
         totals, finals = report.totals(), report.finals()
         with self._lock:
             self._moving.pop((result.number, result.attempt), None)
+            self._settled.add((result.number, result.attempt))
             self._done = (totals["objects"], totals["bytes"], len(finals), len(report.records),
                           sum(not r.ok for r in finals))
         if self._bar is None:
@@ -111,3 +114,7 @@ class ShardProgress:
         rate = objects / max(time.monotonic() - self._started, 1e-9)
         self._bar.update(self._task, completed=nbytes,
                          description=f"{objects} objects, {rate:.0f}/s{shards}")
+        with self._lock:
+            start, self._live = not self._live, True
+        if start:
+            self._bar.start()
