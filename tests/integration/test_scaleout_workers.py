@@ -66,7 +66,10 @@ def test_put_get_and_cp_trees_with_workers_land_where_one_process_puts_them(serv
     ok(run_cli(server, "get", f"s3://{bucket}/one/", str(tmp_path / "g1")))
     ok(run_cli(server, "get", f"s3://{bucket}/one", str(tmp_path / "g2"), "--workers", "2"))
     assert files(tmp_path / "g1") == files(tmp_path / "g2") == files(tree)
-    # cp -r: the same keys and ETags as a one-process cp -r.
+    # cp -r: the same keys and ETags as a one-process cp -r, a folder marker and sync's trash too.
+    s3.put_object(Bucket=bucket, Key="one/marker/", Body=b"")
+    s3.put_object(Bucket=bucket, Key="one/.s3ferry-trash/t/old.bin", Body=b"old")
+    one = objects(s3, bucket, "one/")
     ok(run_cli(server, "cp", "-r", f"s3://{bucket}/one/", f"s3://{bucket}/c1/"))
     done = ok(run_cli(server, "cp", "-r", f"s3://{bucket}/one/", f"s3://{bucket}/c2", "--workers", "2"))
     assert "cp: verified" in done.stdout

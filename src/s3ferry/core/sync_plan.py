@@ -184,6 +184,9 @@ class KeyFilter:
 
     excludes: tuple[str, ...] = ()
     includes: tuple[str, ...] = ()
+    # cp -r on shards: every object below the prefix, sync's trash and zero-byte folder
+    # markers too, as the one-process cp -r copies them (ops/listing.py reads it).
+    every_key: bool = False
 
     def allows(self, key: str) -> bool:
         if any(_matches(p, key) for p in self.includes):

@@ -84,9 +84,10 @@ async def _context(config: Config | None, progress: ShardCounts | None,
 
 
 def _filter(job: Migration, source: Path | S3Location) -> KeyFilter:
-    """put/get/cp of a tree take every file: no globs, and no ignore file (sync's alone)."""
+    """put/get/cp of a tree take every file: no globs, and no ignore file (sync's alone); cp
+    every object, the trash and folder markers sync leaves out too."""
     if job.copies_all:
-        return KeyFilter()
+        return KeyFilter(every_key=job.action == "cp")
     return load_filter(source if isinstance(source, Path) else None, list(job.excludes), list(job.includes))
 
 
