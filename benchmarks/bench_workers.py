@@ -92,7 +92,7 @@ def main() -> int:
                 results[workers].append((wall, cpu))
                 print(f"  round {round_ + 1}, --workers {workers}: {args.files / wall:.0f} objects/s, "
                       f"{1000 * cpu / args.files:.2f} ms CPU/object", flush=True)
-    print(f"\n| --workers | objects/s | client CPU ms/object (all processes) | wall s |")
+    print("\n| --workers | objects/s | client CPU ms/object (all processes) | wall s |")
     print("|---|---|---|---|")
     for workers in counts:
         wall = statistics.median(w for w, _ in results[workers])

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Optional
 import anyio
 import typer
 
-from s3ferry.cli.object_flags import object_options
 from s3ferry.cli import sharding
+from s3ferry.cli.object_flags import object_options
 from s3ferry.cli.options import ClusterOption, TransferOptions, Workers, transfer_command
 from s3ferry.cli.running import guard as _guard
 from s3ferry.cli.running import run

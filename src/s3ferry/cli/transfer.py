@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from s3ferry.cli import tuning
+from s3ferry.cli import sharding, tuning
 from s3ferry.cli.object_flags import object_options
-from s3ferry.cli import sharding
 from s3ferry.cli.options import ClusterOption, TransferOptions, Workers, refuse_unused, transfer_command
 from s3ferry.cli.running import fail, guard, run, usage_error
 from s3ferry.core.config import parse_size

@@ -35,7 +35,7 @@ class KeptLoop:
     def close(self) -> None:
         try:
             self.runner.run(self._exits.aclose())
-        except BaseException:  # noqa: BLE001 - the process is ending: its connections go with it
+        except BaseException:  # noqa: BLE001, S110 - the process is ending: its connections go with it
             pass
         self.runner.close()
 

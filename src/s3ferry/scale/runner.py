@@ -34,7 +34,6 @@ from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
 from . import kept
 from .shard import sync_shard
 
-
 # Progress from the workers, batched: (shard number, attempt, objects, bytes) done since the
 # last batch. An engine carries the batches to the driver its own way (a process queue, Dask's
 # events) and calls the driver's Ticks with them; a final ShardResult supersedes its ticks.

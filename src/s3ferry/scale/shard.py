@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from s3ferry.core.config import MAX_CAUSES_KEPT, TICK_SECONDS, Config
 from s3ferry.core.errors import ConfigError
