@@ -94,6 +94,8 @@ def test_progress_counts_ticks_until_the_result_supersedes_them():
     assert progress.counts() == (5 + 4, 500 + 40)
     progress.tick((0, 2, 1, 100))  # a batch that arrives after its attempt's result: already counted
     assert progress.counts() == (5 + 4, 500 + 40)
+    progress.total(12, 1200)  # off a terminal it changes no line, only what a bar would say
+    assert progress.counts() == (5 + 4, 500 + 40)
     lines = err.getvalue().splitlines()
     assert len(lines) == 2 and "attempt 1 failed" in lines[0] and lines[1].startswith("shard 0 done")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +141,7 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
                   manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
                   report_path: Path | None = None, on_shard: ShardDone | None = None,
                   engine: str = "dask", action: str = "sync", ticks: Ticks | None = None,
-                  min_items: int = 0) -> MigrationReport:
+                  min_items: int = 0, on_total: Callable[[int, int], None] | None = None) -> MigrationReport:
     """``sync`` sharded over ``cluster`` ("local:N" or "tcp://host:port"): each shard, a key
     range (or the keys of a ``manifest`` chunk), is a sync of its own on a worker, retried when
     its worker is lost. A local folder must be at the same path on every worker (a shared file
@@ -153,7 +153,8 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
     copied to where the one-process command puts it (no skip rule, no deletes, no filters).
     ``ticks`` is called (on any thread) with (shard, attempt, objects, bytes) batches as
     objects finish. ``min_items``: raise scale.migrate.TooSmall, before any worker starts,
-    when the source holds fewer files or objects (the one-process path is cheaper)."""
+    when the source holds fewer files or objects (the one-process path is cheaper).
+    ``on_total`` is told how many items (and bytes) the shards will take, once counted."""
     if rule not in RULES:
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     where = parse_cluster(cluster)
@@ -167,4 +168,4 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
     async with open_context(config, None) as ctx, source_context(ctx, job.source_config) as src_ctx:
         return await run_migration(ctx, src_ctx, job, where, manifest=manifest, schema=manifest_schema,
                                    engine=engine, on_result=on_shard, report_path=report_path, ticks=ticks,
-                                   min_items=min_items)
+                                   min_items=min_items, on_total=on_total)

@@ -80,8 +80,10 @@ def _drive(api: Any, source: str, destination: str, *, report_path: Path | None,
     from s3ferry.scale.migrate import NotATree, TooSmall
 
     progress = ShardProgress(quiet=quiet, json_lines=as_json)
+    # The bar's total costs a second pass over the source: only when a bar is drawn.
+    counting = {"on_total": progress.total} if progress.drawing else {}
     call = functools.partial(api.migrate, source, destination, report_path=report_path,
-                             on_shard=progress.shard_done, ticks=progress.tick, **options)
+                             on_shard=progress.shard_done, ticks=progress.tick, **counting, **options)
     try:
         with progress:
             return anyio.run(until_signalled, call, **LOOP)

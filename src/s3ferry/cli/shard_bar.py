@@ -52,6 +52,7 @@ class ShardProgress:
         self._lock = threading.Lock()
         self._moving: dict[tuple[int, int], list[int]] = {}  # (shard, attempt) -> [objects, bytes]
         self._settled: set[tuple[int, int]] = set()  # attempts whose result is in
+        self._total: int | None = None  # the items the shards take, once the driver has counted them
         # Finished shards, as of the last result: objects, bytes, shards finished, planned,
         # failing (a snapshot: the report itself is the driver loop's, not the tick thread's).
         self._done = (0, 0, 0, 0, 0)
@@ -85,6 +86,14 @@ class ShardProgress:
             moving[1] += nbytes
         self._refresh()
 
+    def total(self, items: int, nbytes: int) -> None:
+        """The driver's count of what the shards take: the bar then says N/M and fills."""
+        with self._lock:
+            self._total = items
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=nbytes)
+        self._refresh()
+
     def shard_done(self, result: ShardResult, report: MigrationReport) -> None:
         totals, finals = report.totals(), report.finals()
         with self._lock:
@@ -110,10 +119,11 @@ class ShardProgress:
             return
         objects, nbytes = self.counts()
         _, _, finished, planned, failing = self._done
-        shards = f" | {finished}/{planned} shards, {failing} failed" if planned else ""
+        shards = f", {finished}/{planned} shards" if planned else ""
+        shards += f", {failing} failed" if failing else ""
         rate = objects / max(time.monotonic() - self._started, 1e-9)
-        self._bar.update(self._task, completed=nbytes,
-                         description=f"{objects} objects, {rate:.0f}/s{shards}")
+        done = f"{objects}" if self._total is None else f"{objects}/{self._total}"
+        self._bar.update(self._task, completed=nbytes, description=f"{done} objects {rate:.0f}/s{shards}")
         with self._lock:
             start, self._live = not self._live, True
         if start:

@@ -14,12 +14,16 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.manifests import manifest_keys, parse_manifest
 from s3ferry.core.shards import (
     KeyRange,
+    Migration,
     StreamCutter,
     cut_units,
     sort_keys,
     target_shards,
 )
+from s3ferry.ops.listing import local_items, remote_items
 from s3ferry.store.s3 import ObjectStore
+
+from .shard import shard_filter, side
 
 
 async def cut_listing(store: ObjectStore, base: S3Location, workers: int) -> AsyncIterator[KeyRange]:
@@ -117,6 +121,22 @@ def _tree_has(root: Path, count: int) -> bool:
         if seen >= count:
             return True
     return False
+
+
+async def count_items(store: ObjectStore, job: Migration) -> tuple[int, int]:
+    """The items the shards of ``job`` take from its source (the same listing or walk, the same
+    filter), counted with their bytes for the driver's bar; a second pass, as the one-process
+    bar makes."""
+    source = side(job.source)
+    keys = shard_filter(job, source)
+    if isinstance(source, S3Location):
+        items = remote_items(store, source.as_prefix(), keys)
+    else:
+        items = local_items(source, keys, follow_links=job.config.follow_symlinks)
+    count = total = 0
+    async for item in items:
+        count, total = count + 1, total + item.size
+    return count, total
 
 
 def cut_manifest(lines: Iterable[str], schema: str, base: S3Location) -> Iterable[tuple[str, ...]]:

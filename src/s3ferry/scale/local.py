@@ -52,6 +52,8 @@ class LocalEngine:
         self._ticks = ticks
         self._queue: Any = _CONTEXT.Queue() if ticks is not None else None
         self._pool = self._new_pool()
+        self._pending: set[Future[ShardResult]] = set()
+        self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
         if ticks is not None:
             self._reader = threading.Thread(target=self._read_ticks, name="s3ferry-ticks", daemon=True)
@@ -63,31 +65,41 @@ class LocalEngine:
 
     def _read_ticks(self) -> None:
         assert self._ticks is not None
-        while True:
+        # The driver never writes to the queue (a worker killed mid-write leaves its lock
+        # taken, and a writer here would then wait on it forever at exit): it polls, and
+        # stops when told.
+        while not self._stopping.is_set():
             try:
-                tick = self._queue.get(timeout=1.0)
+                tick = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             except (EOFError, OSError, ValueError):  # the queue was closed: the engine is done
-                return
-            if tick is None:
                 return
             self._ticks(tick)
 
     def submit(self, spec: ShardSpec, attempt: int) -> Future[ShardResult]:
         sink = _send_tick if self._queue is not None else None
         try:
-            return self._pool.submit(run_shard, spec, attempt, sink)
+            future = self._pool.submit(run_shard, spec, attempt, sink)
         except BrokenProcessPool:
             # A worker died: its pool refuses new work. The shards it held fail on their own
             # futures and come back here as retries.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            return self._pool.submit(run_shard, spec, attempt, sink)
+            future = self._pool.submit(run_shard, spec, attempt, sink)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
 
     def close(self) -> None:
-        """Cancel what has not started. A running shard gets SIGTERM: it aborts its multipart
-        uploads and removes its temporary files, then ends; an idle worker just ends."""
+        """Every shard done: the workers end as a pool's workers do (closing their stores,
+        flushing their queue). Otherwise (Ctrl-C, an error) what has not started is cancelled
+        and the workers get SIGTERM: a running shard aborts its multipart uploads and removes
+        its temporary files, then ends; an idle worker just ends."""
+        if not self._pending:
+            self._pool.shutdown(wait=True)
+            self._stop_reader()
+            return
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
@@ -100,8 +112,12 @@ class LocalEngine:
             process.join(WORKER_STOP_TIMEOUT)
             if process.is_alive():
                 process.kill()
+        self._stop_reader()
+
+    def _stop_reader(self) -> None:
+        self._stopping.set()
+        if self._reader is not None:
+            self._reader.join(5)
         if self._queue is not None:
-            self._queue.put(None)
-            if self._reader is not None:
-                self._reader.join(5)
+            self._queue.cancel_join_thread()
             self._queue.close()

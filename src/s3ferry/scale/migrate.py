@@ -5,7 +5,8 @@ Dask stays an optional extra."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import check_bucket
 from s3ferry.store.errors import map_error
 
-from .cutting import at_least, cut_listing, cut_manifest, cut_tree, read_lines
+from .cutting import at_least, count_items, cut_listing, cut_manifest, cut_tree, read_lines
 from .runner import Engine, ShardDone, Ticks, drive
 
 
@@ -108,12 +109,15 @@ async def _check_tree_source(ctx: Context, job: Migration) -> None:
 async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, cluster: Cluster, *,
                   manifest: Path | None = None, schema: str = "Bucket, Key", engine: str = "dask",
                   on_result: ShardDone | None = None, report_path: Path | None = None,
-                  ticks: Ticks | None = None, min_items: int = 0) -> MigrationReport:
+                  ticks: Ticks | None = None, min_items: int = 0,
+                  on_total: Callable[[int, int], None] | None = None) -> MigrationReport:
     """Run ``job`` sharded on ``cluster``. The driver checks both buckets with ``ctx`` (the
     destination's store) and ``source_ctx`` (the source's, when on another endpoint), and lists
     the source to cut it. The report is written to ``report_path`` whatever happens; then a
     driver error (a failed listing, an unreachable scheduler) is raised. With ``min_items``,
-    a source of fewer files or objects raises TooSmall before any worker starts."""
+    a source of fewer files or objects raises TooSmall before any worker starts. ``on_total``
+    is told how many items (and bytes) the shards will take, once a second pass over the
+    source (as the one-process commands make for their bar) has counted them."""
     await _check_sides(ctx, source_ctx, job, manifest, schema)
     if min_items and manifest is None:
         where = parse_s3_url(job.source) if is_s3_url(job.source) else Path(job.source)
@@ -126,7 +130,13 @@ async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, clus
         with _written(report, report_path):
             try:
                 spec_stream = shards(source_ctx or ctx, job, runner.workers, manifest, schema)
-                await drive(runner, spec_stream, report, on_result)
+                counting = asyncio.create_task(_count(source_ctx or ctx, job, on_total)) \
+                    if on_total is not None and manifest is None else None
+                try:
+                    await drive(runner, spec_stream, report, on_result)
+                finally:
+                    if counting is not None:
+                        counting.cancel()
             except Exception as exc:  # noqa: BLE001 - the driver's listing: one error of our tree
                 mapped = map_error(exc, what=job.source)
                 raise mapped if isinstance(mapped, S3FerryError) else exc from None
@@ -134,6 +144,13 @@ async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, clus
         with anyio.CancelScope(shield=True):  # on Ctrl-C too: stop the workers, close the cluster
             await to_thread.run_sync(runner.close)
     return report
+
+
+async def _count(ctx: Context, job: Migration, on_total: Callable[[int, int], None]) -> None:
+    try:
+        on_total(*await count_items(ctx.store, job))
+    except Exception:  # noqa: BLE001, S110 - only the bar's total; the shards report any failure
+        pass
 
 
 def _check_manifest(path: Path, schema: str, base: S3Location) -> None:

@@ -83,7 +83,7 @@ async def _context(config: Config | None, progress: ShardCounts | None,
         raise map_error(exc) from exc
 
 
-def _filter(job: Migration, source: Path | S3Location) -> KeyFilter:
+def shard_filter(job: Migration, source: Path | S3Location) -> KeyFilter:
     """put/get/cp of a tree take every file: no globs, and no ignore file (sync's alone); cp
     every object, the trash and folder markers sync leaves out too."""
     if job.copies_all:
@@ -102,7 +102,7 @@ async def sync_shard(spec: ShardSpec, attempt: int, worker: str, sink: Callable[
         raise ConfigError("a manifest names objects: it needs s3:// on both sides")
     counts = ShardCounts(spec.number, attempt, sink)
     options = SyncOptions(rule=COPY_ALL if job.copies_all else RULES[job.rule], delete=job.delete,
-                          trash=job.trash, dry_run=job.dry_run, keys=_filter(job, source),
+                          trash=job.trash, dry_run=job.dry_run, keys=shard_filter(job, source),
                           span=spec.span, only=spec.keys)
     async with _context(job.config, counts, stores) as ctx, _context(job.source_config, None, stores) as src_ctx:
         if src_ctx is not None:  # one limit across both stores, as a one-process sync has
