@@ -7,12 +7,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Self, TextIO
+from typing import Any, Self, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-
-from s3ferry.cli.render import AmountColumn, RateColumn, human_size
+from s3ferry.cli.lines import human_size
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import ShardResult
 
@@ -56,10 +53,15 @@ class ShardProgress:
         # Finished shards, as of the last result: objects, bytes, shards finished, planned,
         # failing (a snapshot: the report itself is the driver loop's, not the tick thread's).
         self._done = (0, 0, 0, 0, 0)
-        self._bar: Progress | None = None
+        self._bar: Any = None  # a rich Progress, loaded only for a terminal (as cli/bar.py is)
         self._task = None
         self._started = time.monotonic()
         if not quiet and not json_lines and err.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            from s3ferry.cli.bar import AmountColumn, RateColumn
+
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(), RateColumn(),
                                  console=Console(file=err), transient=True)
             self._task = self._bar.add_task("", total=None)
