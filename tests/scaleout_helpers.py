@@ -12,7 +12,7 @@ from s3ferry.scale import runner
 
 
 def waiting_shard(spec, attempt: int, mark: str) -> ShardResult:
-    async def wait(spec, attempt, worker):
+    async def wait(spec, attempt, worker, *_):
         Path(mark + ".started").write_text(str(os.getpid()))
         try:
             await asyncio.sleep(600)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from s3ferry.ops.trees import get_path, put_path
 from s3ferry.ops.unchanged import upload_if_changed
 from s3ferry.ops.verify import verify_path
 from s3ferry.scale.migrate import migrate as run_migration
-from s3ferry.scale.runner import ShardDone
+from s3ferry.scale.runner import ShardDone, Ticks
 
 
 async def put(source: str | Path, destination: str, *, config: Config | None = None,
@@ -140,22 +140,32 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
                   source_endpoint_url: str | None = None, source_profile: str | None = None,
                   manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
                   report_path: Path | None = None, on_shard: ShardDone | None = None,
-                  engine: str = "dask") -> MigrationReport:
+                  engine: str = "dask", action: str = "sync", ticks: Ticks | None = None,
+                  min_items: int = 0, on_total: Callable[[int, int], None] | None = None) -> MigrationReport:
     """``sync`` sharded over ``cluster`` ("local:N" or "tcp://host:port"): each shard, a key
     range (or the keys of a ``manifest`` chunk), is a sync of its own on a worker, retried when
     its worker is lost. A local folder must be at the same path on every worker (a shared file
     system); a manifest needs s3:// on both sides. Returns the migration report (also written
     to ``report_path``); ``report.exit_code`` is sync's. ``engine="processes"`` runs the same
-    shards on local worker processes without Dask."""
+    shards on local worker processes without Dask.
+
+    ``action`` "put", "get" or "cp": the tree command instead of sync; every source item is
+    copied to where the one-process command puts it (no skip rule, no deletes, no filters).
+    ``ticks`` is called (on any thread) with (shard, attempt, objects, bytes) batches as
+    objects finish. ``min_items``: raise scale.migrate.TooSmall, before any worker starts,
+    when the source holds fewer files or objects (the one-process path is cheaper).
+    ``on_total`` is told how many items (and bytes) the shards will take, once counted."""
     if rule not in RULES:
         raise ConfigError(f"unknown sync rule {rule!r}: choose {', '.join(RULES)}")
     where = parse_cluster(cluster)
     config = config or Config()
     # Workers may run elsewhere on a shared file system: a local side goes as an absolute path.
     source, destination = (str(t) if is_s3_url(str(t)) else str(Path(t).resolve()) for t in (source, destination))
+    tree = action != "sync"
     job = Migration(source, destination, config, config_for_source(config, source_endpoint_url, source_profile),
-                    rule, delete, default_trash() if trash == "default" else trash, dry_run, tuple(excludes),
-                    tuple(includes))
+                    "all" if tree else rule, delete, None if tree else default_trash() if trash == "default"
+                    else trash, dry_run, tuple(excludes), tuple(includes), action)
     async with open_context(config, None) as ctx, source_context(ctx, job.source_config) as src_ctx:
         return await run_migration(ctx, src_ctx, job, where, manifest=manifest, schema=manifest_schema,
-                                   engine=engine, on_result=on_shard, report_path=report_path)
+                                   engine=engine, on_result=on_shard, report_path=report_path, ticks=ticks,
+                                   min_items=min_items, on_total=on_total)

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Optional
 import anyio
 import typer
 
+from s3ferry.cli import sharding
 from s3ferry.cli.object_flags import object_options
-from s3ferry.cli.options import TransferOptions, transfer_command
+from s3ferry.cli.options import ClusterOption, TransferOptions, Workers, transfer_command
 from s3ferry.cli.running import guard as _guard
 from s3ferry.cli.running import run
 from s3ferry.cli.transfer import api, cat_to_stdout
@@ -150,14 +151,22 @@ def cat(source: Annotated[str, typer.Argument(help="s3://bucket/key")], opts: Tr
 def cp(source: Annotated[str, typer.Argument(help="s3://bucket/key or s3://bucket/prefix/ (with -r)")],
        destination: Annotated[str, typer.Argument(help="s3://bucket/key or s3://bucket/prefix/")], *,
        opts: TransferOptions, object_options: ObjectOptions, recursive: Recursive = False, source_endpoint_url: SourceEndpoint = None,
-       source_profile: SourceProfile = None) -> None:
+       source_profile: SourceProfile = None, workers: Workers = None, cluster: ClusterOption = None) -> None:
     """Copy objects, keeping the ETag (which proves the copy), metadata, tags and storage class.
 
     Server-side within one endpoint, at the source's part layout; between endpoints
     (--source-endpoint-url, --source-profile) the bytes stream through s3ferry."""
     config = opts.config.replace(object_options=object_options)
-    run(lambda reporter: api.cp(source, destination, recursive=recursive, config=config, progress=reporter,
-                                source_endpoint_url=source_endpoint_url, source_profile=source_profile), opts)
+
+    def one_process() -> None:
+        run(lambda reporter: api.cp(source, destination, recursive=recursive, config=config, progress=reporter,
+                                    source_endpoint_url=source_endpoint_url, source_profile=source_profile), opts)
+
+    if not recursive:
+        sharding.not_a_tree(workers, cluster, "copies a prefix: it needs --recursive")
+        one_process()
+    sharding.route("cp", source, destination, opts, workers_text=workers, cluster=cluster, one_process=one_process,
+                   config=config, source_endpoint_url=source_endpoint_url, source_profile=source_profile)
 
 
 @transfer_command

@@ -54,6 +54,16 @@ Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, show_defaul
 Debug = Annotated[bool, typer.Option("--debug", help="Log each request, retry and timing on stderr "
                                      "(never credentials or signatures).")]
 
+# Sharded runs of a tree (put, get, cp -r, sync); cli/cluster.py runs them.
+Workers = Annotated[Optional[str], typer.Option(
+    "--workers", metavar="N|auto", show_default=False,
+    help="Worker processes for a tree, each with its own event loop and connections (auto: one per core, "
+         "for trees of 1,000 files or more; 1: this process alone, the default). Memory grows with them: "
+         "up to workers x --concurrency x --part-size.")]
+ClusterOption = Annotated[Optional[str], typer.Option(
+    "--cluster", help="Shard the tree over Dask: local:N worker processes, or tcp://scheduler:8786 "
+                      "(s3ferry[dask]).")]
+
 # The options every transfer command takes, added to each by @transfer_command.
 TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "endpoint_url": (Endpoint, None), "profile": (Profile, None), "region": (Region, None),

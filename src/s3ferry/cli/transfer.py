@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from s3ferry.cli import tuning
+from s3ferry.cli import sharding, tuning
 from s3ferry.cli.object_flags import object_options
-from s3ferry.cli.options import TransferOptions, refuse_unused, transfer_command
+from s3ferry.cli.options import ClusterOption, TransferOptions, Workers, refuse_unused, transfer_command
 from s3ferry.cli.running import fail, guard, run, usage_error
 from s3ferry.core.config import parse_size
 from s3ferry.core.deletes import DEFAULT_MAX_DELETE
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 # Loaded when a command runs, not for --help or a usage error (aiobotocore, rich: ~0.6 s).
 api = tuning.lazy_import("s3ferry.api")
-cluster_cli = tuning.lazy_import("s3ferry.cli.cluster")
 
 
 def _arg(metavar: str, help: str) -> typer.models.ArgumentInfo:
@@ -53,19 +52,33 @@ def put(
                                                      "manifest (file or JSON), with no credentials.")] = None,
     expected_size: Annotated[Optional[str], typer.Option(help="With -: about how much stdin holds (raises the "
                                                          "part size so it fits in 10,000 parts).")] = None,
+    workers: Workers = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Upload a file, a folder recursively, or stdin (-) of any length."""
     config = opts.config.replace(object_options=object_options)
     if presigned is not None:
+        sharding.not_a_tree(workers, cluster, "takes a folder, not --presigned")
         run(lambda reporter: api.put_presigned(source, presigned, config=config, progress=reporter), opts)
     if destination is None:
         raise fail(ConfigError("put needs a destination (s3://bucket/key), or --presigned"))
     if source == "-":
+        sharding.not_a_tree(workers, cluster, "takes a folder, not stdin")
         expected = guard(lambda: parse_size(expected_size)) if expected_size else None
         run(lambda reporter: api.put_stdin(destination, source=sys.stdin.buffer, expected_size=expected,
                                            config=config, progress=reporter), opts)
-    run(lambda reporter: api.put(source, destination, config=config, progress=reporter,
-                                 skip_unchanged=skip_unchanged), opts)
+
+    def one_process() -> None:
+        run(lambda reporter: api.put(source, destination, config=config, progress=reporter,
+                                     skip_unchanged=skip_unchanged), opts)
+
+    if not Path(source).is_dir():
+        sharding.not_a_tree(workers, cluster, f"takes a folder; {source} is not one (one file runs in one process)")
+        one_process()
+    if skip_unchanged and (workers is not None or cluster is not None):
+        usage_error("--skip-unchanged with --workers/--cluster: use sync, which shards the same way")
+    sharding.route("put", source, destination, opts, workers_text=workers, cluster=cluster, one_process=one_process,
+                   config=config)
 
 
 @transfer_command
@@ -73,13 +86,22 @@ def get(
     source: Annotated[str, _arg("SOURCE", "s3://bucket/key, s3://bucket/prefix/, or a presigned URL.")],
     destination: Annotated[str, _arg("DESTINATION", "Local file or folder (ending in / it is one); - for stdout.")],
     opts: TransferOptions,
+    workers: Workers = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Download an object, a prefix recursively, or a presigned https:// URL; - writes to stdout."""
     if source.lower().startswith(("http://", "https://")):
+        sharding.not_a_tree(workers, cluster, "takes an s3:// prefix, not a URL")
         run(lambda reporter: api.get_presigned(source, destination, config=opts.config, progress=reporter), opts)
     if destination == "-":
+        sharding.not_a_tree(workers, cluster, "writes files, not stdout")
         cat_to_stdout(source, opts)
-    run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
+
+    def one_process() -> None:
+        run(lambda reporter: api.get(source, destination, config=opts.config, progress=reporter), opts)
+
+    sharding.route("get", source, destination, opts, workers_text=workers, cluster=cluster, one_process=one_process,
+                   config=opts.config)
 
 
 @transfer_command
@@ -135,6 +157,7 @@ def sync(
         help="With --cluster: a CSV (S3 Batch Operations or Inventory) of the keys to sync, instead of listing.")] = None,
     manifest_schema: Annotated[str, typer.Option(
         help="The manifest's columns (an S3 Inventory's fileSchema).")] = "Bucket, Key",
+    workers: Workers = None,
 ) -> None:
     """Make DESTINATION equal to SOURCE (a local folder and s3://bucket/prefix/, either way, or two
     prefixes); by default a same-size file is compared by content.
@@ -149,29 +172,32 @@ def sync(
                         size_only=size_only, mtime=mtime, force=force, allow_empty_source=allow_empty_source)
     rule = "size-only" if size_only else "mtime" if mtime else "content"
     trash_prefix = None if no_trash else (trash or "default")
-    if cluster is not None:
+    sharded = sharding.workers_given(workers, cluster)
+    if cluster is not None or sharded is not None:
         if max_delete is not None:
-            cluster_cli.refuse("--max-delete cannot be split over shards: leave it out with --cluster")
-        cluster_cli.run_migration(api, source, destination, report_path=report, quiet=opts.quiet,
-                                  as_json=opts.json_lines, cluster=cluster,
-                                  config=opts.config.replace(object_options=object_options), rule=rule,
-                                  delete=delete, trash=trash_prefix, dry_run=dry_run, excludes=exclude or (),
-                                  includes=include or (), source_endpoint_url=source_endpoint_url,
-                                  source_profile=source_profile, manifest=manifest, manifest_schema=manifest_schema)
-    if report is not None or manifest is not None:
-        cluster_cli.refuse("--report and --manifest go with --cluster")
+            usage_error("--max-delete cannot be split over shards: leave it out with --cluster/--workers")
+        if sharded is not None and delete and not force:
+            usage_error("--delete with --workers has no --max-delete guard (it cannot be split over shards): "
+                        "add --force to delete without it")
+    if cluster is None and (report is not None or manifest is not None):
+        usage_error("--report and --manifest go with --cluster")
 
     async def operation(reporter: Reporter) -> Summary:
         config = opts.config.replace(object_options=object_options)
-        report = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
+        done = await api.sync(source, destination, config=config, progress=reporter, rule=rule, delete=delete,
                                 trash=trash_prefix, max_delete=DEFAULT_MAX_DELETE if max_delete is None else max_delete,
                                 dry_run=dry_run, force=force,
                                 allow_empty_source=allow_empty_source,
                                 excludes=exclude or (), includes=include or (),
                                 source_endpoint_url=source_endpoint_url, source_profile=source_profile)
-        return report.summary
+        return done.summary
 
-    run(operation, opts)
+    sharding.route("sync", source, destination, opts, workers_text=workers, cluster=cluster,
+                   one_process=lambda: run(operation, opts), report_path=report,
+                   config=opts.config.replace(object_options=object_options), rule=rule, delete=delete,
+                   trash=trash_prefix, dry_run=dry_run, excludes=exclude or (), includes=include or (),
+                   source_endpoint_url=source_endpoint_url, source_profile=source_profile,
+                   **({"manifest": manifest, "manifest_schema": manifest_schema} if cluster else {}))
 
 
 def _check_sync_options(*, delete: bool, trash: str | None, no_trash: bool, max_delete: str | None,

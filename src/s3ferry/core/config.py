@@ -100,6 +100,10 @@ MAX_LOCAL_WORKERS = 256
 # Seconds to reach a Dask scheduler; seconds a stopped local worker has to clean up.
 CLUSTER_CONNECT_TIMEOUT = 10
 WORKER_STOP_TIMEOUT = 30.0
+# --workers auto starts worker processes only for a tree of at least this many files or
+# objects: below it, spawning them (about a second of CPU each) costs more than they gain.
+AUTO_WORKERS_MIN_ITEMS = 1_000
+TICK_SECONDS = 0.25  # how often a worker sends the driver its progress (objects, bytes)
 
 ChecksumMode = Literal["off", "crc32", "crc32c", "crc64nvme"]
 AddressingStyle = Literal["auto", "path", "virtual"]

@@ -66,6 +66,28 @@ def parse_cluster(text: str) -> Cluster:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerCount:
+    """``--workers``: a number of local worker processes, or None for "auto" (the number of
+    cores, for a tree big enough to be worth them)."""
+
+    count: int | None = None
+
+    @property
+    def auto(self) -> bool:
+        return self.count is None
+
+
+def parse_workers(text: str) -> WorkerCount:
+    """``auto`` or N from 1 (one process: no workers) to MAX_LOCAL_WORKERS."""
+    text = text.strip().lower()
+    if text == "auto":
+        return WorkerCount()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
+        raise ConfigError(f"--workers takes auto or a number from 1 to {MAX_LOCAL_WORKERS}, got {text!r}")
+    return WorkerCount(int(text))
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRange:
     """Relative keys k with ``after < k <= upto``; None is unbounded on that side."""
 
@@ -155,6 +177,13 @@ class StreamCutter:
 
 # ---- specs and results ----------------------------------------------------------------
 
+# What a migration's shards do. "sync" is a sync of each range (its rule, its deletes); the
+# others are the one-process commands of a tree: every source item is copied (no skip rule,
+# core.sync_plan.CopyAll), nothing is deleted, and nothing is filtered out.
+ACTIONS = ("sync", "put", "get", "cp")
+TREE_ACTIONS = frozenset(ACTIONS[1:])
+
+
 @dataclass(frozen=True)
 class Migration:
     """What every shard of one command does; picklable, the same for all its shards."""
@@ -169,6 +198,18 @@ class Migration:
     dry_run: bool = False
     excludes: tuple[str, ...] = ()
     includes: tuple[str, ...] = ()
+    action: str = "sync"
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown migration action {self.action!r}")
+        if self.action in TREE_ACTIONS and (self.delete or self.excludes or self.includes or self.dry_run):
+            raise ValueError(f"{self.action} copies every source item and deletes nothing")
+
+    @property
+    def copies_all(self) -> bool:
+        """put/get/cp of a tree: every source item is copied, as the one-process command does."""
+        return self.action in TREE_ACTIONS
 
 
 @dataclass(frozen=True)

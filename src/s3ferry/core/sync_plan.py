@@ -86,7 +86,19 @@ class Content:
         return Action.COMPARE, "same size: compare content"
 
 
+class CopyAll:
+    """A shard of put, get or cp of a tree (scale/): every source item is copied whatever
+    the destination holds, as the one-process put/get/cp do; with delete off, nothing at the
+    destination is removed. Not a sync rule a user picks: no option names it."""
+
+    name = "all"
+
+    def decide(self, source: Item, dest: Item) -> tuple[Action, str]:
+        return Action.COPY, "copied whatever the destination holds"
+
+
 RULES: dict[str, Rule] = {rule.name: rule for rule in (Content(), SizeOnly(), SizeAndMtime())}
+COPY_ALL = CopyAll()
 
 
 def decide(source: Item | None, dest: Item | None, rule: Rule, *, delete: bool) -> Step:
@@ -172,6 +184,9 @@ class KeyFilter:
 
     excludes: tuple[str, ...] = ()
     includes: tuple[str, ...] = ()
+    # cp -r on shards: every object below the prefix, sync's trash and zero-byte folder
+    # markers too, as the one-process cp -r copies them (ops/listing.py reads it).
+    every_key: bool = False
 
     def allows(self, key: str) -> bool:
         if any(_matches(p, key) for p in self.includes):

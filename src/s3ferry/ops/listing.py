@@ -26,15 +26,16 @@ class RemoteEntry:
     last_modified: object
 
 
-async def list_remote(store: ObjectStore, where: S3Location, span: KeyRange | None = None
-                      ) -> AsyncIterator[RemoteEntry]:
-    """Objects under the prefix ``where`` (not "folder" markers), in UTF-8 byte order; with a
+async def list_remote(store: ObjectStore, where: S3Location, span: KeyRange | None = None,
+                      markers: bool = False) -> AsyncIterator[RemoteEntry]:
+    """Objects under the prefix ``where`` (not "folder" markers, unless ``markers``: cp -r on
+    shards copies them, as the one-process cp -r does), in UTF-8 byte order; with a
     ``span`` (a shard's key range, relative to ``where``) only those, listed from its start."""
     start = span.start_after(where.key) if span is not None else None
     async for item in store.list_objects(where, start_after=start):
         if span is not None and span.beyond(item["Key"][len(where.key):]):
             break
-        if item["Key"].endswith("/") and int(item["Size"]) == 0:
+        if not markers and item["Key"].endswith("/") and int(item["Size"]) == 0:
             continue  # a "folder" marker object, not a file
         yield RemoteEntry(item["Key"], int(item["Size"]), item.get("ETag", ""), item.get("LastModified"))
 
@@ -58,13 +59,15 @@ async def remote_items(store: ObjectStore, where: S3Location, keys: KeyFilter,
     """Objects under the prefix ``where``, less the sync trash (the default one, and ``skip``,
     the folder this sync trashes into) and keys that name no file."""
     trash = (TRASH_ROOT,) if skip is None else (TRASH_ROOT, skip)
-    async for entry in list_remote(store, where, span):
+    async for entry in list_remote(store, where, span, markers=keys.every_key):
         relative = entry.key[len(where.key):]
         if _kept(relative, keys, trash):
             yield Item(relative, entry.size, _stamp(entry.last_modified), entry.etag)
 
 
 def _kept(relative: str, keys: KeyFilter, trash: tuple[str, ...] = (TRASH_ROOT,)) -> bool:
+    if keys.every_key:
+        return bool(relative)
     return bool(relative) and not relative.startswith(trash) and not relative.endswith("/") \
         and keys.allows(relative)
 

@@ -14,12 +14,16 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.manifests import manifest_keys, parse_manifest
 from s3ferry.core.shards import (
     KeyRange,
+    Migration,
     StreamCutter,
     cut_units,
     sort_keys,
     target_shards,
 )
+from s3ferry.ops.listing import local_items, remote_items
 from s3ferry.store.s3 import ObjectStore
+
+from .shard import shard_filter, side
 
 
 async def cut_listing(store: ObjectStore, base: S3Location, workers: int) -> AsyncIterator[KeyRange]:
@@ -92,6 +96,47 @@ async def _units(level: Callable[[str], Awaitable[list[str] | None]], target: in
             deeper.extend(inside or [unit])
         units = deeper
     return None if units is None else sort_keys(units)
+
+
+async def at_least(store: ObjectStore | None, source: S3Location | Path, count: int) -> bool:
+    """Does the source tree hold ``count`` files or objects? Stops as soon as it knows: a
+    listing page or a partial walk, to decide whether worker processes are worth starting."""
+    if count <= 0:
+        return True
+    if isinstance(source, Path):
+        return await to_thread.run_sync(_tree_has, source, count)
+    assert store is not None
+    seen = 0
+    async for _ in store.list_objects(source):
+        seen += 1
+        if seen >= count:
+            return True
+    return False
+
+
+def _tree_has(root: Path, count: int) -> bool:
+    seen = 0
+    for _, _, names in os.walk(root, followlinks=True):
+        seen += len(names)
+        if seen >= count:
+            return True
+    return False
+
+
+async def count_items(store: ObjectStore, job: Migration) -> tuple[int, int]:
+    """The items the shards of ``job`` take from its source (the same listing or walk, the same
+    filter), counted with their bytes for the driver's bar; a second pass, as the one-process
+    bar makes."""
+    source = side(job.source)
+    keys = shard_filter(job, source)
+    if isinstance(source, S3Location):
+        items = remote_items(store, source.as_prefix(), keys)
+    else:
+        items = local_items(source, keys, follow_links=job.config.follow_symlinks)
+    count = total = 0
+    async for item in items:
+        count, total = count + 1, total + item.size
+    return count, total
 
 
 def cut_manifest(lines: Iterable[str], schema: str, base: S3Location) -> Iterable[tuple[str, ...]]:

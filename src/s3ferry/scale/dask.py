@@ -20,7 +20,9 @@ from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT, WORKER_STOP_TIMEOUT
 from s3ferry.core.errors import ConfigError, EndpointError
 from s3ferry.core.shards import ShardResult, ShardSpec
 
-from .runner import run_shard, stop_running
+from .runner import Tick, Ticks, run_shard, stop_running
+
+TICKS_TOPIC = "s3ferry-ticks"
 
 try:
     from distributed import WorkerPlugin
@@ -37,7 +39,7 @@ def _distributed() -> Any:
 
 
 class DaskEngine:
-    def __init__(self, address: str | None, workers: int = 0):
+    def __init__(self, address: str | None, workers: int = 0, ticks: Ticks | None = None):
         distributed = _distributed()
         import dask
 
@@ -58,6 +60,10 @@ class DaskEngine:
             self.close()
             raise EndpointError(f"cannot reach the Dask scheduler {address}: {exc}") from None
         self.workers = max(1, workers or len(self.client.scheduler_info().get("workers", {})))
+        self._sink = None
+        if ticks is not None:  # progress batches travel as Dask events (Worker.log_event)
+            self.client.subscribe_topic(TICKS_TOPIC, lambda event: ticks(tuple(event[1])))
+            self._sink = send_tick
         if self._cluster is not None:
             # Workers we start are stopped by us (Ctrl-C, an error): their shards stop at once
             # and clean up, rather than run to the end of their ranges while the worker closes.
@@ -65,7 +71,7 @@ class DaskEngine:
 
     def submit(self, spec: ShardSpec, attempt: int) -> Future[ShardResult]:
         key = f"s3ferry-shard-{spec.number}-{attempt}"
-        task = self.client.submit(run_shard, spec, attempt, key=key, pure=False, retries=0)
+        task = self.client.submit(run_shard, spec, attempt, self._sink, key=key, pure=False, retries=0)
         self._live[key] = task
         out: Future[ShardResult] = Future()
 
@@ -88,6 +94,13 @@ class DaskEngine:
             client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def send_tick(tick: Tick) -> None:
+    """On a Dask worker (a task's thread): one progress batch to the driver."""
+    from distributed import get_worker
+
+    get_worker().log_event(TICKS_TOPIC, list(tick))
 
 
 class _StopShards(WorkerPlugin):  # type: ignore[misc,valid-type]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import threading
@@ -26,14 +27,25 @@ from typing import Protocol
 import anyio
 
 from s3ferry.core.config import SHARDS_PER_WORKER
-from s3ferry.core.errors import describe
+from s3ferry.core.errors import EXIT_INTERRUPTED, describe
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import ShardResult, ShardSpec, lost, should_retry
 
+from . import kept
 from .shard import sync_shard
+
+# Progress from the workers, batched: (shard number, attempt, objects, bytes) done since the
+# last batch. An engine carries the batches to the driver its own way (a process queue, Dask's
+# events) and calls the driver's Ticks with them; a final ShardResult supersedes its ticks.
+Tick = tuple[int, int, int, int]
+Ticks = Callable[[Tick], None]
+TickSink = Callable[[Tick], None]
 
 
 class Engine(Protocol):
+    """Runs shards somewhere. Built with an optional Ticks callback for per-object progress
+    (called on any thread); an engine that cannot carry ticks only reports finished shards."""
+
     name: str
     workers: int
 
@@ -48,32 +60,48 @@ _running: dict[asyncio.AbstractEventLoop, asyncio.Task[ShardResult]] = {}
 _lock = threading.Lock()
 
 
-def run_shard(spec: ShardSpec, attempt: int = 1) -> ShardResult:
+def run_shard(spec: ShardSpec, attempt: int = 1, sink: TickSink | None = None) -> ShardResult:
     """Run one attempt at a shard here, on a fresh event loop. Executed by the workers: in a
-    process's main thread (the local engine; Ctrl-C/SIGINT cancels it) or on a worker thread
-    (Dask; stop_running cancels it)."""
+    process's main thread (the local engine; SIGTERM cancels it) or on a worker thread (Dask;
+    stop_running cancels it). ``sink`` (picklable: a module-level function) takes batches of
+    progress."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.monotonic()
+    main_thread = threading.current_thread() is threading.main_thread()
+    loop_kept = kept.current() if main_thread else None
 
     async def main() -> ShardResult:
+        loop = asyncio.get_running_loop()
         with _lock:
-            _running[asyncio.get_running_loop()] = asyncio.current_task()  # type: ignore[assignment]
+            _running[loop] = asyncio.current_task()  # type: ignore[assignment]
+        stoppable = main_thread and sys.platform != "win32"
+        if stoppable:
+            # A worker process is stopped with SIGTERM: the shard is cancelled and cleans up
+            # (aborts its multipart uploads, removes its temporary files) as a Ctrl-C would.
+            loop.add_signal_handler(signal.SIGTERM, _running[loop].cancel)
         try:
-            return await sync_shard(spec, attempt, worker)
+            return await sync_shard(spec, attempt, worker, sink, loop_kept.store if loop_kept else None)
         finally:
+            if stoppable:  # between shards a SIGTERM just ends the process
+                loop.remove_signal_handler(signal.SIGTERM)
             with _lock:
-                _running.pop(asyncio.get_running_loop(), None)
+                _running.pop(loop, None)
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        if loop_kept is not None:
+            return loop_kept.runner.run(main())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(main())
+    except asyncio.CancelledError:  # stopped (SIGTERM, stop_running): cleaned up, reported as such
+        return ShardResult(spec.number, attempt, worker, seconds=time.monotonic() - started,
+                           exit_code=EXIT_INTERRUPTED, cause="stopped: the worker was shut down")
     except Exception as exc:  # noqa: BLE001 - a shard's failure is its result, whatever it was
         code = getattr(exc, "exit_code", 1)
         return ShardResult(spec.number, attempt, worker, seconds=time.monotonic() - started,
                            exit_code=code, cause=f"{type(exc).__name__}: {describe(exc)}")
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     if sys.platform == "win32":
         return None
     try:

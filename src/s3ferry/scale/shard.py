@@ -4,27 +4,32 @@ endpoint), the normal sync engine over the shard's keys, and the counts it repor
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from s3ferry.core.config import MAX_CAUSES_KEPT, Config
+from s3ferry.core.config import MAX_CAUSES_KEPT, TICK_SECONDS, Config
 from s3ferry.core.errors import ConfigError
 from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import TransferResult, Verdict
-from s3ferry.core.shards import ShardResult, ShardSpec
-from s3ferry.core.sync_plan import RULES
+from s3ferry.core.shards import Migration, ShardResult, ShardSpec
+from s3ferry.core.sync_plan import COPY_ALL, RULES, KeyFilter
 from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, load_filter, sync
 from s3ferry.store.errors import map_error
-from s3ferry.store.s3 import open_store
+from s3ferry.store.s3 import ObjectStore, open_store
 
 
 class ShardCounts:
-    """The progress sink of a shard: counts ETag proofs, which the summary does not."""
+    """The progress sink of a shard: counts ETag proofs, which the summary does not, and
+    sends the driver (objects, bytes) done, batched (``sink``: see runner.Tick)."""
 
-    def __init__(self) -> None:
+    def __init__(self, number: int = 0, attempt: int = 1, sink: Callable[[Any], None] | None = None) -> None:
         self.matched = 0
+        self.number, self.attempt, self.sink = number, attempt, sink
+        self.objects = self.bytes = 0
+        self.sent = time.monotonic()
 
     def started(self, source: str, size: int) -> None:
         pass
@@ -35,16 +40,41 @@ class ShardCounts:
     def finished(self, result: TransferResult) -> None:
         if result.ok and result.verdict is Verdict.MATCH:
             self.matched += 1
+        if self.sink is not None:
+            self.objects += 1
+            self.bytes += result.size if result.ok and result.moves_bytes else 0
+            if time.monotonic() - self.sent >= TICK_SECONDS:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.sink is not None and self.objects:
+            try:
+                self.sink((self.number, self.attempt, self.objects, self.bytes))
+            except Exception:  # noqa: BLE001 - progress is never worth failing a shard for
+                self.sink = None
+            self.objects = self.bytes = 0
+        self.sent = time.monotonic()
 
 
 def side(text: str) -> Path | S3Location:
     return parse_s3_url(text) if is_s3_url(text) else Path(text)
 
 
+Stores = Callable[[Config], Awaitable[ObjectStore]]
+
+
 @asynccontextmanager
-async def _context(config: Config | None, progress: ShardCounts | None) -> AsyncIterator[Context | None]:
+async def _context(config: Config | None, progress: ShardCounts | None,
+                   stores: Stores | None = None) -> AsyncIterator[Context | None]:
     if config is None:
         yield None
+        return
+    if stores is not None:  # the worker process's own store, kept between shards (scale/kept.py)
+        try:
+            store = await stores(config)
+        except Exception as exc:
+            raise map_error(exc) from exc
+        yield Context(store, config, progress) if progress is not None else Context(store, config)
         return
     try:
         async with open_store(config) as store:
@@ -53,7 +83,16 @@ async def _context(config: Config | None, progress: ShardCounts | None) -> Async
         raise map_error(exc) from exc
 
 
-async def sync_shard(spec: ShardSpec, attempt: int, worker: str) -> ShardResult:
+def shard_filter(job: Migration, source: Path | S3Location) -> KeyFilter:
+    """put/get/cp of a tree take every file: no globs, and no ignore file (sync's alone); cp
+    every object, the trash and folder markers sync leaves out too."""
+    if job.copies_all:
+        return KeyFilter(every_key=job.action == "cp")
+    return load_filter(source if isinstance(source, Path) else None, list(job.excludes), list(job.includes))
+
+
+async def sync_shard(spec: ShardSpec, attempt: int, worker: str, sink: Callable[[Any], None] | None = None,
+                     stores: Stores | None = None) -> ShardResult:
     """Sync the shard's keys; a failed object is counted, a failed shard raises (run_shard
     turns that into the attempt's cause)."""
     job = spec.migration
@@ -61,15 +100,15 @@ async def sync_shard(spec: ShardSpec, attempt: int, worker: str) -> ShardResult:
     source, dest = side(job.source), side(job.destination)
     if spec.keys is not None and not (isinstance(source, S3Location) and isinstance(dest, S3Location)):
         raise ConfigError("a manifest names objects: it needs s3:// on both sides")
-    counts = ShardCounts()
-    options = SyncOptions(rule=RULES[job.rule], delete=job.delete, trash=job.trash, dry_run=job.dry_run,
-                          keys=load_filter(source if isinstance(source, Path) else None, list(job.excludes),
-                                           list(job.includes)),
+    counts = ShardCounts(spec.number, attempt, sink)
+    options = SyncOptions(rule=COPY_ALL if job.copies_all else RULES[job.rule], delete=job.delete,
+                          trash=job.trash, dry_run=job.dry_run, keys=shard_filter(job, source),
                           span=spec.span, only=spec.keys)
-    async with _context(job.config, counts) as ctx, _context(job.source_config, None) as src_ctx:
+    async with _context(job.config, counts, stores) as ctx, _context(job.source_config, None, stores) as src_ctx:
         if src_ctx is not None:  # one limit across both stores, as a one-process sync has
             src_ctx = Context(src_ctx.store, src_ctx.config, counts, ctx.slots, ctx.buffers)
         summary, stats = await sync(ctx, source, dest, options, src_ctx)
+    counts.flush()
     return ShardResult(spec.number, attempt, worker, copied=stats.copied, skipped=stats.skipped,
                        deleted=stats.deleted, failed=summary.failed, bytes=summary.bytes, etag_match=counts.matched,
                        unverifiable=summary.unverified, seconds=time.monotonic() - started,
