@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import filecmp
 import subprocess
 import sys
@@ -10,6 +11,12 @@ import pytest
 
 from s3ferry.core.config import GiB, MiB
 from s3ferry.core.etag import normalize
+from s3ferry.core.locations import S3Location
+from s3ferry.core.results import Verdict
+from s3ferry.local.buffers import PartBuffers
+from s3ferry.ops.context import Context
+from s3ferry.ops.put import upload_file
+from s3ferry.store.s3 import open_store
 
 from helpers import interrupt_when, random_file, run_cli
 
@@ -67,6 +74,27 @@ def test_put_memory_is_bounded_and_flat_in_file_size(ceph, tmp_path):
         for key in ("small", "large"):
             s3.delete_object(Bucket="rss", Key=key)
         s3.delete_bucket(Bucket="rss")
+
+
+def test_part_buffers_stay_within_the_memory_budget(server, bucket, tmp_path):
+    """16 requests may be in flight, but the part buffers held at once (lent or free, counted
+    by the pool itself at its peak) never exceed config.part_memory: three 5 MiB parts."""
+    src = random_file(tmp_path / "40m.bin", 40 * MiB, seed=5)
+    config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_concurrency=16,
+                           part_memory=15 * MiB)
+
+    async def put() -> tuple[object, int]:
+        async with open_store(config) as store:
+            buffers = PartBuffers(config.part_memory)
+            result = await upload_file(Context(store, config, buffers=buffers), src,
+                                       S3Location(bucket, "40m.bin"))
+            return result, buffers.peak
+
+    result, peak = asyncio.run(put())
+    assert result.verdict is Verdict.MATCH, result  # type: ignore[attr-defined]
+    assert 5 * MiB < peak <= 15 * MiB  # parts did overlap, within the budget
+    head = server.client().head_object(Bucket=bucket, Key="40m.bin")
+    assert normalize(head["ETag"]).endswith("-8")
 
 
 def test_sigint_aborts_the_multipart_upload(server, bucket, tmp_path):

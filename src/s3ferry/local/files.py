@@ -68,7 +68,7 @@ def read_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> tuple[me
             got += n
         return buffer, hashlib.md5(buffer).digest()
     except BaseException:
-        buffers.forget()
+        buffers.discard(buffer)  # the caller gives back the room it reserved
         raise
 
 

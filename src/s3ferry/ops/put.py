@@ -119,7 +119,7 @@ def _read_part(fd: int, offset: int, size: int, crc: bool,
     try:
         return data, digest, checksums.crc64nvme(data) if crc else None
     except BaseException:
-        buffers.forget()
+        buffers.discard(data)
         raise
 
 
@@ -217,13 +217,19 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
 
 async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
                      crc: bool = False) -> tuple[Any, bytes, int | None]:
-    # The part's buffer goes back to the pool before its slot is released.
-    data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
+    # Room in the memory budget first: parts beyond it wait here, holding no buffer. The
+    # part's buffer goes back to the pool before its slot is released.
+    await ctx.buffers.reserve(part.size)
+    try:
+        data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
+    except BaseException:
+        ctx.buffers.release(part.size)
+        raise
     extra = _checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
     try:
         response = await ctx.store.upload_part(dest, upload_id, part.number, data, digest, **extra)
     except BaseException:
-        ctx.buffers.forget()  # a failed send may still hold the bytes: never reuse them
+        ctx.buffers.forget(data)  # a failed send may still hold the bytes: never reuse them
         raise
     ctx.buffers.give(data)
     return response, digest, value
