@@ -31,10 +31,12 @@ DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_MULTIPART_THRESHOLD = 8 * MiB
 DEFAULT_MAX_CONCURRENCY = 16
 # Bytes of upload part buffers held at once across all files, lent or free: parts beyond it
-# wait for room (a part larger than the budget goes alone). The concurrency still bounds the
-# requests in flight; this bounds the memory, whatever -c says. 64 MiB is 8 parts of 8 MiB:
-# as fast as 16 on a local Ceph, and the 1 GiB put's peak RSS falls from ~220 to ~140 MiB.
-DEFAULT_PART_MEMORY = 64 * MiB
+# wait for room, so the concurrency bounds the requests in flight and this the memory, whatever
+# -c says. 48 MiB is 6 parts of 8 MiB: the 1 GiB put's peak RSS falls from ~220 to ~140 MiB
+# at no cost in speed on a local Ceph (benchmarks/profile.md, "memory"). A larger --part-size
+# still gets MIN_PARTS_IN_FLIGHT parts at once (the user chose the size; see Config.part_budget).
+DEFAULT_PART_MEMORY = 48 * MiB
+MIN_PARTS_IN_FLIGHT = 4
 DEFAULT_MAX_ATTEMPTS = 5
 # Seconds a failing request keeps being retried (with at least max_attempts tries): long
 # enough to ride out a server restart (about 8 s for radosgw) with room to spare.
@@ -173,6 +175,15 @@ class Config:
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def part_budget(self) -> int:
+        """Bytes of part buffers an upload may hold at once: part_memory, or room for
+        MIN_PARTS_IN_FLIGHT parts of the configured size if that is more, and never more than
+        the concurrency could use. A part raised past the configured size (a file of over
+        10,000 parts) gets fewer in flight: memory does not grow with the file."""
+        wanted = max(self.part_memory, MIN_PARTS_IN_FLIGHT * self.part_size)
+        return min(wanted, self.max_concurrency * self.part_size)
 
     @property
     def pool_size(self) -> int:
