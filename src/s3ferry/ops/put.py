@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -14,8 +15,8 @@ from anyio import to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder, encode_crc, etag_is_opaque
-from s3ferry.core.config import META_PART_SIZE
-from s3ferry.core.errors import IntegrityError, UnverifiableError
+from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
+from s3ferry.core.errors import IntegrityError, SourceChangedError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
 from s3ferry.core.object_options import write_params
@@ -196,10 +197,17 @@ async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, p
 
 
 def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
-    if crc:  # the CRC needs the bytes in memory anyway
-        data, digest = fileio.read_and_hash(fd, part.offset, part.size)
-        return digest, checksums.crc64nvme(data)
-    return fileio.hash_range(fd, part.offset, part.size), None
+    """A stored part's MD5 (and CRC), a block at a time: re-hashing holds no part buffer."""
+    md5, value, offset, end = hashlib.md5(), 0, part.offset, part.end
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {part.size} bytes at {part.offset})")
+        md5.update(block)
+        if crc:
+            value = checksums.crc64nvme(block, value)
+        offset += len(block)
+    return md5.digest(), value if crc else None
 
 
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
