@@ -353,7 +353,8 @@ def test_a_file_edited_during_its_upload_is_sent_again(server, bucket, tmp_path)
 # ---- 7. SIGTERM and SIGHUP are Ctrl-C -----------------------------------------------------------
 
 def _stall_parts(proxy: FaultProxy) -> None:
-    # Part 2 is held forever: the upload exists, and the process waits on it.
+    # Part 2 is held forever: the upload exists, and the process waits on it. Wait on the stall
+    # being taken (injected), not on its record, which is written only when the client gives up.
     proxy.set_fault("stall", stall_seconds=None, match=lambda method, target: "partNumber=2" in target)
 
 
@@ -386,7 +387,7 @@ def test_sigterm_and_sighup_abort_the_upload(server, bucket, tmp_path, sig, code
         _stall_parts(proxy)
         process = start(server, tmp_path, "put", str(src), f"s3://{bucket}/big.bin", "--part-size", "5MiB",
                         "-c", "2", endpoint=proxy.url)
-        _wait_for(lambda: proxy.stats.faults("stall"), process, "a part was in flight")
+        _wait_for(lambda: proxy.injected("stall"), process, "a part was in flight")
         returncode, stderr = _signalled(process, sig)
     assert returncode == code, stderr
     assert "Traceback" not in stderr
@@ -400,7 +401,7 @@ def test_sigterm_with_keep_partial_keeps_the_upload(server, bucket, tmp_path):
         _stall_parts(proxy)
         process = start(server, tmp_path, "put", str(src), f"s3://{bucket}/big.bin", "--part-size", "5MiB",
                         "-c", "2", "--keep-partial", endpoint=proxy.url)
-        _wait_for(lambda: proxy.stats.faults("stall"), process, "a part was in flight")
+        _wait_for(lambda: proxy.injected("stall"), process, "a part was in flight")
         returncode, stderr = _signalled(process, signal.SIGTERM)
     assert returncode == 143, stderr
     kept = uploads(server, bucket)
@@ -419,7 +420,7 @@ def test_sigterm_during_a_get_leaves_no_temporary_file(server, bucket, tmp_path)
                         match=lambda method, target: "big.bin" in target and "list-type" not in target)
         process = start(server, tmp_path, "get", f"s3://{bucket}/big.bin", str(dest / "big.bin"),
                         "--part-size", "5MiB", endpoint=proxy.url)
-        _wait_for(lambda: proxy.stats.faults("stall"), process, "a range was in flight")
+        _wait_for(lambda: proxy.injected("stall"), process, "a range was in flight")
         returncode, stderr = _signalled(process, signal.SIGTERM)
     assert returncode == 143, stderr
     assert temporaries(tmp_path) == [] and not (dest / "big.bin").exists()
