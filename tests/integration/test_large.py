@@ -97,6 +97,34 @@ def test_part_buffers_stay_within_the_memory_budget(server, bucket, tmp_path):
     assert normalize(head["ETag"]).endswith("-8")
 
 
+def test_a_failed_part_leaves_the_budget_whole(server, bucket, tmp_path):
+    """One part fails while others are being read or sent (and are cancelled): every byte
+    reserved comes back, and only reusable buffers are still counted."""
+    src = random_file(tmp_path / "40m.bin", 40 * MiB, seed=6)
+    config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_concurrency=8,
+                           part_memory=20 * MiB, max_attempts=1)
+
+    async def put() -> tuple[object, PartBuffers]:
+        async with open_store(config) as store:
+            send = store.upload_part
+
+            async def failing(loc, upload_id, number, *args, **kwargs):  # type: ignore[no-untyped-def]
+                if number == 3:
+                    raise OSError("disk on fire")
+                return await send(loc, upload_id, number, *args, **kwargs)
+
+            store.upload_part = failing  # type: ignore[method-assign]
+            buffers = PartBuffers(config.part_budget)
+            result = await upload_file(Context(store, config, buffers=buffers), src, S3Location(bucket, "40m.bin"))
+            return result, buffers
+
+    result, buffers = asyncio.run(put())
+    assert result.error and "disk on fire" in result.error, result  # type: ignore[attr-defined]
+    assert buffers._reserved == 0
+    assert buffers._held == sum(len(b) for b in buffers._free)
+    assert server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
 def test_sigint_aborts_the_multipart_upload(server, bucket, tmp_path):
     src = random_file(tmp_path / "big.bin", 256 * MiB, seed=4)
     s3 = server.client()

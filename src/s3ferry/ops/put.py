@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder, encode_crc, etag_is_opaque
@@ -229,7 +229,11 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
     # part's buffer goes back to the pool before its slot is released.
     await ctx.buffers.reserve(part.size)
     try:
-        data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
+        # Shielded: the thread finishes its read either way, and a cancellation must then
+        # reach the send below, whose clean-up gives the buffer back to the count.
+        with CancelScope(shield=True):
+            data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc,
+                                                           ctx.buffers)
     except BaseException:
         ctx.buffers.release(part.size)
         raise
