@@ -150,6 +150,19 @@ def test_file_single_layout_reads_into_a_reused_buffer_and_equals_reference(tmp_
     assert got == {part: etag_of_bytes(payload, part)}
 
 
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), workers=st.sampled_from([2, 3, 4]), block=st.sampled_from([1000, 4096, 65536]))
+def test_many_candidates_from_a_file_through_the_reused_ring_equal_reference(tmp_path_factory, seed, workers, block):
+    """Hundreds of blocks through a ring of QUEUE_DEPTH + 2 reused buffers, read by several
+    workers: a buffer overwritten while a worker still hashed it would change a digest."""
+    payload = random.Random(seed).randbytes(300_000 + seed)
+    path = tmp_path_factory.mktemp("m") / "f"
+    path.write_bytes(payload)
+    sizes = [5000, 7777, 65536, 100_001, 150_000]
+    got = composite_etags(hash_file_parts(path, len(payload), sizes, workers=workers, block=block))
+    assert got == {p: etag_of_bytes(payload, p) for p in sizes}
+
+
 def test_file_that_shrank_raises(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * 100)

@@ -156,7 +156,9 @@ def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, 
     for thread in threads:
         thread.start()
     try:
-        _read_blocks(read_at, size, block, lambda view: [q.put(view) for q in queues])
+        # A worker whose queue took block k has begun block k - QUEUE_DEPTH and finished
+        # k - QUEUE_DEPTH - 1, so a ring of QUEUE_DEPTH + 2 buffers is never overwritten early.
+        _read_blocks(read_at, size, block, lambda view: [q.put(view) for q in queues], ring=QUEUE_DEPTH + 2)
     finally:
         for q in queues:
             q.put(None)
@@ -167,13 +169,26 @@ def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, 
     return {h.part_size: h.finish() for h in hashers}
 
 
-def _read_blocks(read_at: ReadAt, size: int, block: int, emit: Callable[[memoryview], object]) -> None:
-    offset = 0
+def _read_blocks(read_at: ReadAt, size: int, block: int, emit: Callable[[memoryview], object],
+                 ring: int = 1) -> None:
+    """Emit the bytes in order. A reader that can read ``into`` a buffer fills a ring of
+    ``ring`` reused buffers (no fresh block, no page faults per block); the caller picks a ring
+    long enough that no consumer still reads a buffer when its turn comes again."""
+    into = getattr(read_at, "into", None)
+    buffers = [memoryview(bytearray(min(block, size))) for _ in range(ring)] if into and size else []
+    offset, turn = 0, 0
     while offset < size:
-        data = read_at(offset, min(block, size - offset))
+        want = min(block, size - offset)
+        if into is not None:
+            view = buffers[turn % ring][:want]
+            turn += 1
+            got = into(view, offset)
+            data = view[:got]
+        else:
+            data = memoryview(read_at(offset, want))
         if not data:
             raise EOFError(f"file shrank: nothing at offset {offset} of {size}")
-        emit(memoryview(data))
+        emit(data)
         offset += len(data)
 
 
