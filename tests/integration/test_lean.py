@@ -257,3 +257,33 @@ def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket):
     assert sorted(i.get("Prefix") or i["Key"] for i in top) == \
         sorted([p["Prefix"] for p in nested["CommonPrefixes"]] + [c["Key"] for c in nested["Contents"]])
     assert [i["Key"] for i in after] == ["p/sub/2", "p/z~(x)", "p/é/ü"]  # UTF-8 byte order
+
+
+@lanes
+def test_hot_requests_build_no_botocore_client(server, bucket):
+    """On an explicit endpoint the lean path finds the bucket's URL, the credentials and the
+    pool itself (store/direct.py): the aiobotocore client, ~80 ms of CPU to build, is built
+    only for the first request that needs it (here: CreateMultipartUpload)."""
+    data = os.urandom(1000)
+    loc = S3Location(bucket, "lazy/obj")
+
+    async def main():
+        async with open_store(server.config(engine="lean")) as store:
+            assert store.lean._direct is not None
+            await store.put(loc, memoryview(data), ContentMD5=_b64md5(data))
+            head = await store.head(loc)
+            got: list[bytes] = []
+
+            async def sink(offset, chunks):
+                got.extend(chunks)
+
+            await store.read_range(loc, Part(1, 0, len(data)), sink, whole=True)
+            pages = [item async for item in store.list_objects(S3Location(bucket, "lazy/"))]
+            built_by_hot_requests = store.client.built
+            upload_id = await store.create_upload(loc)
+            await store.abort_upload(loc, upload_id)
+            return head, b"".join(got), pages, built_by_hot_requests, store.client.built
+
+    head, got, pages, before, after = asyncio.run(main())
+    assert head["ContentLength"] == len(data) and got == data and [p["Key"] for p in pages] == ["lazy/obj"]
+    assert (before, after) == (False, True)

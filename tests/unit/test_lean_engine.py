@@ -43,3 +43,45 @@ def test_a_client_without_the_needed_internals_leaves_every_request_to_botocore(
 
     assert asyncio.run(main()) == (NOT_SERVED, NOT_SERVED, NOT_SERVED)
     assert engine._buckets == {"bucket": None}  # resolved once, then remembered
+
+
+def test_direct_endpoints_only_where_botocores_rules_would_agree(monkeypatch):
+    from aiobotocore.session import AioSession
+
+    from s3ferry.core.config import Config
+    from s3ferry.store.direct import usable
+
+    for name in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    explicit = Config(endpoint_url="http://127.0.0.1:9000")
+    assert usable(explicit, AioSession())
+    assert not usable(Config(), AioSession())  # AWS itself: botocore's rules
+    monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
+    assert not usable(explicit, AioSession())
+
+
+def test_the_lazy_client_is_built_once_on_first_use(monkeypatch):
+    from contextlib import AsyncExitStack
+
+    from s3ferry.core.config import Config
+    from s3ferry.store.client import LazyClient, new_session
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    config = Config(endpoint_url="http://127.0.0.1:9")
+
+    async def main():
+        async with AsyncExitStack() as stack:
+            lazy = LazyClient(config, new_session(config), stack)
+            before = lazy.built
+            first, second = await asyncio.gather(lazy.created(), lazy.created())
+            url = await lazy.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+            return before, first is second, lazy.built, lazy.meta.region_name, url
+
+    before, same, built, region, url = asyncio.run(main())
+    assert (before, same, built) == (False, True, True)
+    assert region == "us-east-1" and url.startswith("http://127.0.0.1:9/b/k?")

@@ -7,32 +7,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import PurePosixPath
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from s3ferry.cli import lines
-from s3ferry.cli.lines import Tally, human_size, result_dict, summary_dict
+from s3ferry.cli.lines import Tally, human_size, result_dict, summary_dict  # noqa: F401 - human_size: cli/cluster.py imports it from here
 from s3ferry.core.results import DRY_RUN, Summary, TransferResult, Verdict
 
-
-class AmountColumn(ProgressColumn):
-    """`12.0/76.3 MiB`, or `12.0 MiB` while the total is still being counted (never `?`)."""
-
-    def render(self, task: Task) -> Text:
-        done = human_size(task.completed)
-        text = done if task.total is None else f"{done}/{human_size(task.total)}"
-        return Text(text, style="progress.download")
-
-
-class RateColumn(ProgressColumn):
-    """The rate in the summary's units (MiB/s), blank until there is one."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{human_size(speed)}/s", style="progress.data.speed")
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class Reporter:
@@ -57,8 +39,9 @@ class Reporter:
         self._tree = False
         self._name = ""
         if not json_lines and not quiet and err.isatty():
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), AmountColumn(), RateColumn(),
-                                 TimeRemainingColumn(), console=Console(file=err), transient=True)
+            from s3ferry.cli.bar import progress_bar  # rich: only for a terminal (~30 ms of imports)
+
+            self._bar = progress_bar(err)
 
     @property
     def wants_totals(self) -> bool:

@@ -8,7 +8,9 @@ import gc
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -39,14 +41,113 @@ def bound_allocator() -> None:
 def coalesce_without_copy() -> None:
     """aiohttp on Python < 3.12.9 joins the request headers and the whole body into one new
     bytes object before writing (asyncio's writelines had a bug then). Under uvloop, which has
-    no such bug, writelines hands the part to the socket without that 8 MiB copy."""
+    no such bug, writelines hands the part to the socket without that 8 MiB copy. Applied when
+    aiohttp is first imported, not now: commands that send nothing never import it (~0.13 s)."""
     if os.environ.get("S3FERRY_AIOHTTP_JOIN"):
         return
-    try:
-        import aiohttp.http_writer as writer
-    except ImportError:
+
+    def apply(writer: ModuleType) -> None:
+        writer.SKIP_WRITELINES = False  # type: ignore[attr-defined]
+
+    after_import("aiohttp.http_writer", apply)
+
+
+def defer_aiohttp_certificates() -> None:
+    """aiohttp, when imported, builds two default SSL contexts and loads the system's CA
+    certificates into each (~20 ms of CPU apiece), for requests that bring no context of their
+    own. botocore's connections always bring one, so in most runs both loads are waste. While
+    aiohttp.connector runs, a context asked to load them becomes one that loads the same
+    certificates on its first TLS connection instead: the same verification, only later."""
+    if "aiohttp.connector" in sys.modules:
         return
-    writer.SKIP_WRITELINES = False
+    import ssl
+
+    class DeferredCertificates(ssl.SSLContext):
+        """An SSLContext whose default CA certificates load when it first wraps a connection."""
+
+        def set_default_verify_paths(self) -> None:
+            self._pending = True
+
+        def _load(self) -> None:
+            if self.__dict__.pop("_pending", False):
+                super().set_default_verify_paths()
+
+        def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:
+            self._load()
+            return super().wrap_socket(*args, **kwargs)
+
+        def wrap_bio(self, *args: Any, **kwargs: Any) -> Any:
+            self._load()
+            return super().wrap_bio(*args, **kwargs)
+
+        def get_ca_certs(self, *args: Any, **kwargs: Any) -> Any:
+            self._load()
+            return super().get_ca_certs(*args, **kwargs)
+
+        def cert_store_stats(self) -> Any:
+            self._load()
+            return super().cert_store_stats()
+
+    def deferred(context: ssl.SSLContext) -> None:
+        context.__class__ = DeferredCertificates  # same layout: only the methods change
+        context._pending = True  # type: ignore[attr-defined]
+
+    def before(_: ModuleType) -> None:
+        ssl.SSLContext.set_default_verify_paths = deferred  # type: ignore[method-assign]
+
+    def after(_: ModuleType) -> None:
+        del ssl.SSLContext.set_default_verify_paths  # the C method of _ssl._SSLContext again
+
+    if "set_default_verify_paths" not in vars(ssl.SSLContext):  # nobody else patched it
+        sys.meta_path.insert(0, _ImportHook("aiohttp.connector", after, before))
+
+
+def after_import(name: str, apply: Callable[[ModuleType], None]) -> None:
+    """Call ``apply`` with module ``name`` right after it is first imported (now, if it is)."""
+    if name in sys.modules:
+        apply(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _ImportHook(name, apply))
+
+
+class _ImportHook:
+    """A meta-path finder for one module: finds it as the other finders do, and wraps its
+    loader so that ``before`` and ``after`` run around the module's code."""
+
+    def __init__(self, name: str, after: Callable[[ModuleType], None],
+                 before: Callable[[ModuleType], None] | None = None) -> None:
+        self.name = name
+        self.after = after
+        self.before = before
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Around(spec.loader, self)
+        return spec
+
+
+class _Around:
+    def __init__(self, loader: Any, hook: _ImportHook) -> None:
+        self.loader = loader
+        self.hook = hook
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        if self.hook.before is not None:
+            self.hook.before(module)
+        try:
+            self.loader.exec_module(module)
+        except BaseException:
+            if self.hook.before is not None:
+                self.hook.after(module)  # undo what before did
+            raise
+        self.hook.after(module)
 
 
 def lazy_import(name: str) -> ModuleType:

@@ -8,6 +8,7 @@ UploadPart) carry; a unit test checks them against botocore's service model.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -147,16 +148,24 @@ def _convert(value: str, kind: str) -> Any:
     if kind == _B:
         return value.lower() == "true"
     if kind == _T:
-        try:
-            return parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return value  # botocore also keeps an unparseable Expires as text
+        return _http_date(value)
     if kind == _ISO:
         try:
             return datetime.fromisoformat(value)
         except ValueError:
             return value
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date(value: str) -> Any:
+    """An HTTP date (Last-Modified, Expires) as a datetime. Cached: replies within one second
+    carry the same text, and parsing it was a third of a reply's parse (datetimes are
+    immutable, so sharing one is safe)."""
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return value  # botocore also keeps an unparseable Expires as text
 
 
 def reply_metadata(headers: Mapping[str, str], status: int) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -41,17 +42,29 @@ def _aio_config(config: Config) -> AioConfig:
     )
 
 
-@asynccontextmanager
-async def open_client(config: Config) -> AsyncIterator[S3Client]:
-    """An S3 client sized to the config's concurrency. Profiles and AWS_* variables work as
-    in aws-cli because botocore's own session resolves them. aiobotocore's session, not
-    aioboto3's: boto3 adds nothing to a client but ~0.15 s of imports to every run."""
+def new_session(config: Config) -> AioSession:
+    """botocore's session for ``config``'s profile: it resolves profiles, credentials and
+    AWS_* variables as aws-cli does. An unknown profile is a ConfigError here."""
     session = AioSession(profile=config.profile)
+    region_of(config, session)
+    return session
+
+
+def region_of(config: Config, session: AioSession) -> str:
     try:
         # Stores other than AWS ignore the region, but SigV4 needs one to sign with.
-        region = config.region or session.get_config_variable("region") or "us-east-1"
+        return config.region or session.get_config_variable("region") or "us-east-1"
     except ProfileNotFound as exc:
         raise ConfigError(str(exc)) from None
+
+
+@asynccontextmanager
+async def open_client(config: Config, session: AioSession | None = None) -> AsyncIterator[S3Client]:
+    """An S3 client sized to the config's concurrency, on ``session`` (a new one if None).
+    aiobotocore's session, not aioboto3's: boto3 adds nothing to a client but ~0.15 s of
+    imports to every run."""
+    session = session or new_session(config)
+    region = region_of(config, session)
     # Plain http has no certificates to check, but botocore would still load the CA bundle
     # (~30 ms of CPU, in every run against a local store).
     verify = False if (config.endpoint_url or "").startswith("http://") else None
@@ -78,3 +91,40 @@ def _cache_endpoints(client: S3Client) -> None:
         return resolve(**{k: v for k, v in params.items() if k not in UNREAD_ENDPOINT_PARAMS})
 
     provider.resolve_endpoint = resolve_endpoint
+
+
+class LazyClient:
+    """The aiobotocore client, built on the first request that needs it: the lean path serves
+    the hot requests without one, and building it costs ~80 ms of CPU (store/direct.py).
+    Any client method called on this object builds the client, then calls it."""
+
+    def __init__(self, config: Config, session: AioSession, stack: AsyncExitStack):
+        self._config = config
+        self._session = session
+        self._stack = stack  # closes the client with the store
+        self._client: S3Client | None = None
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._client is not None
+
+    async def created(self) -> S3Client:
+        if self._client is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._client is None:
+                    self._client = await self._stack.enter_async_context(open_client(self._config, self._session))
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        client = self.__dict__.get("_client")
+        if client is not None:
+            return getattr(client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await getattr(await self.created(), name)(*args, **kwargs)
+
+        return call

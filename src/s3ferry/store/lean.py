@@ -32,7 +32,8 @@ from s3ferry.core.config import Config
 from s3ferry.core.locations import S3Location
 from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credentials, Signer, canonical_query, quote_key
 from s3ferry.store import debug
-from s3ferry.store.client import S3Client
+from s3ferry.store.client import LazyClient, S3Client
+from s3ferry.store.direct import Direct
 from s3ferry.store.lean_http import (
     botocore_error,
     client_error,
@@ -74,10 +75,12 @@ class _Bucket:
 
 class LeanEngine:
     """Sends the hot requests for one aiobotocore client (its credentials, endpoint rules,
-    connection pool and TLS/proxy settings)."""
+    connection pool and TLS/proxy settings), or, given ``direct``, for the same session
+    without building the client while direct's endpoint resolution serves the bucket."""
 
-    def __init__(self, client: Any, sign_payload: bool = False) -> None:
+    def __init__(self, client: Any, sign_payload: bool = False, direct: Direct | None = None) -> None:
         self._client = client
+        self._direct = direct
         self._sign_payload = sign_payload
         self._buckets: dict[str, _Bucket | None] = {}
         self._clock = Clock()
@@ -96,27 +99,36 @@ class LeanEngine:
         return self._buckets[bucket]
 
     async def _resolve(self, bucket: str) -> _Bucket | None:
-        client = self._client
-        model = client.meta.service_model.operation_model("HeadObject")
-        context: dict[str, Any] = {}
-        url, extra_headers, props = await client._resolve_endpoint_ruleset(model, {"Bucket": bucket, "Key": "k"},
-                                                                           context)
-        schemes = props.get("authSchemes") or [{"name": "sigv4"}]
-        scheme = schemes[0]
-        if extra_headers or scheme.get("name") != "sigv4" or "s3express" in str(props).lower():
-            return None  # SigV4a, S3 Express sessions, ...: botocore's business
-        region = scheme.get("signingRegion") or client.meta.region_name
-        base = url.rstrip("/")
+        direct = self._direct
+        where = direct.endpoint(bucket) if direct is not None else None
+        if direct is not None and where is not None:
+            base, region, service, http = where.base, direct.region, "s3", direct.http
+        else:
+            client = await self._real_client()
+            model = client.meta.service_model.operation_model("HeadObject")
+            url, extra_headers, props = await client._resolve_endpoint_ruleset(
+                model, {"Bucket": bucket, "Key": "k"}, {})
+            scheme = (props.get("authSchemes") or [{"name": "sigv4"}])[0]
+            if extra_headers or scheme.get("name") != "sigv4" or "s3express" in str(props).lower():
+                return None  # SigV4a, S3 Express sessions, ...: botocore's business
+            base, http = url.rstrip("/"), client._endpoint.http_session
+            region = scheme.get("signingRegion") or client.meta.region_name
+            service = scheme.get("signingName") or "s3"
         parts = urlsplit(base)
-        http = client._endpoint.http_session
         proxy = http._proxy_config.proxy_url_for(base)
         session = await http._get_session(proxy)
-        return _Bucket(bucket, base, parts.path, host(parts), Signer(region, scheme.get("signingName") or "s3"),
-                       session, proxy, http._proxy_config.proxy_headers_for(base))
+        return _Bucket(bucket, base, parts.path, host(parts), Signer(region, service), session, proxy,
+                       http._proxy_config.proxy_headers_for(base))
+
+    async def _real_client(self) -> Any:
+        return await self._client.created() if isinstance(self._client, LazyClient) else self._client
 
     async def _credentials(self) -> Credentials:
         """Fresh credentials from the client's own provider chain (refreshing ones refresh)."""
-        source = self._client._request_signer._credentials
+        if self._direct is not None:
+            source = await self._direct.credentials()
+        else:
+            source = (await self._real_client())._request_signer._credentials
         if source is None:
             raise NoCredentialsError()
         frozen = await source.get_frozen_credentials()
@@ -232,9 +244,9 @@ class LeanStore(ObjectStore):
     """The ObjectStore whose hot requests take the lean path. The operations, the retry
     policy (each attempt is one lean request) and every other request are ObjectStore's."""
 
-    def __init__(self, client: S3Client, config: Config):
+    def __init__(self, client: S3Client, config: Config, direct: Direct | None = None):
         super().__init__(client, config)
-        self.lean = LeanEngine(client, sign_payload=config.sign_payload)
+        self.lean = LeanEngine(client, sign_payload=config.sign_payload, direct=direct)
 
     async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
                    **params: Any) -> Reply:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from s3ferry.core.config import (
@@ -23,7 +23,7 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.objects import batches
 from s3ferry.core.parts import Part
 from s3ferry.store.buckets import BucketRequests
-from s3ferry.store.client import Reply, S3Client, open_client
+from s3ferry.store.client import LazyClient, Reply, S3Client, new_session, open_client
 from s3ferry.store.errors import error_code, is_missing
 from s3ferry.store.multipart import MultipartRequests
 from s3ferry.store.ranges import Sink, feed_range, pieces
@@ -190,11 +190,16 @@ class ObjectStore(MultipartRequests, BucketRequests):
 
 @asynccontextmanager
 async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
-    """The store for ``config``'s endpoint, credentials and limits, on ``config.engine``."""
-    async with open_client(config) as client:
-        if config.engine == "lean":
-            from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
-
-            yield LeanStore(client, config)
-        else:
+    """The store for ``config``'s endpoint, credentials and limits, on ``config.engine``. The
+    lean engine builds the aiobotocore client only when a request needs it (store/direct.py)."""
+    if config.engine != "lean":
+        async with open_client(config) as client:
             yield ObjectStore(client, config)
+        return
+    from s3ferry.store.direct import open_direct  # these import aiohttp's internals: lean only
+    from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+
+    async with AsyncExitStack() as stack:
+        session = new_session(config)
+        direct = await stack.enter_async_context(open_direct(config, session))
+        yield LeanStore(LazyClient(config, session, stack), config, direct)
