@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import filecmp
 import subprocess
 import sys
 
 import pytest
+from helpers import interrupt_when, random_file, run_cli
 
 from s3ferry.core.config import GiB, MiB
 from s3ferry.core.etag import normalize
-
-from helpers import interrupt_when, random_file, run_cli
+from s3ferry.core.locations import S3Location
+from s3ferry.core.results import Verdict
+from s3ferry.local.buffers import PartBuffers
+from s3ferry.ops.context import Context
+from s3ferry.ops.put import upload_file
+from s3ferry.store.s3 import open_store
 
 RSS_PROBE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
@@ -67,6 +73,56 @@ def test_put_memory_is_bounded_and_flat_in_file_size(ceph, tmp_path):
         for key in ("small", "large"):
             s3.delete_object(Bucket="rss", Key=key)
         s3.delete_bucket(Bucket="rss")
+
+
+def test_part_buffers_stay_within_the_memory_budget(server, bucket, tmp_path):
+    """16 requests may be in flight, but the part buffers held at once (lent or free, counted
+    by the pool itself at its peak) never exceed the budget: four 5 MiB parts."""
+    src = random_file(tmp_path / "40m.bin", 40 * MiB, seed=5)
+    config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_concurrency=16,
+                           part_memory=15 * MiB)
+
+    async def put() -> tuple[object, int]:
+        async with open_store(config) as store:
+            buffers = PartBuffers(config.part_budget)
+            result = await upload_file(Context(store, config, buffers=buffers), src,
+                                       S3Location(bucket, "40m.bin"))
+            return result, buffers.peak
+
+    result, peak = asyncio.run(put())
+    assert result.verdict is Verdict.MATCH, result  # type: ignore[attr-defined]
+    assert config.part_budget == 20 * MiB  # 15 MiB, raised to room for 4 parts
+    assert 5 * MiB < peak <= 20 * MiB  # parts did overlap, within the budget
+    head = server.client().head_object(Bucket=bucket, Key="40m.bin")
+    assert normalize(head["ETag"]).endswith("-8")
+
+
+def test_a_failed_part_leaves_the_budget_whole(server, bucket, tmp_path):
+    """One part fails while others are being read or sent (and are cancelled): every byte
+    reserved comes back, and only reusable buffers are still counted."""
+    src = random_file(tmp_path / "40m.bin", 40 * MiB, seed=6)
+    config = server.config(part_size=5 * MiB, multipart_threshold=5 * MiB, max_concurrency=8,
+                           part_memory=20 * MiB, max_attempts=1)
+
+    async def put() -> tuple[object, PartBuffers]:
+        async with open_store(config) as store:
+            send = store.upload_part
+
+            async def failing(loc, upload_id, number, *args, **kwargs):  # type: ignore[no-untyped-def]
+                if number == 3:
+                    raise OSError("disk on fire")
+                return await send(loc, upload_id, number, *args, **kwargs)
+
+            store.upload_part = failing  # type: ignore[method-assign]
+            buffers = PartBuffers(config.part_budget)
+            result = await upload_file(Context(store, config, buffers=buffers), src, S3Location(bucket, "40m.bin"))
+            return result, buffers
+
+    result, buffers = asyncio.run(put())
+    assert result.error and "disk on fire" in result.error, result  # type: ignore[attr-defined]
+    assert buffers._reserved == 0
+    assert buffers._held == sum(len(b) for b in buffers._free)
+    assert server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_sigint_aborts_the_multipart_upload(server, bucket, tmp_path):

@@ -66,3 +66,13 @@ def test_kms_and_customer_key_objects_have_opaque_etags():
     assert etag_is_opaque({"SSECustomerAlgorithm": "AES256"})
     assert not etag_is_opaque({"ServerSideEncryption": "AES256"})
     assert not etag_is_opaque({})
+
+
+@settings(max_examples=50)
+@given(data=st.binary(max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=5))
+def test_crc64nvme_piece_by_piece_equals_the_whole(data: bytes, cuts: list[int]) -> None:
+    value, start = 0, 0
+    for end in sorted(min(c, len(data)) for c in cuts) + [len(data)]:
+        value = crc64nvme(data[start:end], value)
+        start = end
+    assert value == crc64nvme(data)

@@ -46,3 +46,20 @@ def test_parse_size(text, value):
 def test_parse_size_rejects(text):
     with pytest.raises(ConfigError):
         parse_size(text)
+
+
+def test_part_budget_is_the_memory_setting_whatever_the_concurrency() -> None:
+    assert Config().part_budget == 48 * MiB  # 6 parts of 8 MiB, though 16 may be in flight
+    assert Config(max_concurrency=256).part_budget == 48 * MiB
+    assert Config(max_concurrency=2).part_budget == 16 * MiB  # never more than -c parts use
+    assert Config(part_memory=200 * MiB).part_budget == 128 * MiB
+
+
+def test_part_budget_leaves_room_for_a_few_large_parts() -> None:
+    assert Config(part_size=64 * MiB).part_budget == 256 * MiB  # 4 parts of the size chosen
+    assert Config(part_size=64 * MiB, max_concurrency=1).part_budget == 64 * MiB
+
+
+def test_part_memory_below_one_minimum_part_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        Config(part_memory=MiB)

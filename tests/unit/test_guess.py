@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from s3ferry.core.config import MAX_PART_SIZE, MIN_PART_SIZE, MiB
 from s3ferry.core.etag import ETag, etag_of_bytes, parse_etag
 from s3ferry.core.layout import COMMON_PART_SIZES, candidate_part_sizes, size_range
-from s3ferry.local.hashing import ReadAt, composite_etags, find_part_size, hash_file_parts, hash_parts
+from s3ferry.local.hashing import SCRATCH_BLOCK, ReadAt, composite_etags, find_part_size, hash_file_parts, hash_parts
 
 
 def bytes_reader(data: bytes) -> ReadAt:
@@ -135,6 +135,31 @@ def test_file_hasher_many_candidates(tmp_path):
     path.write_bytes(payload)
     sizes = [256 * 1024, 1 * MiB, 3 * MiB, 1 * MiB + 1]
     got = composite_etags(hash_file_parts(path, len(payload), sizes, workers=2, block=100_000))
+    assert got == {p: etag_of_bytes(payload, p) for p in sizes}
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(0, 3 * SCRATCH_BLOCK + 7), part=st.sampled_from([1000, SCRATCH_BLOCK - 1, SCRATCH_BLOCK,
+                                                                         SCRATCH_BLOCK + 1, 2 * SCRATCH_BLOCK + 3]),
+       workers=st.sampled_from([1, 2]))
+def test_file_single_layout_reads_into_a_reused_buffer_and_equals_reference(tmp_path_factory, size, part, workers):
+    payload = random.Random(size).randbytes(size)
+    path = tmp_path_factory.mktemp("h") / "f"
+    path.write_bytes(payload)
+    got = composite_etags(hash_file_parts(path, size, [part], workers=workers))
+    assert got == {part: etag_of_bytes(payload, part)}
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), workers=st.sampled_from([2, 3, 4]), block=st.sampled_from([1000, 4096, 65536]))
+def test_many_candidates_from_a_file_through_the_reused_ring_equal_reference(tmp_path_factory, seed, workers, block):
+    """Hundreds of blocks through a ring of QUEUE_DEPTH + 2 reused buffers, read by several
+    workers: a buffer overwritten while a worker still hashed it would change a digest."""
+    payload = random.Random(seed).randbytes(300_000 + seed)
+    path = tmp_path_factory.mktemp("m") / "f"
+    path.write_bytes(payload)
+    sizes = [5000, 7777, 65536, 100_001, 150_000]
+    got = composite_etags(hash_file_parts(path, len(payload), sizes, workers=workers, block=block))
     assert got == {p: etag_of_bytes(payload, p) for p in sizes}
 
 

@@ -54,8 +54,9 @@ def encode_crc(value: int, width: int = 8) -> str:
     return base64.b64encode(value.to_bytes(width, "big")).decode()
 
 
-def crc64nvme(data: bytes | memoryview) -> int:
-    return crt.crc64nvme(data)
+def crc64nvme(data: bytes | memoryview, previous: int = 0) -> int:
+    """``previous``: the CRC of the bytes before ``data``, to checksum a stream piece by piece."""
+    return crt.crc64nvme(data, previous)
 
 
 class CrcBuilder:

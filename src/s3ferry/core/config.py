@@ -30,6 +30,13 @@ DELETE_BATCH = 1_000  # keys per DeleteObjects call
 DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_MULTIPART_THRESHOLD = 8 * MiB
 DEFAULT_MAX_CONCURRENCY = 16
+# Bytes of upload part buffers held at once across all files, lent or free: parts beyond it
+# wait for room, so the concurrency bounds the requests in flight and this the memory, whatever
+# -c says. 48 MiB is 6 parts of 8 MiB: the 1 GiB put's peak RSS falls from ~220 to ~140 MiB
+# at no cost in speed on a local Ceph (benchmarks/profile.md, "memory"). A larger --part-size
+# still gets MIN_PARTS_IN_FLIGHT parts at once (the user chose the size; see Config.part_budget).
+DEFAULT_PART_MEMORY = 48 * MiB
+MIN_PARTS_IN_FLIGHT = 4
 DEFAULT_MAX_ATTEMPTS = 5
 # Seconds a failing request keeps being retried (with at least max_attempts tries): long
 # enough to ride out a server restart (about 8 s for radosgw) with room to spare.
@@ -122,6 +129,7 @@ class Config:
     part_size: int = DEFAULT_PART_SIZE
     multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    part_memory: int = DEFAULT_PART_MEMORY
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_for: float = DEFAULT_RETRY_FOR
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
@@ -156,6 +164,8 @@ class Config:
                f"multipart threshold must be between 1 byte and 5 GiB, got {self.multipart_threshold}")
         _check(1 <= self.max_concurrency <= 1024,
                f"concurrency must be between 1 and 1024, got {self.max_concurrency}")
+        _check(self.part_memory >= MIN_PART_SIZE,
+               f"part memory must be at least 5 MiB, got {self.part_memory} bytes")
         _check(1 <= self.max_attempts <= 100,
                f"max attempts must be between 1 and 100, got {self.max_attempts}")
         _check(0 <= self.retry_for <= 86400 and self.retry_for == self.retry_for,
@@ -172,6 +182,15 @@ class Config:
 
     def replace(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def part_budget(self) -> int:
+        """Bytes of part buffers an upload may hold at once: part_memory, or room for
+        MIN_PARTS_IN_FLIGHT parts of the configured size if that is more, and never more than
+        the concurrency could use. A part raised past the configured size (a file of over
+        10,000 parts) gets fewer in flight: memory does not grow with the file."""
+        wanted = max(self.part_memory, MIN_PARTS_IN_FLIGHT * self.part_size)
+        return min(wanted, self.max_concurrency * self.part_size)
 
     @property
     def pool_size(self) -> int:

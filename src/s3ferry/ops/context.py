@@ -21,7 +21,7 @@ class Context:
     # One limiter for every request that carries a part's bytes, across all files: it is what
     # bounds memory to max_concurrency x part_size.
     slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
-    # Part buffers for uploads, lent only to holders of a slot.
+    # Part buffers for uploads, lent only to holders of a slot, at most config.part_budget bytes.
     buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
     journal: Journal = field(default=None)  # type: ignore[assignment]
 
@@ -29,6 +29,6 @@ class Context:
         if self.slots is None:
             object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
         if self.buffers is None:
-            object.__setattr__(self, "buffers", PartBuffers(self.config.max_concurrency))
+            object.__setattr__(self, "buffers", PartBuffers(self.config.part_budget))
         if self.journal is None:
             object.__setattr__(self, "journal", Journal(journal_dir(self.config)))

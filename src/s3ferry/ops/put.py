@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -10,12 +11,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder, encode_crc, etag_is_opaque
-from s3ferry.core.config import META_PART_SIZE
-from s3ferry.core.errors import IntegrityError, UnverifiableError
+from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
+from s3ferry.core.errors import IntegrityError, SourceChangedError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
 from s3ferry.core.object_options import write_params
@@ -139,7 +140,7 @@ def _read_part(fd: int, offset: int, size: int, crc: bool,
     try:
         return data, digest, checksums.crc64nvme(data) if crc else None
     except BaseException:
-        buffers.forget()
+        buffers.discard(data)
         raise
 
 
@@ -227,10 +228,17 @@ async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, p
 
 
 def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
-    if crc:  # the CRC needs the bytes in memory anyway
-        data, digest = fileio.read_and_hash(fd, part.offset, part.size)
-        return digest, checksums.crc64nvme(data)
-    return fileio.hash_range(fd, part.offset, part.size), None
+    """A stored part's MD5 (and CRC), a block at a time: re-hashing holds no part buffer."""
+    md5, value, offset, end = hashlib.md5(), 0, part.offset, part.end
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {part.size} bytes at {part.offset})")
+        md5.update(block)
+        if crc:
+            value = checksums.crc64nvme(block, value)
+        offset += len(block)
+    return md5.digest(), value if crc else None
 
 
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
@@ -248,13 +256,23 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
 
 async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
                      crc: bool = False) -> tuple[Any, bytes, int | None]:
-    # The part's buffer goes back to the pool before its slot is released.
-    data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc, ctx.buffers)
+    # Room in the memory budget first: parts beyond it wait here, holding no buffer. The
+    # part's buffer goes back to the pool before its slot is released.
+    await ctx.buffers.reserve(part.size)
+    try:
+        # Shielded: the thread finishes its read either way, and a cancellation must then
+        # reach the send below, whose clean-up gives the buffer back to the count.
+        with CancelScope(shield=True):
+            data, digest, value = await to_thread.run_sync(_read_part, fd, part.offset, part.size, crc,
+                                                           ctx.buffers)
+    except BaseException:
+        ctx.buffers.release(part.size)
+        raise
     extra = _checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
     try:
         response = await ctx.store.upload_part(dest, upload_id, part.number, data, digest, **extra)
     except BaseException:
-        ctx.buffers.forget()  # a failed send may still hold the bytes: never reuse them
+        ctx.buffers.forget(data)  # a failed send may still hold the bytes: never reuse them
         raise
     ctx.buffers.give(data)
     return response, digest, value
