@@ -48,7 +48,7 @@ VENVS = {
     "plot": ["matplotlib"],
 }
 
-TOOLS = ["s3ferry", "aws", "s5cmd", "rclone", "boto3", "crt", "obstore", "s3fs"]
+TOOLS = ["s3ferry", "s3ferry-w2", "aws", "s5cmd", "rclone", "boto3", "crt", "obstore", "s3fs"]
 
 # name -> (title, unit kind).  kind "bytes": MiB/s; "objects": objects/s.
 WORKLOADS = {
@@ -192,6 +192,23 @@ class S3ferry(Tool):
 
     def verify(self, src, url):
         return self._x("verify", src, url) if "verify" in self.commands else None
+
+
+class S3ferryWorkers(S3ferry):
+    """s3ferry with --workers N on the tree workloads (one process per worker; the CPU
+    figure includes every worker the CLI reaped). Files and sync are the plain row's."""
+
+    def __init__(self, ep, exe, workers):
+        super().__init__(ep, exe)
+        self.workers = workers
+        self.name = "s3ferry-w%d" % workers
+
+    def put_file(self, src, url): return None
+    def get_file(self, url, dst): return None
+    def sync_up(self, src, url): return None
+    def verify(self, src, url): return None
+    def put_dir(self, src, url): return self._x("put", src, url, "--workers", str(self.workers))
+    def get_dir(self, url, dst): return self._x("get", url, dst, "--workers", str(self.workers))
 
 
 class Aws(Tool):
@@ -566,7 +583,7 @@ def summarize(records, tools, workloads, args):
                 "error": rs[-1]["error"] if len(good) < len(rs) else "",
             }
         peers = {k: v for k, v in out[wl].items()
-                 if k != "s3ferry" and v["status"] == "ok"}
+                 if not k.startswith("s3ferry") and v["status"] == "ok"}
         best = {}
         if peers:
             best = {"rate": max(v["rate"] for v in peers.values()),
@@ -753,7 +770,8 @@ def main() -> int:
     for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "S3FERRY_ENDPOINT_URL"):
         env.pop(k, None)
 
-    allt = [S3ferry(ep, find_s3ferry(args.s3ferry)), Aws(ep), S5cmd(ep),
+    allt = [S3ferry(ep, find_s3ferry(args.s3ferry)),
+            S3ferryWorkers(ep, find_s3ferry(args.s3ferry), 2), Aws(ep), S5cmd(ep),
             Rclone(ep, rclone), ScriptPeer(ep, "boto3", "boto3", "boto3_xfer.py"),
             ScriptPeer(ep, "crt", "crt", "boto3_xfer.py", ["--crt"]),
             ScriptPeer(ep, "obstore", "obstore", "obstore_xfer.py"),

@@ -17,6 +17,7 @@ from s3ferry.core.results import Verdict
 from s3ferry.local.buffers import PartBuffers
 from s3ferry.ops.context import Context
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.trees import put_path
 from s3ferry.store.s3 import open_store
 
 RSS_PROBE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
@@ -95,6 +96,37 @@ def test_part_buffers_stay_within_the_memory_budget(server, bucket, tmp_path):
     assert 5 * MiB < peak <= 20 * MiB  # parts did overlap, within the budget
     head = server.client().head_object(Bucket=bucket, Key="40m.bin")
     assert normalize(head["ETag"]).endswith("-8")
+
+
+class _Watched(PartBuffers):
+    """Records the most bytes reserved at once."""
+
+    most = 0
+
+    async def reserve(self, size: int) -> None:
+        await super().reserve(size)
+        self.most = max(self.most, self._reserved)
+
+
+def test_single_puts_above_a_direct_read_count_in_the_part_budget(server, bucket, tmp_path):
+    """Ten 3 MiB files go as single PUTs, 16 at a time: their bytes wait for room in the part
+    budget (20 MiB) as parts do, instead of 30 MiB read at once; every byte comes back."""
+    for n in range(10):
+        random_file(tmp_path / "tree" / f"f{n}.bin", 3 * MiB, seed=n)
+    config = server.config(part_size=5 * MiB, multipart_threshold=8 * MiB, max_concurrency=16,
+                           part_memory=15 * MiB)
+
+    async def put() -> tuple[object, _Watched]:
+        async with open_store(config) as store:
+            buffers = _Watched(config.part_budget)
+            summary = await put_path(Context(store, config, buffers=buffers), tmp_path / "tree",
+                                     S3Location(bucket, "tree/"))
+            return summary, buffers
+
+    summary, buffers = asyncio.run(put())
+    assert summary.ok and summary.verified == 10, summary  # type: ignore[attr-defined]
+    assert 3 * MiB <= buffers.most <= 20 * MiB
+    assert buffers._reserved == 0
 
 
 def test_a_failed_part_leaves_the_budget_whole(server, bucket, tmp_path):

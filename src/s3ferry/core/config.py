@@ -45,6 +45,9 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 # Bytes handed to a worker thread per write/hash hop while a GET streams in.
 DOWNLOAD_CHUNK = 1 * MiB
+# A single-PUT file up to this is read in the hop that opens it, outside the part budget (at
+# most concurrency x this); a larger one waits for room in the part budget first.
+DIRECT_READ = 1 * MiB
 # Files open at once in a directory transfer, per unit of concurrency: keeps memory flat
 # for millions of files while keeping enough small files in flight.
 FILES_PER_SLOT = 2

@@ -15,7 +15,7 @@ from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder, encode_crc, etag_is_opaque
-from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
+from s3ferry.core.config import DIRECT_READ, HASH_BLOCK, META_PART_SIZE
 from s3ferry.core.errors import IntegrityError, SourceChangedError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
@@ -76,14 +76,24 @@ async def put_file(ctx: Context, path: Path, dest: S3Location, *, conditions: Ma
     except BaseException:
         ctx.slots.release_on_behalf_of(token)
         raise
+    single = not use_multipart(info.st_size, ctx.config.multipart_threshold)
+    budgeted = 0
     try:
-        if whole is None:
+        if not single:
             ctx.slots.release_on_behalf_of(token)
+        elif whole is None:
+            # Larger than a direct read: its bytes count in the part budget as a part's do,
+            # so a tree of files just under the threshold holds no more than the budget.
+            await ctx.buffers.reserve(info.st_size)
+            budgeted = info.st_size
+            whole = await to_thread.run_sync(_read_whole, fd, info, _full_crc(ctx))
         ctx.progress.started(str(path), info.st_size)
         sent = await _upload(ctx, path, fd, info, dest, params, dict(conditions or {}), whole)
     finally:
         os.close(fd)
-        if whole is not None:
+        if budgeted:
+            ctx.buffers.release(budgeted)
+        if single:
             ctx.slots.release_on_behalf_of(token)
     verdict, detail = _judge(ctx, sent)
     if verdict is Verdict.MISMATCH:
@@ -150,16 +160,21 @@ Whole = tuple[memoryview, bytes, "int | None"]
 
 def _open_and_read(path: Path, threshold: int, crc: bool) -> tuple[int, os.stat_result, Whole | None]:
     """The one hop of a single PUT: open, stat, read, hash and check that the file did not
-    change meanwhile. A file at or above ``threshold`` (multipart) is only opened."""
+    change meanwhile. A file at or above ``threshold`` (multipart), or above DIRECT_READ (read
+    later, under the part budget), is only opened."""
     fd, info = fileio.open_for_upload(path)
-    if use_multipart(info.st_size, threshold):
+    if use_multipart(info.st_size, threshold) or info.st_size > DIRECT_READ:
         return fd, info, None
     try:
-        data, digest = fileio.read_whole(fd, info)
-        return fd, info, (data, digest, checksums.crc64nvme(data) if crc else None)
+        return fd, info, _read_whole(fd, info, crc)
     except BaseException:
         os.close(fd)
         raise
+
+
+def _read_whole(fd: int, info: os.stat_result, crc: bool) -> Whole:
+    data, digest = fileio.read_whole(fd, info)
+    return data, digest, checksums.crc64nvme(data) if crc else None
 
 
 async def _single(ctx: Context, whole: Whole, info: os.stat_result, dest: S3Location,
