@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,6 +124,16 @@ AddressingStyle = Literal["auto", "path", "virtual"]
 Engine = Literal["lean", "botocore"]
 ENGINES = ("lean", "botocore")
 DEFAULT_ENGINE: Engine = "lean"
+# The lean engine's HTTP client on plain http endpoints: "aiohttp", or "raw" (store/http1.py,
+# s3ferry's own HTTP/1.1 client). https and proxies stay on aiohttp either way.
+HttpClient = Literal["aiohttp", "raw"]
+HTTP_CLIENTS = ("aiohttp", "raw")
+HTTP_ENV = "S3FERRY_HTTP"
+DEFAULT_HTTP: HttpClient = "aiohttp"
+
+
+def _http_default() -> HttpClient:
+    return os.environ.get(HTTP_ENV) or DEFAULT_HTTP  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +170,7 @@ class Config:
     # cp, mv, sync); copies keep the source's unless an option is given.
     object_options: ObjectOptions = ObjectOptions()
     engine: Engine = DEFAULT_ENGINE
+    http: HttpClient = dataclasses.field(default_factory=_http_default)
 
     def __post_init__(self) -> None:
         _check(MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE,
@@ -175,6 +187,7 @@ class Config:
                f"retry time must be between 0 s and 24 h, got {self.retry_for}")
         _check(self.connect_timeout > 0 and self.read_timeout > 0, "timeouts must be positive")
         _check(self.engine in ENGINES, f"engine must be lean or botocore, got {self.engine!r}")
+        _check(self.http in HTTP_CLIENTS, f"{HTTP_ENV} must be aiohttp or raw, got {self.http!r}")
         _check(self.addressing_style in ("auto", "path", "virtual"),
                f"addressing style must be auto, path or virtual, got {self.addressing_style!r}")
         _check(self.checksum in ("off", "crc32", "crc32c", "crc64nvme"),

@@ -23,6 +23,7 @@ from botocore.utils import get_environ_proxies
 from s3ferry.core.config import Config
 from s3ferry.core.endpoints import BucketEndpoint, custom_endpoint
 from s3ferry.store.client import region_of
+from s3ferry.store.http1 import Pool
 
 # Settings with which botocore's rules send S3 requests elsewhere than the endpoint URL (or
 # refuse it): any of them set, and the client resolves every bucket as before.
@@ -34,10 +35,11 @@ _REDIRECTING_S3 = ("use_accelerate_endpoint", "use_dualstack_endpoint", "use_arn
 class Direct:
     """Endpoint, credentials and pool for the lean path on an explicit endpoint URL."""
 
-    def __init__(self, config: Config, session: AioSession, http: AIOHTTPSession):
+    def __init__(self, config: Config, session: AioSession, http: AIOHTTPSession, raw: Pool | None = None):
         self.config = config
         self.session = session
         self.http = http
+        self.raw = raw  # s3ferry's own HTTP/1.1 pool (Config.http "raw", plain http), else None
         self.region = region_of(config, session)  # the client's region_name: the one to sign with
 
     def endpoint(self, bucket: str) -> BucketEndpoint | None:
@@ -86,5 +88,12 @@ async def open_direct(config: Config, session: AioSession) -> AsyncIterator[Dire
     if not ok:
         yield None
         return
+    raw = None
+    if config.http == "raw" and (config.endpoint_url or "").startswith("http://"):
+        raw = Pool(config.pool_size, config.connect_timeout, config.read_timeout)
     async with _http(config, session) as http:
-        yield Direct(config, session, http)
+        try:
+            yield Direct(config, session, http, raw)
+        finally:
+            if raw is not None:
+                raw.close()

@@ -34,6 +34,7 @@ from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credential
 from s3ferry.store import debug
 from s3ferry.store.client import LazyClient, S3Client
 from s3ferry.store.direct import Direct
+from s3ferry.store.http1 import Pool
 from s3ferry.store.lean_http import (
     botocore_error,
     client_error,
@@ -71,6 +72,8 @@ class _Bucket:
     session: aiohttp.ClientSession
     proxy: str | None
     proxy_headers: dict[str, str]
+    raw: Pool | None = None  # store/http1.py's pool instead of aiohttp's (plain http, no proxy)
+    address: tuple[str, int] = ("", 0)
 
 
 class LeanEngine:
@@ -117,8 +120,10 @@ class LeanEngine:
         parts = urlsplit(base)
         proxy = http._proxy_config.proxy_url_for(base)
         session = await http._get_session(proxy)
+        raw = direct.raw if direct is not None and where is not None and proxy is None else None
         return _Bucket(bucket, base, parts.path, host(parts), Signer(region, service), session, proxy,
-                       http._proxy_config.proxy_headers_for(base))
+                       http._proxy_config.proxy_headers_for(base), raw if parts.scheme == "http" else None,
+                       (parts.hostname or "", parts.port or 80))
 
     async def _real_client(self) -> Any:
         return await self._client.created() if isinstance(self._client, LazyClient) else self._client
@@ -153,15 +158,20 @@ class LeanEngine:
             payload = sha256(body) if body is not None else EMPTY_SHA256
         bucket.signer.sign(await self._credentials(), method, path, query_text, headers, self._clock.stamp(),
                            payload)
-        url = URL(f"{bucket.base}{tail}{'?' + query_text if query_text else ''}", encoded=True)
+        target = f"{path}{'?' + query_text if query_text else ''}"
+        url = f"{bucket.base}{tail}{'?' + query_text if query_text else ''}"
         # --debug: the same line per request as store/debug.py writes for botocore's requests
         what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or (query or {}).get(
             "prefix", ""), **({"PartNumber": query["partNumber"]} if query and "partNumber" in query else {})}) \
             if debug.log.isEnabledFor(logging.DEBUG) else None
         started, answered = time.monotonic(), False
         try:
-            async with bucket.session.request(method, url, headers=headers, data=body, proxy=bucket.proxy,
-                                              proxy_headers=bucket.proxy_headers or None) as response:
+            if bucket.raw is not None:
+                exchange = bucket.raw.request(*bucket.address, method, target, headers, body)
+            else:
+                exchange = bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body,
+                                                  proxy=bucket.proxy, proxy_headers=bucket.proxy_headers or None)
+            async with exchange as response:
                 answered = True
                 if response.status >= 300:
                     error = await client_error(response, method, query)
@@ -176,7 +186,7 @@ class LeanEngine:
             if what and not answered:
                 debug.log.debug("%s -> %s: %s in %.1f ms", what, type(exc).__name__, exc,
                                 (time.monotonic() - started) * 1000)
-            mapped = botocore_error(exc, str(url))
+            mapped = botocore_error(exc, url)
             if mapped is None:
                 raise
             raise mapped from exc

@@ -17,8 +17,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from s3ferry.core import s3wire
-from s3ferry.store import debug
+from s3ferry.core import http1wire, s3wire
+from s3ferry.store import debug, http1
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
 _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
@@ -26,7 +26,10 @@ _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
 
 def botocore_error(exc: Exception, url: str) -> Exception | None:
     """aiohttp's errors as aiobotocore maps them, so the one retry policy and the error tree
-    see the same exceptions on both engines; None for any other error."""
+    see the same exceptions on both engines; None for any other error. store/http1.py's
+    errors map to the same: a short body or reset as aiohttp's payload/disconnect errors."""
+    if isinstance(exc, http1wire.HttpError):
+        return _raw_error(exc, url)
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
         return ConnectionClosedError(error=exc, endpoint_url=url)
     if isinstance(exc, aiohttp.ServerTimeoutError):
@@ -38,6 +41,16 @@ def botocore_error(exc: Exception, url: str) -> Exception | None:
     if isinstance(exc, asyncio.TimeoutError):
         return ReadTimeoutError(endpoint_url=url, error=exc)
     return None
+
+
+def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
+    if isinstance(exc, http1wire.ConnectFailed):
+        return EndpointConnectionError(endpoint_url=url, error=exc)
+    if isinstance(exc, http1wire.ConnectTimeout):
+        return ConnectTimeoutError(endpoint_url=url, error=exc)
+    if isinstance(exc, http1wire.ReadTimeout):
+        return ReadTimeoutError(endpoint_url=url, error=exc)
+    return ConnectionClosedError(error=exc, endpoint_url=url)  # Disconnected, BadReply
 
 
 def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
@@ -85,10 +98,12 @@ def host(parts: Any) -> str:
     return f"{host}:{parts.port}" if parts.port is not None and parts.port != default else host
 
 
-def response_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+def response_headers(response: Any) -> dict[str, str]:
+    if isinstance(response, http1.Response):
+        return response.headers
     return {k.decode("latin-1").lower(): v.decode("utf-8", "replace") for k, v in response.raw_headers}
 
 
-async def client_error(response: aiohttp.ClientResponse, method: str, query: dict[str, str] | None) -> ClientError:
+async def client_error(response: Any, method: str, query: dict[str, str] | None) -> ClientError:
     body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
     return ClientError(s3wire.parse_error(response.status, response_headers(response), body), operation(method, query))

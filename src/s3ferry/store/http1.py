@@ -1,0 +1,326 @@
+"""A lean HTTP/1.1 client for the lean path's hot requests on plain http endpoints.
+
+Why not aiohttp: per small object its request machinery (URL objects, header multidicts,
+the connector, timers, the streams' buffers) is most of the client's CPU (benchmarks/
+profile.md "rawhttp"). Here a request is one head string, one socket write and the reply's
+bytes parsed with bytes.find; a GET body reaches its consumer as the pieces the socket gave
+(no copies). Scope, on purpose: Content-Length request bodies only (no chunked uploads, no
+Expect: 100-continue), replies with Content-Length, chunked or close-delimited bodies, no
+proxies, no TLS (https stays on aiohttp). Errors are this module's; lean_http maps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from s3ferry.core.http1wire import (
+    MAX_HEAD,
+    BadReply,
+    Chunked,
+    ConnectFailed,
+    ConnectTimeout,
+    Disconnected,
+    ReadTimeout,
+    parse_head,
+    request_head,
+)
+
+HIGH_WATER = 4 * 1024 * 1024  # body bytes buffered before the socket is no longer read
+WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
+
+
+class Response:
+    """A reply: status, headers, and its body read piece by piece (``content`` is itself, with
+    the two calls store/ranges.py and lean_http make on aiohttp's stream)."""
+
+    def __init__(self, conn: Connection, status: int, headers: dict[str, str], length: int | None,
+                 chunked: bool) -> None:
+        self.conn, self.status, self.headers = conn, status, headers
+        self.content = self
+        self._left = length  # None: chunked or until the connection closes
+        self._chunked = Chunked() if chunked else None
+        self._ready: collections.deque[bytes] = collections.deque()
+        self._done = length == 0
+        if self._done:
+            conn.finished()
+
+    def at_eof(self) -> bool:
+        return self._done and not self._ready
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        return await self._next(), False
+
+    async def read(self, limit: int = -1) -> bytes:
+        out = bytearray()
+        while not self.at_eof() and (limit < 0 or len(out) < limit):
+            out += await self._next()
+        return bytes(out)
+
+    async def _next(self) -> bytes:
+        while not self._ready:
+            if self._done:
+                return b""
+            data = await self.conn.piece()
+            if self._chunked is not None:
+                if not data:
+                    raise Disconnected("connection closed inside a chunked body")
+                self._ready.extend(self._chunked.feed(data))
+                self._end_if(self._chunked.done, bytes(self._chunked.buf))
+            elif self._left is None:
+                self._ready.append(data)
+                self._end_if(not data, b"")
+            else:
+                if not data:
+                    raise Disconnected(f"connection closed with {self._left} bytes of the body unread")
+                if len(data) > self._left:
+                    data, extra = data[:self._left], data[self._left:]
+                    self.conn.keep = False  # more bytes than announced: never reuse this connection
+                    self.conn.unread(extra)
+                self._left -= len(data)
+                self._ready.append(data)
+                self._end_if(self._left == 0, b"")
+        return self._ready.popleft()
+
+    def _end_if(self, ended: bool, leftover: bytes) -> None:
+        if ended:
+            self._done = True
+            if leftover:
+                self.conn.keep = False
+            self.conn.finished()
+
+    def release(self) -> None:
+        """After use: an unread body closes the connection (reading it could take long)."""
+        if not self._done:
+            self._done = True
+            self.conn.close()
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; its bytes as data_received gave them."""
+
+    def __init__(self, pool: Pool, key: tuple[str, int]) -> None:
+        self.pool, self.key = pool, key
+        self.transport: Any = None
+        self.keep = True
+        self.answered = False  # a byte of the current request's reply has arrived
+        self._pieces: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._eof = False
+        self._error: BaseException | None = None
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+
+    # ---- asyncio's calls -----------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._pieces.append(data)
+        self._buffered += len(data)
+        if self._buffered > HIGH_WATER and not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof, self._error, self.keep = True, exc, False
+        self._wake()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # ---- ours ----------------------------------------------------------------------------
+
+    async def _wait(self, future: asyncio.Future[None]) -> None:
+        timer = asyncio.get_running_loop().call_later(self.pool.read_timeout, _expire, future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+
+    async def send(self, head: bytes, body: Any) -> None:
+        self.answered = False
+        if body is None or len(body) <= WRITE_SLICE:
+            self.transport.write(head + body if body else head)  # one small copy, one syscall
+            return
+        self.transport.write(head)
+        view = memoryview(body).cast("B")
+        for start in range(0, len(view), WRITE_SLICE):
+            if self._eof:
+                return  # reset or closed: the reply read says so
+            self.transport.write(view[start:start + WRITE_SLICE])
+            if self._drained is not None:
+                await self._wait(self._drained)
+
+    async def piece(self) -> bytes:
+        """The next bytes received; b"" once the connection closed."""
+        while not self._pieces:
+            if self._eof:
+                if self._error is not None and not isinstance(self._error, ConnectionError):
+                    raise Disconnected(str(self._error)) from self._error
+                return b""
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._wait(self._waiter)
+        data = self._pieces.popleft()
+        self._buffered -= len(data)
+        if self._paused and self._buffered < HIGH_WATER // 2:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
+    def unread(self, data: bytes) -> None:
+        self._pieces.appendleft(data)
+        self._buffered += len(data)
+
+    async def exchange(self, method: str, head: bytes, body: Any) -> Response:
+        await self.send(head, body)
+        return await self.response(method == "HEAD")
+
+    async def response(self, head_only: bool) -> Response:
+        data = b""
+        while True:
+            more = await self.piece()
+            if not more:
+                raise Disconnected("the server closed the connection before it answered" if not data
+                                   else "the server closed the connection inside a reply head")
+            self.answered = True
+            data = data + more if data else more
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                if len(data) > MAX_HEAD:
+                    raise BadReply("reply head too large")
+                continue
+            if len(data) > end + 4:
+                self.unread(data[end + 4:])
+            status, headers, self.keep = parse_head(data[:end])
+            if status >= 200:
+                return self._response(status, headers, head_only)
+            data = b""  # an interim 1xx reply: the real one follows
+
+    def _response(self, status: int, headers: dict[str, str], head_only: bool) -> Response:
+        if head_only or status in (204, 304):
+            return Response(self, status, headers, 0, False)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return Response(self, status, headers, None, True)
+        length = headers.get("content-length")
+        if length is None:
+            self.keep = False  # the body ends when the connection does
+            return Response(self, status, headers, None, False)
+        if not length.isdigit():
+            raise BadReply(f"bad Content-Length: {length[:40]!r}")
+        return Response(self, status, headers, int(length), False)
+
+    def finished(self) -> None:
+        """The reply is read to its end: back to the pool, or closed."""
+        if self.keep and not self._pieces and not self._eof:
+            self.pool.idle(self)
+        else:
+            self.close()
+
+    def reusable(self) -> bool:
+        return self.keep and not self._eof and not self._pieces and not self.transport.is_closing()
+
+    def close(self) -> None:
+        self.keep = False
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(ReadTimeout("no data moved for the read timeout"))
+
+
+class Pool:
+    """Keep-alive connections per (host, port), at most ``size`` open at once, as aiohttp's
+    connector with the limit aiobotocore gives it (Config.pool_size)."""
+
+    def __init__(self, size: int, connect_timeout: float, read_timeout: float) -> None:
+        self.size, self.connect_timeout, self.read_timeout = size, connect_timeout, read_timeout
+        self._idle: dict[tuple[str, int], list[Connection]] = {}
+        self._slots: asyncio.Semaphore | None = None
+
+    def idle(self, conn: Connection) -> None:
+        self._idle.setdefault(conn.key, []).append(conn)
+
+    def close(self) -> None:
+        for conns in self._idle.values():
+            for conn in conns:
+                conn.close()
+        self._idle.clear()
+
+    @contextlib.asynccontextmanager
+    async def request(self, host: str, port: int, method: str, target: str, headers: dict[str, str],
+                      body: Any = None) -> AsyncIterator[Response]:
+        """One exchange; the reply's body is read inside the block."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)
+        head = request_head(method, target, headers, body)
+        async with self._slots:
+            response = await self._exchange((host, port), method, head, body)
+            try:
+                yield response
+            finally:
+                response.release()
+
+    async def _exchange(self, key: tuple[str, int], method: str, head: bytes, body: Any) -> Response:
+        conn = self._take(key)
+        fresh = conn is None
+        if conn is None:
+            conn = await self._connect(key)
+        try:
+            try:
+                return await conn.exchange(method, head, body)
+            except Disconnected:
+                # A pooled connection the server closed between requests: nothing was answered,
+                # so sending it again on a new connection is safe (aiohttp does the same, once).
+                if fresh or conn.answered:
+                    raise
+                conn.close()
+                conn = await self._connect(key)
+                return await conn.exchange(method, head, body)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _take(self, key: tuple[str, int]) -> Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if conn.reusable():
+                return conn
+            conn.close()
+        return None
+
+    async def _connect(self, key: tuple[str, int]) -> Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await asyncio.wait_for(loop.create_connection(lambda: Connection(self, key), *key),
+                                             self.connect_timeout)
+        except TimeoutError:
+            raise ConnectTimeout(f"connect to {key[0]}:{key[1]} timed out") from None
+        except OSError as exc:
+            raise ConnectFailed(f"cannot connect to {key[0]}:{key[1]}: {exc}") from exc
+        return conn

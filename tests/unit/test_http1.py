@@ -1,0 +1,249 @@
+"""store/http1.py: the reply parser (any split of the bytes parses the same), chunked bodies,
+bad input raising the errors lean_http maps, and the pool against a local asyncio server."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from s3ferry.core import http1wire
+from s3ferry.store import http1
+from s3ferry.store.lean_http import botocore_error
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closed = False
+
+    def write(self, data) -> None:
+        self.written.append(bytes(data))
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _conn(pool=None):
+    conn = http1.Connection(pool or http1.Pool(4, 1.0, 5.0), ("h", 80))
+    conn.connection_made(FakeTransport())
+    return conn
+
+
+async def _parse(pieces: list[bytes], head_only=False, eof=True):
+    """The status, headers and body a connection reads from ``pieces``, and whether it would be reused."""
+    conn = _conn()
+    for piece in pieces:
+        conn.data_received(piece)
+    if eof:
+        conn.eof_received()
+    response = await conn.response(head_only)
+    body = []
+    while True:
+        chunk, _ = await response.readchunk()
+        if not chunk and response.at_eof():
+            break
+        body.append(chunk)
+    return response.status, response.headers, b"".join(body), conn
+
+
+def _chunked(body: bytes, sizes: list[int]) -> bytes:
+    out, at = [], 0
+    for size in sizes:
+        piece = body[at:at + size]
+        if piece:
+            out.append(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
+        at += size
+    if at < len(body):
+        out.append(b"%x\r\n%s\r\n" % (len(body) - at, body[at:]))
+    return b"".join(out) + b"0\r\nx-trailer: y\r\n\r\n"
+
+
+def _splits(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+BODY = st.binary(max_size=3000)
+CUTS = st.lists(st.integers(min_value=0, max_value=4000), max_size=12)
+
+
+@given(BODY, CUTS)
+def test_any_split_of_a_content_length_reply_parses_the_same(body, cuts):
+    raw = b"HTTP/1.1 206 Partial Content\r\nETag: \"abc\"\r\nContent-Length: %d\r\nX-Amz-Meta-A:  b \r\n\r\n" % len(
+        body) + body
+    status, headers, got, conn = asyncio.run(_parse(_splits(raw, cuts), eof=False))
+    assert (status, got) == (206, body)
+    assert headers == {"etag": '"abc"', "content-length": str(len(body)), "x-amz-meta-a": "b"}
+    assert conn.keep and conn.reusable()
+
+
+@given(BODY, st.lists(st.integers(min_value=1, max_value=700), max_size=6), CUTS)
+def test_any_split_of_a_chunked_reply_decodes_the_same(body, sizes, cuts):
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunked(body, sizes)
+    status, _, got, conn = asyncio.run(_parse(_splits(raw, cuts), eof=False))
+    assert (status, got) == (200, body) and conn.reusable()
+
+
+@given(BODY, CUTS)
+def test_a_body_without_length_ends_with_the_connection(body, cuts):
+    raw = b"HTTP/1.1 200 OK\r\n\r\n" + body
+    _, _, got, conn = asyncio.run(_parse(_splits(raw, cuts)))
+    assert got == body and not conn.keep
+
+
+def test_head_reply_has_no_body_and_connection_close_is_honoured():
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n"
+    status, headers, got, conn = asyncio.run(_parse([raw], head_only=True, eof=False))
+    assert (status, got, headers["content-length"]) == (200, b"", "12345") and conn.reusable()
+    raw = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+    _, _, got, conn = asyncio.run(_parse([raw], eof=False))
+    assert got == b"" and not conn.keep
+    raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    status, _, got, conn = asyncio.run(_parse([raw], eof=False))
+    assert (status, got) == (200, b"ok") and not conn.keep  # HTTP/1.0 without keep-alive
+
+
+@pytest.mark.parametrize("raw", [
+    b"HTTP/2 200 OK\r\n\r\n",
+    b"ICY 200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 2x0 OK\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+])
+def test_bad_replies_raise_a_mapped_network_error(raw):
+    with pytest.raises(http1wire.BadReply) as caught:
+        asyncio.run(_parse([raw]))
+    assert isinstance(botocore_error(caught.value, "http://h/"), ConnectionClosedError)
+
+
+@pytest.mark.parametrize("raw", [
+    b"",
+    b"HTTP/1.1 200 OK\r\nContent-Le",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+])
+def test_a_reply_cut_short_is_a_closed_connection(raw):
+    with pytest.raises(http1wire.Disconnected) as caught:
+        asyncio.run(_parse([raw]))
+    assert isinstance(botocore_error(caught.value, "http://h/"), ConnectionClosedError)
+
+
+def test_a_request_is_one_head_and_the_body():
+    head = http1wire.request_head("PUT", "/b/k?partNumber=1", {"host": "h:1", "content-md5": "x=="}, memoryview(b"abc"))
+    assert head == (b"PUT /b/k?partNumber=1 HTTP/1.1\r\nuser-agent: s3ferry\r\nhost: h:1\r\ncontent-md5: x==\r\n"
+                    b"content-length: 3\r\n\r\n")
+    assert b"content-length" not in http1wire.request_head("GET", "/", {}, None)
+    with pytest.raises(ValueError):
+        http1wire.request_head("GET", "/", {"x-amz-meta-a": "b\r\nevil: 1"}, None)
+
+
+# ---- the pool against a local server ---------------------------------------------------------
+
+
+async def _server(handler):
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _read_request(reader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head + await reader.readexactly(length)
+
+
+def test_keep_alive_reuses_and_a_connection_closed_while_idle_is_retried_once():
+    connections = []
+
+    async def handler(reader, writer):
+        connections.append(writer)
+        served = 0
+        while True:
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            served += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            if len(connections) == 1 and served == 2:
+                writer.close()  # the server's keep-alive limit: closed between requests
+                break
+
+    async def main():
+        server, port = await _server(handler)
+        pool = http1.Pool(4, 5.0, 5.0)
+        bodies = []
+        for _ in range(4):
+            async with pool.request("127.0.0.1", port, "PUT", "/b/k", {"host": "x"}, b"data") as response:
+                bodies.append(await response.read())
+            await asyncio.sleep(0.05)  # let the close arrive, or not: both ways must work
+        pool.close()
+        server.close()
+        return bodies
+
+    assert asyncio.run(main()) == [b"ok"] * 4
+    assert len(connections) == 2
+
+
+def test_a_reset_after_the_reply_began_is_not_retried_and_a_stall_times_out():
+    async def reset(reader, writer):
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+        writer.transport.abort()
+
+    async def stall(reader, writer):
+        await _read_request(reader)
+        await asyncio.sleep(30)
+
+    async def main(handler, read_timeout):
+        server, port = await _server(handler)
+        pool = http1.Pool(4, 5.0, read_timeout)
+        try:
+            async with pool.request("127.0.0.1", port, "GET", "/b/k", {"host": "x"}) as response:
+                return await response.read()
+        finally:
+            pool.close()
+            server.close()
+
+    with pytest.raises(http1wire.Disconnected) as caught:
+        asyncio.run(main(reset, 5.0))
+    assert isinstance(botocore_error(caught.value, "u"), ConnectionClosedError)
+    with pytest.raises(http1wire.ReadTimeout) as caught:
+        asyncio.run(main(stall, 0.2))
+    assert isinstance(botocore_error(caught.value, "u"), ReadTimeoutError)
+
+
+def test_connection_refused_is_an_endpoint_error():
+    async def main():
+        server, port = await _server(lambda r, w: None)
+        server.close()
+        await server.wait_closed()
+        pool = http1.Pool(4, 5.0, 5.0)
+        async with pool.request("127.0.0.1", port, "HEAD", "/", {}):
+            pass
+
+    with pytest.raises(http1wire.ConnectFailed) as caught:
+        asyncio.run(main())
+    assert isinstance(botocore_error(caught.value, "u"), EndpointConnectionError)
