@@ -19,11 +19,14 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part
 from s3ferry.store.client import open_client
 from s3ferry.store.errors import map_error
+from s3ferry.store.http1 import Pool
 from s3ferry.store.lean import NOT_SERVED, LeanEngine, LeanStore
 from s3ferry.store.s3 import ObjectStore, open_store
 
 # The engine itself is under test here: the botocore lane would only repeat the moto one.
 lanes = pytest.mark.parametrize("server", ["moto", "ceph"], indirect=True)
+# ... on both HTTP clients: aiohttp and s3ferry's own (store/http1.py, Config.http "raw").
+clients = pytest.mark.parametrize("http", ["aiohttp", "raw"])
 
 KEYS = ["plain.bin", "dir/a b+c%d&e=f?g#h", "unicode/é ü 日本/ключ", "double//slash", "~tilde/(x)!*'"]
 
@@ -37,16 +40,22 @@ async def _drain(stream) -> bytes:
         chunks.append(chunk)
 
 
-def _run(server, fn):
+def _run(server, fn, http="aiohttp"):
     async def main():
         async with open_client(server.config()) as client:
-            return await fn(LeanEngine(client), client)
+            pool = Pool(8, 10.0, 60.0) if http == "raw" else None
+            try:
+                return await fn(LeanEngine(client, raw=pool), client)
+            finally:
+                if pool is not None:
+                    pool.close()
     return asyncio.run(main())
 
 
 @lanes
+@clients
 @pytest.mark.parametrize("key", KEYS)
-def test_put_head_get_round_trip(server, bucket, key):
+def test_put_head_get_round_trip(server, bucket, key, http):
     data = os.urandom(70_001)
     md5 = hashlib.md5(data)
 
@@ -59,7 +68,7 @@ def test_put_head_get_round_trip(server, bucket, key):
             part = await _drain(stream)
         return reply, head, ranged, part
 
-    reply, head, ranged, part = _run(server, body)
+    reply, head, ranged, part = _run(server, body, http)
     assert reply["ETag"].strip('"') == md5.hexdigest()
     assert head["ContentLength"] == len(data) and head["ETag"] == reply["ETag"]
     assert head["Metadata"] == {"s3ferry-part-size": "123"} and head["ContentType"] == "text/x-test"
@@ -69,7 +78,8 @@ def test_put_head_get_round_trip(server, bucket, key):
 
 
 @lanes
-def test_upload_part_makes_the_composite_etag(server, bucket):
+@clients
+def test_upload_part_makes_the_composite_etag(server, bucket, http):
     parts = [os.urandom(5 * 1024 * 1024), os.urandom(1000)]
     s3 = server.client()
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
@@ -78,7 +88,7 @@ def test_upload_part_makes_the_composite_etag(server, bucket):
         return [await lean.put(bucket, "mp", memoryview(p), {"PartNumber": n, "UploadId": upload_id})
                 for n, p in enumerate(parts, 1)]
 
-    replies = _run(server, body)
+    replies = _run(server, body, http)
     assert [r["ETag"].strip('"') for r in replies] == [hashlib.md5(p).hexdigest() for p in parts]
     done = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={
         "Parts": [{"PartNumber": n, "ETag": r["ETag"]} for n, r in enumerate(replies, 1)]})
@@ -87,7 +97,8 @@ def test_upload_part_makes_the_composite_etag(server, bucket):
 
 
 @lanes
-def test_errors_carry_the_s3_code_and_map_to_the_tree(server, bucket):
+@clients
+def test_errors_carry_the_s3_code_and_map_to_the_tree(server, bucket, http):
     server.client().put_object(Bucket=bucket, Key="k", Body=b"x")
 
     async def body(lean, client):
@@ -101,7 +112,7 @@ def test_errors_carry_the_s3_code_and_map_to_the_tree(server, bucket):
             errors.append(caught.value)
         return errors
 
-    head_missing, get_missing, stale, no_bucket = _run(server, body)
+    head_missing, get_missing, stale, no_bucket = _run(server, body, http)
     assert head_missing.response["Error"]["Code"] == "404"
     assert get_missing.response["Error"]["Code"] == "NoSuchKey"
     assert stale.response["Error"]["Code"] == "PreconditionFailed"
@@ -117,11 +128,12 @@ async def _get(lean, bucket, key, params):
 
 
 @lanes
-def test_content_encoded_object_comes_back_as_stored(server, bucket):
+@clients
+def test_content_encoded_object_comes_back_as_stored(server, bucket, http):
     """aiohttp would gunzip a gzip-encoded body; the stored bytes (and their MD5) must come back."""
     packed = gzip.compress(b"hello " * 1000)
     server.client().put_object(Bucket=bucket, Key="z", Body=packed, ContentEncoding="gzip")
-    assert _run(server, lambda lean, client: _get(lean, bucket, "z", {})) == packed
+    assert _run(server, lambda lean, client: _get(lean, bucket, "z", {}), http) == packed
 
 
 @pytest.mark.parametrize("server", ["ceph"], indirect=True)  # moto checks no signature
@@ -142,14 +154,15 @@ def test_parameters_it_cannot_send_are_left_to_botocore(server, bucket):
 
 
 @lanes
-def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket):
+@clients
+def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket, http):
     """With engine=lean no hot request may reach aiobotocore (a silent fallback would pass
     every other test while keeping the old cost); the rest still does."""
     data = os.urandom(5 * 1024 * 1024)
     loc = S3Location(bucket, "hot/obj")
 
     async def main():
-        async with open_store(server.config(engine="lean")) as store:
+        async with open_store(server.config(engine="lean", http=http)) as store:
             assert isinstance(store, LeanStore)
             for name in ("head_object", "get_object", "put_object", "upload_part"):
                 setattr(store.client, name, _forbidden(name))
@@ -166,9 +179,10 @@ def test_store_sends_the_hot_requests_on_the_lean_path(server, bucket):
                 reply = await store.upload_part(loc, upload_id, 1, memoryview(data), hashlib.md5(data).digest())
             finally:
                 await store.abort_upload(loc, upload_id)
-            return head, b"".join(got), reply
+            return head, b"".join(got), reply, store.lean._buckets[bucket].raw
 
-    head, got, reply = asyncio.run(main())
+    head, got, reply, raw = asyncio.run(main())
+    assert (raw is not None) == (http == "raw")  # the client asked for sent them
     assert head["ContentLength"] == len(data) and got == data
     assert reply["ETag"].strip('"') == hashlib.md5(data).hexdigest()
 
@@ -234,7 +248,8 @@ def test_a_redirect_hands_the_bucket_to_botocore(moto, monkeypatch):
 
 
 @lanes
-def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket):
+@clients
+def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket, http):
     s3 = server.client()
     keys = ["p/a b+c", "p/%41 percent", "p/é/ü", "p/sub/1", "p/sub/2", "p/z~(x)"]
     for i, key in enumerate(keys):
@@ -243,7 +258,7 @@ def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket):
     nested = s3.list_objects_v2(Bucket=bucket, Prefix="p/", Delimiter="/")
 
     async def main():
-        async with open_store(server.config(engine="lean")) as store:
+        async with open_store(server.config(engine="lean", http=http)) as store:
             store.client.list_objects_v2 = _forbidden("list_objects_v2")
             where = S3Location(bucket, "p/")
             all_items = [item async for item in store.list_objects(where, page_size=2)]
@@ -260,7 +275,8 @@ def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket):
 
 
 @lanes
-def test_hot_requests_build_no_botocore_client(server, bucket):
+@clients
+def test_hot_requests_build_no_botocore_client(server, bucket, http):
     """On an explicit endpoint the lean path finds the bucket's URL, the credentials and the
     pool itself (store/direct.py): the aiobotocore client, ~80 ms of CPU to build, is built
     only for the first request that needs it (here: CreateMultipartUpload)."""
@@ -268,7 +284,7 @@ def test_hot_requests_build_no_botocore_client(server, bucket):
     loc = S3Location(bucket, "lazy/obj")
 
     async def main():
-        async with open_store(server.config(engine="lean")) as store:
+        async with open_store(server.config(engine="lean", http=http)) as store:
             assert store.lean._direct is not None
             await store.put(loc, memoryview(data), ContentMD5=_b64md5(data))
             head = await store.head(loc)

@@ -247,3 +247,32 @@ def test_connection_refused_is_an_endpoint_error():
     with pytest.raises(http1wire.ConnectFailed) as caught:
         asyncio.run(main())
     assert isinstance(botocore_error(caught.value, "u"), EndpointConnectionError)
+
+
+# ---- the switch ------------------------------------------------------------------------------
+
+
+def test_the_switch_reads_s3ferry_http_and_refuses_other_values(monkeypatch):
+    from s3ferry.core.config import Config, ConfigError
+
+    monkeypatch.delenv("S3FERRY_HTTP", raising=False)
+    assert Config().http == "aiohttp"
+    monkeypatch.setenv("S3FERRY_HTTP", "raw")
+    assert Config().http == "raw" and Config(http="aiohttp").http == "aiohttp"
+    monkeypatch.setenv("S3FERRY_HTTP", "curl")
+    with pytest.raises(ConfigError, match="S3FERRY_HTTP must be aiohttp or raw"):
+        Config()
+
+
+@pytest.mark.parametrize(("url", "raw"), [("http://127.0.0.1:9", True), ("https://127.0.0.1:9", False)])
+def test_raw_serves_plain_http_only(url, raw):
+    from s3ferry.core.config import Config
+    from s3ferry.store.client import new_session
+    from s3ferry.store.direct import open_direct
+
+    async def main():
+        config = Config(endpoint_url=url, http="raw")
+        async with open_direct(config, new_session(config)) as direct:
+            return direct.raw
+
+    assert (asyncio.run(main()) is not None) == raw

@@ -30,6 +30,7 @@ from s3ferry.core.http1wire import (
 )
 
 HIGH_WATER = 4 * 1024 * 1024  # body bytes buffered before the socket is no longer read
+JOIN_BELOW = 256 * 1024  # a body up to this size is joined to the head: one syscall
 WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
 
 
@@ -162,17 +163,21 @@ class Connection(asyncio.Protocol):
 
     async def send(self, head: bytes, body: Any) -> None:
         self.answered = False
-        if body is None or len(body) <= WRITE_SLICE:
+        if body is None or len(body) <= JOIN_BELOW:
             self.transport.write(head + body if body else head)  # one small copy, one syscall
-            return
-        self.transport.write(head)
-        view = memoryview(body).cast("B")
-        for start in range(0, len(view), WRITE_SLICE):
-            if self._eof:
-                return  # reset or closed: the reply read says so
-            self.transport.write(view[start:start + WRITE_SLICE])
-            if self._drained is not None:
-                await self._wait(self._drained)
+        elif type(self.transport).__module__.startswith("uvloop"):
+            self.transport.writelines([head, body])  # one writev; uvloop keeps what is left by reference
+        else:  # asyncio's write copies whatever the socket did not take: a slice at a time
+            self.transport.write(head)
+            view = memoryview(body).cast("B")
+            for start in range(0, len(view), WRITE_SLICE):
+                if self._eof:
+                    return  # reset or closed: the reply read says so
+                self.transport.write(view[start:start + WRITE_SLICE])
+                if self._drained is not None:
+                    await self._wait(self._drained)
+        if self._drained is not None:
+            await self._wait(self._drained)  # the read timeout counts from the last byte sent
 
     async def piece(self) -> bytes:
         """The next bytes received; b"" once the connection closed."""

@@ -81,9 +81,11 @@ class LeanEngine:
     connection pool and TLS/proxy settings), or, given ``direct``, for the same session
     without building the client while direct's endpoint resolution serves the bucket."""
 
-    def __init__(self, client: Any, sign_payload: bool = False, direct: Direct | None = None) -> None:
+    def __init__(self, client: Any, sign_payload: bool = False, direct: Direct | None = None,
+                 raw: Pool | None = None) -> None:
         self._client = client
         self._direct = direct
+        self._raw = raw  # store/http1.py's pool for plain-http buckets without a proxy, else aiohttp
         self._sign_payload = sign_payload
         self._buckets: dict[str, _Bucket | None] = {}
         self._clock = Clock()
@@ -120,9 +122,9 @@ class LeanEngine:
         parts = urlsplit(base)
         proxy = http._proxy_config.proxy_url_for(base)
         session = await http._get_session(proxy)
-        raw = direct.raw if direct is not None and where is not None and proxy is None else None
+        raw = self._raw if proxy is None and parts.scheme == "http" else None
         return _Bucket(bucket, base, parts.path, host(parts), Signer(region, service), session, proxy,
-                       http._proxy_config.proxy_headers_for(base), raw if parts.scheme == "http" else None,
+                       http._proxy_config.proxy_headers_for(base), raw,
                        (parts.hostname or "", parts.port or 80))
 
     async def _real_client(self) -> Any:
@@ -256,7 +258,8 @@ class LeanStore(ObjectStore):
 
     def __init__(self, client: S3Client, config: Config, direct: Direct | None = None):
         super().__init__(client, config)
-        self.lean = LeanEngine(client, sign_payload=config.sign_payload, direct=direct)
+        self.lean = LeanEngine(client, sign_payload=config.sign_payload, direct=direct,
+                               raw=direct.raw if direct is not None else None)
 
     async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
                    **params: Any) -> Reply:
