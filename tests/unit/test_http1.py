@@ -146,6 +146,18 @@ def test_a_reply_cut_short_is_a_closed_connection(raw):
     assert isinstance(botocore_error(caught.value, "http://h/"), ConnectionClosedError)
 
 
+def test_a_reset_inside_a_close_delimited_body_is_not_its_end():
+    async def main():
+        conn = _conn()
+        conn.data_received(b"HTTP/1.1 200 OK\r\n\r\npart of it")
+        response = await conn.response(False)
+        conn.connection_lost(ConnectionResetError(104, "reset"))
+        return await response.read()
+
+    with pytest.raises(http1wire.Disconnected):
+        asyncio.run(main())
+
+
 def test_a_request_is_one_head_and_the_body():
     head = http1wire.request_head("PUT", "/b/k?partNumber=1", {"host": "h:1", "content-md5": "x=="}, memoryview(b"abc"))
     assert head == (b"PUT /b/k?partNumber=1 HTTP/1.1\r\nuser-agent: s3ferry\r\nhost: h:1\r\ncontent-md5: x==\r\n"

@@ -116,8 +116,6 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
 
-    # ---- asyncio's calls -----------------------------------------------------------------
-
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
@@ -152,8 +150,6 @@ class Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    # ---- ours ----------------------------------------------------------------------------
-
     async def _wait(self, future: asyncio.Future[None]) -> None:
         timer = asyncio.get_running_loop().call_later(self.pool.read_timeout, _expire, future)
         try:
@@ -183,8 +179,8 @@ class Connection(asyncio.Protocol):
         """The next bytes received; b"" once the connection closed."""
         while not self._pieces:
             if self._eof:
-                if self._error is not None and not isinstance(self._error, ConnectionError):
-                    raise Disconnected(str(self._error)) from self._error
+                if self._error is not None:  # a reset, not a clean close: never the end of a body
+                    raise Disconnected(f"connection lost: {self._error}") from self._error
                 return b""
             self._waiter = asyncio.get_running_loop().create_future()
             await self._wait(self._waiter)
