@@ -28,7 +28,10 @@ import ceph_rgw  # noqa: E402  (the project's own start/stop script)
 
 # moto and Ceph on the default engine (lean), and moto again on the botocore engine: both
 # request paths must give the same results. "-k 'moto and not botocore'" skips the second.
-LANES = ["moto", "ceph", "moto-botocore"]
+LANES = ["moto", "ceph", "moto-botocore", "moto-aiohttp"]
+# The lean engine sends over s3ferry's own HTTP/1.1 client on plain http (store/http1.py); the
+# aiohttp lane runs the files that exercise the wire hardest (faults, round trips) on aiohttp too.
+AIOHTTP_LANE_FILES = frozenset({"test_faults.py", "test_put_get.py"})
 # The botocore lane leaves out the modules whose time goes to kills, interrupts and waits
 # or orchestrate many processes (team sync, scale-out): their logic is engine-neutral, and the
 # moto lane runs them on the default engine. It
@@ -50,9 +53,11 @@ class Server:
     secret_key: str
     region: str = "us-east-1"
     engine: str | None = None  # None: s3ferry's default
+    http: str | None = None  # the lean engine's HTTP client (S3FERRY_HTTP); None: the default
 
     def env(self) -> dict[str, str]:
         engine = {"S3FERRY_ENGINE": self.engine} if self.engine else {}
+        engine |= {"S3FERRY_HTTP": self.http} if self.http else {}
         return {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
                 "AWS_DEFAULT_REGION": self.region, "S3FERRY_ENDPOINT_URL": self.endpoint_url, **engine}
 
@@ -66,6 +71,8 @@ class Server:
     def config(self, **changes: object) -> Config:
         if self.engine:
             changes.setdefault("engine", self.engine)
+        if self.http:
+            changes.setdefault("http", self.http)
         return Config(endpoint_url=self.endpoint_url, addressing_style="path", **changes)  # type: ignore[arg-type]
 
 
@@ -126,7 +133,11 @@ def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S
     """Parametrizes a test over the lanes and points in-process API calls at the lane."""
     name, _, engine = request.param.partition("-")
     lane: Server = request.getfixturevalue(name)
-    if engine:
+    if engine == "aiohttp":
+        if request.path.name not in AIOHTTP_LANE_FILES:
+            pytest.skip(f"the aiohttp lane runs only {sorted(AIOHTTP_LANE_FILES)}")
+        lane = dataclasses.replace(lane, http=engine)
+    elif engine:
         if request.path.name in BOTOCORE_LANE_SKIPS:
             pytest.skip(f"the {engine} lane leaves out {request.path.name} (kills and waits; engine-neutral)")
         lane = dataclasses.replace(lane, engine=engine)

@@ -268,9 +268,9 @@ def test_the_switch_reads_s3ferry_http_and_refuses_other_values(monkeypatch):
     from s3ferry.core.config import Config, ConfigError
 
     monkeypatch.delenv("S3FERRY_HTTP", raising=False)
-    assert Config().http == "aiohttp"
-    monkeypatch.setenv("S3FERRY_HTTP", "raw")
-    assert Config().http == "raw" and Config(http="aiohttp").http == "aiohttp"
+    assert Config().http == "raw"
+    monkeypatch.setenv("S3FERRY_HTTP", "aiohttp")
+    assert Config().http == "aiohttp" and Config(http="raw").http == "raw"
     monkeypatch.setenv("S3FERRY_HTTP", "curl")
     with pytest.raises(ConfigError, match="S3FERRY_HTTP must be aiohttp or raw"):
         Config()

@@ -124,12 +124,13 @@ AddressingStyle = Literal["auto", "path", "virtual"]
 Engine = Literal["lean", "botocore"]
 ENGINES = ("lean", "botocore")
 DEFAULT_ENGINE: Engine = "lean"
-# The lean engine's HTTP client on plain http endpoints: "aiohttp", or "raw" (store/http1.py,
-# s3ferry's own HTTP/1.1 client). https and proxies stay on aiohttp either way.
+# The lean engine's HTTP client on plain http endpoints: "raw" (store/http1.py, s3ferry's own
+# HTTP/1.1 client: about half the CPU per request, benchmarks/profile.md "rawhttp") or
+# "aiohttp". https and proxies stay on aiohttp either way.
 HttpClient = Literal["aiohttp", "raw"]
 HTTP_CLIENTS = ("aiohttp", "raw")
 HTTP_ENV = "S3FERRY_HTTP"
-DEFAULT_HTTP: HttpClient = "aiohttp"
+DEFAULT_HTTP: HttpClient = "raw"
 
 
 def _http_default() -> HttpClient:

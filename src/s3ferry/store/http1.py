@@ -29,7 +29,7 @@ from s3ferry.core.http1wire import (
     request_head,
 )
 
-HIGH_WATER = 4 * 1024 * 1024  # body bytes buffered before the socket is no longer read
+HIGH_WATER = 1024 * 1024  # body bytes buffered (per connection) before the socket is no longer read
 JOIN_BELOW = 256 * 1024  # a body up to this size is joined to the head: one syscall
 WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
 
