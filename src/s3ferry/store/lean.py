@@ -25,7 +25,6 @@ import aiohttp
 from botocore.exceptions import (
     NoCredentialsError,
 )
-from yarl import URL
 
 from s3ferry.core import s3wire
 from s3ferry.core.config import Config
@@ -38,6 +37,7 @@ from s3ferry.store.http1 import Pool
 from s3ferry.store.lean_http import (
     botocore_error,
     client_error,
+    exchange,
     host,
     log_reply,
     operation,
@@ -168,12 +168,7 @@ class LeanEngine:
             if debug.log.isEnabledFor(logging.DEBUG) else None
         started, answered = time.monotonic(), False
         try:
-            if bucket.raw is not None:
-                exchange = bucket.raw.request(*bucket.address, method, target, headers, body)
-            else:
-                exchange = bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body,
-                                                  proxy=bucket.proxy, proxy_headers=bucket.proxy_headers or None)
-            async with exchange as response:
+            async with exchange(bucket, method, url, target, headers, body) as response:
                 answered = True
                 if response.status >= 300:
                     error = await client_error(response, method, query)

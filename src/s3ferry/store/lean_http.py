@@ -16,6 +16,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from yarl import URL
 
 from s3ferry.core import http1wire, s3wire
 from s3ferry.store import debug, http1
@@ -51,6 +52,14 @@ def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
     if isinstance(exc, http1wire.ReadTimeout):
         return ReadTimeoutError(endpoint_url=url, error=exc)
     return ConnectionClosedError(error=exc, endpoint_url=url)  # Disconnected, BadReply
+
+
+def exchange(bucket: Any, method: str, url: str, target: str, headers: dict[str, str], body: Any) -> Any:
+    """The request on the bucket's HTTP client: store/http1.py's pool, or aiohttp's session."""
+    if bucket.raw is not None:
+        return bucket.raw.request(*bucket.address, method, target, headers, body)
+    return bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body, proxy=bucket.proxy,
+                                  proxy_headers=bucket.proxy_headers or None)
 
 
 def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
