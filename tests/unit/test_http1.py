@@ -247,6 +247,35 @@ def test_a_reset_after_the_reply_began_is_not_retried_and_a_stall_times_out():
     assert isinstance(botocore_error(caught.value, "u"), ReadTimeoutError)
 
 
+def test_a_slow_upload_is_no_timeout_while_its_bytes_move(monkeypatch):
+    """The read timeout is silence, not the time to send a part over a slow link."""
+    monkeypatch.setattr(http1, "WRITE_SLICE", 64 << 20)  # the whole body in one write, as under uvloop
+    received = []
+
+    async def slow(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while length:
+            chunk = await reader.read(min(length, 64 * 1024))
+            length -= len(chunk)
+            received.append(len(chunk))
+            await asyncio.sleep(0.005)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async def main():
+        server, port = await _server(slow)
+        pool = http1.Pool(4, 5.0, 0.5)
+        try:
+            async with pool.request("127.0.0.1", port, "PUT", "/b/k", {}, memoryview(bytes(16 << 20))) as response:
+                return response.status
+        finally:
+            pool.close()
+            server.close()
+
+    assert asyncio.run(main()) == 200 and sum(received) == 16 << 20
+
+
 def test_connection_refused_is_an_endpoint_error():
     async def main():
         server, port = await _server(lambda r, w: None)

@@ -171,9 +171,28 @@ class Connection(asyncio.Protocol):
                     return  # reset or closed: the reply read says so
                 self.transport.write(view[start:start + WRITE_SLICE])
                 if self._drained is not None:
-                    await self._wait(self._drained)
+                    await self._drain(self._drained)
         if self._drained is not None:
-            await self._wait(self._drained)  # the read timeout counts from the last byte sent
+            await self._drain(self._drained)
+
+    async def _drain(self, future: asyncio.Future[None]) -> None:
+        """Until the socket took the body. The read timeout counts from the last byte that went
+        out, not from the write: a slow uplink may take minutes over a part and still be alive."""
+        loop = asyncio.get_running_loop()
+
+        def watch(left: int) -> None:
+            nonlocal timer
+            now = self.transport.get_write_buffer_size()
+            if now < left:
+                timer = loop.call_later(self.pool.read_timeout, watch, now)
+            else:
+                _expire(future)
+
+        timer = loop.call_later(self.pool.read_timeout, watch, self.transport.get_write_buffer_size())
+        try:
+            await future
+        finally:
+            timer.cancel()
 
     async def piece(self) -> bytes:
         """The next bytes received; b"" once the connection closed."""
