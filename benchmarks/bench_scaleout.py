@@ -24,16 +24,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_sync_scale import server
+from measure import timed
 
 BUCKET = "scaleout"
 
@@ -47,19 +46,11 @@ def fill(s3, count: int, size: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(env: dict[str, str], workers: int, dest: str, report: Path, source: str = "src") -> dict[str, float]:
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", f"s3://{BUCKET}/{source}/",
-                                f"s3://{BUCKET}/{dest}/", "--cluster", f"local:{workers}", "--report", str(report),
-                                "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"sync --cluster local:{workers} exited {code}: {stderr.strip()[:400]}")
+    wall, cpu, _ = timed([sys.executable, "-m", "s3ferry", "sync", f"s3://{BUCKET}/{source}/", f"s3://{BUCKET}/{dest}/",
+                          "--cluster", f"local:{workers}", "--report", str(report), "--quiet"], env,
+                         f"sync --cluster local:{workers}")
     data = json.loads(report.read_text())
     objects = data["totals"]["objects"]
-    cpu = usage.ru_utime + usage.ru_stime
     return {"objects": objects, "copied": data["totals"]["copied"], "rate": objects / data["seconds"],
             "wall": wall, "cpu": cpu, "verified": data["verified"]}
 

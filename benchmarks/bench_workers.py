@@ -23,16 +23,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_sync_scale import server
+from measure import timed
 
 BUCKET = "bench"
 
@@ -47,17 +46,9 @@ def make_tree(root: Path, count: int, size: int) -> None:
 
 def put(env: dict[str, str], tree: Path, dest: str, workers: int) -> tuple[float, float]:
     """(wall seconds, client CPU seconds) of one `s3ferry put`."""
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "put", str(tree), f"s3://{BUCKET}/{dest}/",
-                                "--workers", str(workers), "--quiet"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"put --workers {workers} exited {code}: {stderr.strip()[:400]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    wall, cpu, _ = timed([sys.executable, "-m", "s3ferry", "put", str(tree), f"s3://{BUCKET}/{dest}/",
+                          "--workers", str(workers), "--quiet"], env, f"put --workers {workers}")
+    return wall, cpu
 
 
 def main() -> int:

@@ -10,10 +10,25 @@ summed over the tree; ru_maxrss is the largest RSS of any single process in
 it, not a sum).  Stdlib only.
 """
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
+
+
+def timed(cmd: list, env: dict, what: str) -> tuple:
+    """(wall seconds, CPU seconds of the process and every descendant it reaped, stderr) of one
+    command run to its end; exits naming ``what`` when the command fails."""
+    started = time.monotonic()
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        raise SystemExit(f"{what} exited {code}: {stderr.strip()[:400]}")
+    return wall, usage.ru_utime + usage.ru_stime, stderr
 
 
 def main() -> int:

@@ -34,28 +34,35 @@ def run_cli(server: Any, *args: str, timeout: float = 300, **kwargs) -> subproce
                           text=True, timeout=timeout, **kwargs)
 
 
-def sigint(process: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
-    """Ctrl-C a running CLI: it must exit 130 within ``timeout``, without a traceback."""
-    process.send_signal(signal.SIGINT)
+def signalled(process: subprocess.Popen[str], sig: int, timeout: float = 90) -> tuple[int, str, str]:
+    """Send ``sig`` to a running CLI and wait for its end: (exit code, stdout, stderr)."""
+    process.send_signal(sig)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr
+    return process.returncode, stdout, stderr
+
+
+def sigint(process: subprocess.Popen[str], timeout: float = 60, sig: int = signal.SIGINT,
+           code: int = 130) -> tuple[str, str]:
+    """Ctrl-C (or ``sig``) a running CLI: it must exit ``code`` within ``timeout``, without a traceback."""
+    returncode, stdout, stderr = signalled(process, sig, timeout)
+    assert returncode == code, stderr
     assert "Traceback" not in stderr
     return stdout, stderr
 
 
 def interrupt_when(process: subprocess.Popen[str], ready: Any, deadline: float = 120,
-                   timeout: float = 60) -> tuple[str, str]:
+                   timeout: float = 60, sig: int = signal.SIGINT, code: int = 130) -> tuple[str, str]:
     """Wait until ``ready()`` (polling), then :func:`sigint` the still-running process."""
     end = time.monotonic() + deadline
     while process.poll() is None and time.monotonic() < end and not ready():
         time.sleep(0.02)
     if process.poll() is not None:
         raise AssertionError(f"the transfer ended before it could be interrupted: {process.communicate()}")
-    return sigint(process, timeout)
+    return sigint(process, timeout, sig, code)
 
 
 def md5_file(path: Path) -> str:

@@ -20,7 +20,7 @@ import s3ferry
 from s3ferry.core.config import MiB
 
 from faultproxy import FaultProxy
-from helpers import Collect, md5_file, proxy_in_front, random_file
+from helpers import Collect, md5_file, proxy_in_front, random_file, signalled
 
 moto_only = pytest.mark.parametrize("server", ["moto"], indirect=True)
 TMP_GLOB = "*.s3ferry.tmp"
@@ -369,16 +369,6 @@ def _wait_for(predicate, process: subprocess.Popen[str], what: str) -> None:
         time.sleep(0.05)
 
 
-def _signalled(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
-    process.send_signal(sig)
-    try:
-        _, stderr = process.communicate(timeout=90)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return process.returncode, stderr
-
-
 @moto_only
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_and_sighup_abort_the_upload(server, bucket, tmp_path, sig, code):
@@ -388,7 +378,7 @@ def test_sigterm_and_sighup_abort_the_upload(server, bucket, tmp_path, sig, code
         process = start(server, tmp_path, "put", str(src), f"s3://{bucket}/big.bin", "--part-size", "5MiB",
                         "-c", "2", endpoint=proxy.url)
         _wait_for(lambda: proxy.injected("stall"), process, "a part was in flight")
-        returncode, stderr = _signalled(process, sig)
+        returncode, _, stderr = signalled(process, sig)
     assert returncode == code, stderr
     assert "Traceback" not in stderr
     assert uploads(server, bucket) == []
@@ -402,7 +392,7 @@ def test_sigterm_with_keep_partial_keeps_the_upload(server, bucket, tmp_path):
         process = start(server, tmp_path, "put", str(src), f"s3://{bucket}/big.bin", "--part-size", "5MiB",
                         "-c", "2", "--keep-partial", endpoint=proxy.url)
         _wait_for(lambda: proxy.injected("stall"), process, "a part was in flight")
-        returncode, stderr = _signalled(process, signal.SIGTERM)
+        returncode, _, stderr = signalled(process, signal.SIGTERM)
     assert returncode == 143, stderr
     kept = uploads(server, bucket)
     for upload in kept:  # the bucket fixture insists on none left
@@ -421,7 +411,7 @@ def test_sigterm_during_a_get_leaves_no_temporary_file(server, bucket, tmp_path)
         process = start(server, tmp_path, "get", f"s3://{bucket}/big.bin", str(dest / "big.bin"),
                         "--part-size", "5MiB", endpoint=proxy.url)
         _wait_for(lambda: proxy.injected("stall"), process, "a range was in flight")
-        returncode, stderr = _signalled(process, signal.SIGTERM)
+        returncode, _, stderr = signalled(process, signal.SIGTERM)
     assert returncode == 143, stderr
     assert temporaries(tmp_path) == [] and not (dest / "big.bin").exists()
 
@@ -440,7 +430,7 @@ def test_interrupt_during_create_leaves_no_upload(server, bucket, tmp_path, sig)
                         endpoint=proxy.url)
         _wait_for(lambda: uploads(server, bucket), process, "the upload was created")
         time.sleep(0.2)  # the reply is held by the proxy, so this is the state until the signal
-        returncode, stderr = _signalled(process, sig)
+        returncode, _, stderr = signalled(process, sig)
     assert returncode in (130, 143), stderr
     assert "Traceback" not in stderr
     assert uploads(server, bucket) == []

@@ -94,6 +94,7 @@ def test_auto_keeps_a_small_tree_in_one_process(server, bucket, tmp_path):
     ("cp", "s3://{bucket}/one.bin", "s3://{bucket}/two.bin", "--workers", "2"),
     ("sync", "{tree}", "s3://{bucket}/p/", "--workers", "2", "--delete"),
     ("sync", "{tree}", "s3://{bucket}/p/", "--workers", "2", "--delete", "--max-delete", "3"),
+    ("sync", "{tree}", "s3://{bucket}/p/", "--cluster", "local:2", "--delete"),
 ])
 @MOTO_ONLY
 def test_bad_workers_values_are_one_line_and_exit_2(server, bucket, tmp_path, args):
@@ -118,10 +119,7 @@ def test_stopping_put_workers_leaves_no_multipart_upload(server, bucket, tmp_pat
     process = subprocess.Popen([sys.executable, "-m", "s3ferry", "put", str(tree), f"s3://{bucket}/up/",
                                 "--workers", "2", "--part-size", "5MiB", "--concurrency", "2"],
                                env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if how == signal.SIGINT:
-        interrupt_when(process, lambda: bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads")))
-    else:
-        _stop_when(process, lambda: bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads")), how, code)
+    interrupt_when(process, lambda: bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads")), sig=how, code=code)
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
@@ -135,23 +133,6 @@ def test_ctrl_c_of_get_workers_leaves_no_temporary_file(server, bucket, tmp_path
                                env=server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     interrupt_when(process, lambda: any(out.rglob("*.s3ferry.tmp")))
     # the no_temporary_files fixture checks tmp_path after the test
-
-
-def _stop_when(process, ready, how, code) -> None:
-    import time
-
-    end = time.monotonic() + 120
-    while process.poll() is None and time.monotonic() < end and not ready():
-        time.sleep(0.02)
-    assert process.poll() is None, process.communicate()
-    process.send_signal(how)
-    try:
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == code, stderr
-    assert "Traceback" not in stderr
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +173,21 @@ def test_a_dask_cluster_copies_between_two_endpoints(server, bucket, second_moto
     assert objects(server.client(), bucket, "copied/") == source
     # Ticks arrive (the last batch of a shard may come after its result: no exact sum here).
     assert ticks and all(t[2] > 0 for t in ticks) and {t[0] for t in ticks} <= set(copied.records)
+
+
+@pytest.mark.parametrize("how", [("--workers", "2"), ("--cluster", "local:2")])
+@MOTO_ONLY
+def test_an_empty_source_prefix_deletes_nothing_on_shards(server, bucket, tmp_path, how):
+    """A typo in the source prefix of a sharded sync --delete --force is refused as the
+    one-process sync refuses it (exit 4), before any worker starts; the destination is intact."""
+    s3 = server.client()
+    for index in range(3):
+        s3.put_object(Bucket=bucket, Key=f"dst/k{index}", Body=b"keep")
+    s3.put_object(Bucket=bucket, Key="src/a", Body=b"a")
+    done = run_cli(server, "sync", f"s3://{bucket}/scr/", f"s3://{bucket}/dst/", *how, "--delete", "--force",
+                   "--report", str(tmp_path / "r.json")) if how[0] == "--cluster" else \
+        run_cli(server, "sync", f"s3://{bucket}/scr/", f"s3://{bucket}/dst/", *how, "--delete", "--force")
+    assert done.returncode == 4, done.stderr
+    assert "holds no objects" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dst/")["Contents"]) == \
+        ["dst/k0", "dst/k1", "dst/k2"]

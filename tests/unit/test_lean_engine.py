@@ -4,6 +4,8 @@ and a client it cannot use sends everything to botocore instead of failing."""
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from types import SimpleNamespace
 
 from s3ferry.store.lean import NOT_SERVED, LeanEngine
@@ -85,3 +87,38 @@ def test_the_lazy_client_is_built_once_on_first_use(monkeypatch):
     before, same, built, region, url = asyncio.run(main())
     assert (before, same, built) == (False, True, True)
     assert region == "us-east-1" and url.startswith("http://127.0.0.1:9/b/k?")
+
+
+@pytest.mark.parametrize("frozen_before", [True, False])
+def test_a_lazily_built_client_is_frozen_only_where_the_heap_was(monkeypatch, frozen_before):
+    """The CLI freezes its imports' objects (full collections skip them); the client built later
+    (botocore's service model) joins them. A caller that froze nothing keeps its policy."""
+    import gc
+    from contextlib import AsyncExitStack
+
+    from s3ferry.core.config import Config
+    from s3ferry.store.client import LazyClient, new_session
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    config = Config(endpoint_url="http://127.0.0.1:9")
+    gc.unfreeze()
+    if frozen_before:
+        gc.freeze()
+    frozen = gc.get_freeze_count()
+
+    async def main():
+        async with AsyncExitStack() as stack:
+            await LazyClient(config, new_session(config), stack).created()
+            return gc.get_freeze_count()
+
+    try:
+        after = asyncio.run(main())
+    finally:
+        gc.unfreeze()
+    if frozen_before:
+        assert after > frozen + 10_000  # the service model's objects
+    else:
+        assert after == 0

@@ -141,7 +141,8 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
                   manifest: Path | None = None, manifest_schema: str = INVENTORY_SCHEMA,
                   report_path: Path | None = None, on_shard: ShardDone | None = None,
                   engine: str = "dask", action: str = "sync", ticks: Ticks | None = None,
-                  min_items: int = 0, on_total: Callable[[int, int], None] | None = None) -> MigrationReport:
+                  min_items: int = 0, on_total: Callable[[int, int], None] | None = None,
+                  allow_empty_source: bool = False) -> MigrationReport:
     """``sync`` sharded over ``cluster`` ("local:N" or "tcp://host:port"): each shard, a key
     range (or the keys of a ``manifest`` chunk), is a sync of its own on a worker, retried when
     its worker is lost. A local folder must be at the same path on every worker (a shared file
@@ -168,4 +169,4 @@ async def migrate(source: str, destination: str, *, cluster: str, config: Config
     async with open_context(config, None) as ctx, source_context(ctx, job.source_config) as src_ctx:
         return await run_migration(ctx, src_ctx, job, where, manifest=manifest, schema=manifest_schema,
                                    engine=engine, on_result=on_shard, report_path=report_path, ticks=ticks,
-                                   min_items=min_items, on_total=on_total)
+                                   min_items=min_items, on_total=on_total, allow_empty_source=allow_empty_source)

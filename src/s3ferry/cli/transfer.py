@@ -176,9 +176,9 @@ def sync(
     if cluster is not None or sharded is not None:
         if max_delete is not None:
             usage_error("--max-delete cannot be split over shards: leave it out with --cluster/--workers")
-        if sharded is not None and delete and not force:
-            usage_error("--delete with --workers has no --max-delete guard (it cannot be split over shards): "
-                        "add --force to delete without it")
+        if delete and not force:
+            usage_error("--delete with --cluster/--workers has no --max-delete guard (it cannot be split over "
+                        "shards): add --force to delete without it")
     if cluster is None and (report is not None or manifest is not None):
         usage_error("--report and --manifest go with --cluster")
 
@@ -197,6 +197,7 @@ def sync(
                    config=opts.config.replace(object_options=object_options), rule=rule, delete=delete,
                    trash=trash_prefix, dry_run=dry_run, excludes=exclude or (), includes=include or (),
                    source_endpoint_url=source_endpoint_url, source_profile=source_profile,
+                   allow_empty_source=allow_empty_source,
                    **({"manifest": manifest, "manifest_schema": manifest_schema} if cluster else {}))
 
 

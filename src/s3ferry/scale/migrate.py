@@ -18,8 +18,10 @@ from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.objects import overlapping
 from s3ferry.core.shard_report import MigrationReport
 from s3ferry.core.shards import Cluster, KeyRange, Migration, ShardSpec
+from s3ferry.core.sync_plan import KeyFilter
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import check_bucket
+from s3ferry.ops.sync_guards import check_s3_source
 from s3ferry.store.errors import map_error
 
 from .cutting import at_least, count_items, cut_listing, cut_manifest, cut_tree, read_lines
@@ -110,7 +112,8 @@ async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, clus
                   manifest: Path | None = None, schema: str = "Bucket, Key", engine: str = "dask",
                   on_result: ShardDone | None = None, report_path: Path | None = None,
                   ticks: Ticks | None = None, min_items: int = 0,
-                  on_total: Callable[[int, int], None] | None = None) -> MigrationReport:
+                  on_total: Callable[[int, int], None] | None = None,
+                  allow_empty_source: bool = False) -> MigrationReport:
     """Run ``job`` sharded on ``cluster``. The driver checks both buckets with ``ctx`` (the
     destination's store) and ``source_ctx`` (the source's, when on another endpoint), and lists
     the source to cut it. The report is written to ``report_path`` whatever happens; then a
@@ -119,6 +122,10 @@ async def migrate(ctx: Context, source_ctx: Context | None, job: Migration, clus
     is told how many items (and bytes) the shards will take, once a second pass over the
     source (as the one-process commands make for their bar) has counted them."""
     await _check_sides(ctx, source_ctx, job, manifest, schema)
+    if job.delete and is_s3_url(job.source) and manifest is None:
+        # As a one-process sync: an empty source prefix (a typo) would empty the destination.
+        await check_s3_source(source_ctx or ctx, _prefix(job.source), KeyFilter(job.excludes, job.includes),
+                              delete=True, allow_empty=allow_empty_source)
     if min_items and manifest is None:
         where = parse_s3_url(job.source) if is_s3_url(job.source) else Path(job.source)
         if not await at_least((source_ctx or ctx).store, _prefix(job.source) if is_s3_url(job.source) else where,

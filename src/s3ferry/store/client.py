@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -115,6 +116,7 @@ class LazyClient:
             async with self._lock:
                 if self._client is None:
                     self._client = await self._stack.enter_async_context(open_client(self._config, self._session))
+                    _freeze_if_frozen()
         return self._client
 
     def __getattr__(self, name: str) -> Any:
@@ -128,3 +130,12 @@ class LazyClient:
             return await getattr(await self.created(), name)(*args, **kwargs)
 
         return call
+
+
+def _freeze_if_frozen() -> None:
+    """The CLI froze what its imports made (cli/tuning.calm_gc), so full collections skip it;
+    a client built later brings botocore's service model (~10^5 long-lived objects): freeze it
+    too, or every full collection walks it again. A library caller that froze nothing keeps
+    its own policy."""
+    if gc.get_freeze_count():
+        gc.freeze()
