@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from s3ferry.core import http1wire
 from s3ferry.store import http1
 from s3ferry.store.lean_http import botocore_error
+from s3ferry.store.retry import is_retryable, unreachable
 
 
 class FakeTransport:
@@ -287,7 +288,10 @@ def test_connection_refused_is_an_endpoint_error():
 
     with pytest.raises(http1wire.ConnectFailed) as caught:
         asyncio.run(main())
-    assert isinstance(botocore_error(caught.value, "u"), EndpointConnectionError)
+    mapped = botocore_error(caught.value, "http://127.0.0.1:9/b")
+    assert isinstance(mapped, EndpointConnectionError) and is_retryable(mapped)
+    assert unreachable(mapped)  # an outage the retry budget rides out, as with aiohttp
+    assert "127.0.0.1" in str(mapped)
 
 
 # ---- the switch ------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import socket
 import time
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from botocore.exceptions import (
@@ -46,7 +48,11 @@ def botocore_error(exc: Exception, url: str) -> Exception | None:
 
 def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
     if isinstance(exc, http1wire.ConnectFailed):
-        return EndpointConnectionError(endpoint_url=url, error=exc)
+        # As aiohttp's connector error: retry.unreachable() rides out an outage (a server
+        # restart) for the retry budget only for that one.
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else OSError(str(exc))
+        key = SimpleNamespace(host=urlsplit(url).hostname, port=urlsplit(url).port, ssl=False)
+        return EndpointConnectionError(endpoint_url=url, error=aiohttp.ClientConnectorError(key, cause))
     if isinstance(exc, http1wire.ConnectTimeout):
         return ConnectTimeoutError(endpoint_url=url, error=exc)
     if isinstance(exc, http1wire.ReadTimeout):
