@@ -18,8 +18,8 @@ import time
 from urllib.parse import urlsplit
 
 import uvloop
-from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+from lean_cpu import CONCURRENCY, _drain, client_config
 
 from s3ferry.store.http1 import Pool
 from s3ferry.store.lean import LeanEngine
@@ -27,24 +27,11 @@ from s3ferry.tools.embedded import moto_server
 
 BODY = os.urandom(64 * 1024)
 BIG = os.urandom(32 * 1024 * 1024)
-CONCURRENCY = 16
 BUCKET = "raw-bench"
 
 
-async def _drain(stream) -> int:
-    size = 0
-    while True:
-        chunk, _ = await stream.readchunk()
-        if not chunk and stream.at_eof():
-            return size
-        size += len(chunk)
-
-
 async def run(endpoint: str, requests: int, rounds: int) -> None:
-    config = AioConfig(max_pool_connections=CONCURRENCY + 4, retries={"total_max_attempts": 1},
-                       s3={"addressing_style": "path", "payload_signing_enabled": False},
-                       request_checksum_calculation="when_required", response_checksum_validation="when_required",
-                       parameter_validation=False)
+    config = client_config()
     session = AioSession()
     async with session.create_client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config) as client:
         await client.create_bucket(Bucket=BUCKET)
