@@ -276,6 +276,10 @@ def test_local_process_engine_survives_a_killed_worker(server, bucket):
     assert killed and report.verified and report.exit_code == 0, report.as_dict()
     assert report.retried and all(report.records[n].final.ok for n in report.retried)
     assert objects(s3, bucket, "dst/") == objects(s3, bucket, "src/")
+    # No process of the broken pool outlives the engine (a survivor can hang on a queue lock
+    # its killed sibling held, and would idle on forever).
+    left = [c for c in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+    assert left == [], [c.pid for c in left]
 
 
 @MOTO_ONLY

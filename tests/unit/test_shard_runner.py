@@ -96,3 +96,45 @@ def test_a_cutting_error_stops_the_driver_with_the_report_so_far():
     with pytest.raises(BaseException) as caught:
         anyio.run(drive, FakeEngine(good), broken(), report)
     assert "listing failed" in repr(caught.value) and report.seconds > 0
+
+
+class _Stuck:
+    """A worker process that ignores SIGTERM, as one hung on a queue lock a killed sibling held."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self._popen = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                                        "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); "
+                                        "time.sleep(60)"], stdout=subprocess.PIPE)
+        self._popen.stdout.readline()  # its handler is in place
+        self.pid = self._popen.pid
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout: float) -> None:
+        import subprocess
+
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+
+def test_a_retired_worker_that_ignores_sigterm_is_killed_at_close(monkeypatch):
+    from s3ferry.scale import local
+
+    monkeypatch.setattr(local, "WORKER_STOP_TIMEOUT", 0.3)
+    engine = local.LocalEngine(1)
+    stuck = _Stuck()
+    engine._pool._processes = {stuck.pid: stuck}  # the broken pool's survivor
+    engine._retire()
+    assert stuck.is_alive()  # SIGTERM alone does not end it
+    engine._pool = engine._new_pool()
+    engine.close()
+    assert not stuck.is_alive()

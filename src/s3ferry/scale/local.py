@@ -17,6 +17,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -53,6 +54,7 @@ class LocalEngine:
         self._queue: Any = _CONTEXT.Queue() if ticks is not None else None
         self._pool = self._new_pool()
         self._pending: set[Future[ShardResult]] = set()
+        self._retired: list[tuple[Any, float]] = []  # (process, when to kill it)
         self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
         if ticks is not None:
@@ -83,8 +85,8 @@ class LocalEngine:
             future = self._pool.submit(run_shard, spec, attempt, sink)
         except BrokenProcessPool:
             # A worker died: its pool refuses new work. The shards it held fail on their own
-            # futures and come back here as retries.
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # futures and come back here as retries; its other processes are stopped.
+            self._retire()
             self._pool = self._new_pool()
             future = self._pool.submit(run_shard, spec, attempt, sink)
         self._pending.add(future)
@@ -95,11 +97,20 @@ class LocalEngine:
         """Every shard done: the workers end as a pool's workers do (closing their stores,
         flushing their queue). Otherwise (Ctrl-C, an error) what has not started is cancelled
         and the workers get SIGTERM: a running shard aborts its multipart uploads and removes
-        its temporary files, then ends; an idle worker just ends."""
-        if not self._pending:
+        its temporary files, then ends; an idle worker just ends. Either way no process of
+        this engine outlives it."""
+        if self._pending:
+            self._retire()
+        else:
             self._pool.shutdown(wait=True)
-            self._stop_reader()
-            return
+        self._reap()
+        self._stop_reader()
+
+    def _retire(self) -> None:
+        """Stop the current pool's processes without waiting for them (SIGTERM: a running shard
+        cleans up); _reap waits for them. A broken pool's survivors need this: a SIGKILLed
+        sibling may have died holding the result queue's lock, and a worker that then sends
+        its result waits on that lock forever."""
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
@@ -108,11 +119,17 @@ class LocalEngine:
                     os.kill(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        for process in processes:
-            process.join(WORKER_STOP_TIMEOUT)
+        deadline = time.monotonic() + WORKER_STOP_TIMEOUT
+        self._retired.extend((process, deadline) for process in processes)
+
+    def _reap(self) -> None:
+        """Wait for the retired processes until their deadline, then kill what is left."""
+        for process, deadline in self._retired:
+            process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
-        self._stop_reader()
+                process.join(5)
+        self._retired.clear()
 
     def _stop_reader(self) -> None:
         self._stopping.set()
