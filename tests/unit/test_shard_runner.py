@@ -105,9 +105,8 @@ class _Stuck:
         import subprocess
         import sys
 
-        self._popen = subprocess.Popen([sys.executable, "-c", "import signal, time; "
-                                        "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); "
-                                        "time.sleep(60)"], stdout=subprocess.PIPE)
+        code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"
+        self._popen = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
         self._popen.stdout.readline()  # its handler is in place
         self.pid = self._popen.pid
 
