@@ -86,6 +86,14 @@ class HashCache:
             if len(self._pending) >= WRITE_BATCH:
                 self._flush()
 
+    def remember_written(self, path: Path, etag: str) -> None:
+        """``path`` was just written (or sent) and proven to hold ``etag``: stat'ed now. A file
+        gone or replaced since is left out: the cache is only ever a shortcut."""
+        try:
+            self.remember(path, os.stat(path), etag)
+        except OSError:
+            pass
+
     def _flush(self) -> None:
         if not self._pending:
             return

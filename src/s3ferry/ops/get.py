@@ -23,7 +23,7 @@ from s3ferry.local import files as fileio
 from s3ferry.local import hashing
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
-from s3ferry.ops.get_small import fetch_whole, one_request, remember_file, write_small
+from s3ferry.ops.get_small import fetch_whole, one_request, write_small
 from s3ferry.ops.get_small import install as _install
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout, store_checksum_verdict
@@ -58,7 +58,7 @@ async def download_object(ctx: Context, loc: S3Location, dest: Path, known: Remo
             assert inside is None, "only a one-request download checks the path in its hop"
             verdict, detail = await _download(ctx, obj, dest)
             if cache is not None and verdict is Verdict.MATCH:
-                await to_thread.run_sync(remember_file, cache, dest, normalize(obj.etag_raw))
+                await to_thread.run_sync(cache.remember_written, dest, normalize(obj.etag_raw))
         result = TransferResult("get", str(loc), str(dest), obj.size, normalize(obj.etag_raw),
                                 verdict, detail, time.monotonic() - started)
     except UnsafeKeyError as exc:
@@ -73,8 +73,9 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
                           cache: HashCache | None) -> tuple[Verdict, str]:
     """``_download`` for a ``one_request`` object, with one worker-thread hop per file
     instead of four (each costs ~0.1 ms of CPU, as much as the GET): the body is held in
-    memory (at most one streaming batch, under a slot, as a streaming GET holds) and one hop checks the path, creates the temporary file (O_EXCL), writes and
-    hashes it and, when the MD5 is the ETag, renames it into place. A mismatch leaves the
+    memory (at most one streaming batch, under a slot, as a streaming GET holds) and one hop
+    checks the path, creates the temporary file (O_EXCL), writes and hashes it and, when the
+    MD5 is the ETag, renames it into place. A mismatch leaves the
     temporary file to ``_judge``, as the general path does, and is fetched once more."""
     etag = obj.etag
     assert etag is not None
@@ -99,7 +100,7 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
             if verdict is not None:
                 await to_thread.run_sync(_install, tmp, dest, obj.last_modified)
                 if cache is not None and verdict is Verdict.MATCH:
-                    await to_thread.run_sync(remember_file, cache, dest, str(etag))
+                    await to_thread.run_sync(cache.remember_written, dest, str(etag))
                 return verdict, detail
         finally:
             with anyio.CancelScope(shield=True):

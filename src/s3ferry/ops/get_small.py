@@ -62,16 +62,8 @@ def write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | No
         fileio.remove_quietly(tmp)
         raise
     if cache is not None and expected is not None:
-        remember_file(cache, dest, expected.hex())
+        cache.remember_written(dest, expected.hex())
     return digest, True
-
-
-def remember_file(cache: HashCache, path: Path, etag: str) -> None:
-    """``path`` was just written with bytes whose ETag is ``etag``: stat'ed now, after the write."""
-    try:
-        cache.remember(path, os.stat(path), etag)
-    except OSError:  # gone or replaced since: the cache is only ever a shortcut
-        pass
 
 
 def install(tmp: Path, dest: Path, last_modified: datetime | None) -> None:

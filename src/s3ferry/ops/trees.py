@@ -3,7 +3,6 @@ transfer per file, many at a time, under the global limit."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -66,15 +65,8 @@ async def remembering(cache: HashCache | None, path: Path, job: Job) -> Transfer
     """Run ``job``; if it proved ``path`` holds the object's bytes, tell the hash cache."""
     result = await job()
     if cache is not None and result.ok and result.verdict is Verdict.MATCH and result.etag:
-        await to_thread.run_sync(_remember, cache, path, result.etag)
+        await to_thread.run_sync(cache.remember_written, path, result.etag)
     return result
-
-
-def _remember(cache: HashCache, path: Path, etag: str) -> None:
-    try:
-        cache.remember(path, os.stat(path), etag)
-    except OSError:  # gone or replaced since: the cache is only ever a shortcut
-        pass
 
 
 async def _counted(ctx: Context, sizes: AsyncIterator[int], run: Callable[[], Awaitable[Summary]]) -> Summary:
