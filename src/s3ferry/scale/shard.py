@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +69,10 @@ async def _context(config: Config | None, progress: ShardCounts | None,
     if config is None:
         yield None
         return
-    if stores is not None:  # the worker process's own store, kept between shards (scale/kept.py)
-        try:
-            store = await stores(config)
-        except Exception as exc:
-            raise map_error(exc) from exc
-        yield Context(store, config, progress) if progress is not None else Context(store, config)
-        return
     try:
-        async with open_store(config) as store:
+        async with AsyncExitStack() as stack:
+            # A local worker process lends its own store, kept between shards (scale/kept.py).
+            store = await (stores(config) if stores is not None else stack.enter_async_context(open_store(config)))
             yield Context(store, config, progress) if progress is not None else Context(store, config)
     except Exception as exc:
         raise map_error(exc) from exc
