@@ -160,8 +160,8 @@ class LeanEngine:
             payload = sha256(body) if body is not None else EMPTY_SHA256
         bucket.signer.sign(await self._credentials(), method, path, query_text, headers, self._clock.stamp(),
                            payload)
-        target = f"{path}{'?' + query_text if query_text else ''}"
-        url = f"{bucket.base}{tail}{'?' + query_text if query_text else ''}"
+        suffix = f"?{query_text}" if query_text else ""
+        target, url = f"{path}{suffix}", f"{bucket.base}{tail}{suffix}"
         # --debug: the same line per request as store/debug.py writes for botocore's requests
         what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or (query or {}).get(
             "prefix", ""), **({"PartNumber": query["partNumber"]} if query and "partNumber" in query else {})}) \
