@@ -102,3 +102,31 @@ def test_retry_for_values():
             parse_duration(bad)
     with pytest.raises(ConfigError):
         Config(retry_for=-1)
+
+
+def test_the_budget_counts_from_the_first_attempt():
+    """The first attempt runs outside tenacity (a fast path); its time still counts against
+    --retry-for: a first attempt that outlasts the budget leaves only the attempts to decide."""
+    calls = []
+
+    async def slow_then_refused():
+        calls.append(1)
+        if len(calls) == 1:
+            await asyncio.sleep(0.05)
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1", error=REFUSED)
+
+    with pytest.raises(EndpointConnectionError):
+        asyncio.run(with_retry(Config(max_attempts=1, retry_for=0.01), slow_then_refused, patient=True))
+    assert len(calls) == 1
+
+
+def test_a_first_failure_that_is_not_retryable_is_raised_at_once():
+    calls = []
+
+    async def denied():
+        calls.append(1)
+        raise client_error("AccessDenied", 403)
+
+    with pytest.raises(ClientError) as caught:
+        asyncio.run(with_retry(Config(max_attempts=5), denied, patient=True))
+    assert len(calls) == 1 and caught.value.response["Error"]["Code"] == "AccessDenied"

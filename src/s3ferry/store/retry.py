@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -67,12 +68,13 @@ def unreachable(exc: BaseException | None) -> bool:
     return isinstance(exc, EndpointConnectionError) and isinstance(exc.kwargs.get("error"), aiohttp.ClientConnectorError)
 
 
-def _stop(config: Config, patient: bool) -> Callable[[RetryCallState], bool]:
+def _stop(config: Config, patient: bool, started: float | None = None) -> Callable[[RetryCallState], bool]:
     """Attempts, and for an unreachable endpoint time as well: such a request gives up only once
     it has had its attempts and the budget (--retry-for) is spent, so an outage like a server
     restart is ridden out rather than counted in attempts a quick backoff burns in two seconds.
     Not ``patient`` (the endpoint never answered yet, e.g. a mistyped URL): attempts only. A
-    store that answers (503, a cut body) is judged by attempts: it is up, just failing."""
+    store that answers (503, a cut body) is judged by attempts: it is up, just failing. The
+    budget counts from ``started`` (the first attempt's start) when given, else tenacity's."""
     attempts = stop_after_attempt(config.max_attempts)
     budget = stop_after_delay(config.retry_for)
 
@@ -80,13 +82,17 @@ def _stop(config: Config, patient: bool) -> Callable[[RetryCallState], bool]:
         if not attempts(state):
             return False
         exc = state.outcome.exception() if state.outcome is not None else None
-        return not (patient and unreachable(exc)) or budget(state)
+        if not (patient and unreachable(exc)):
+            return True
+        if started is None:
+            return budget(state)
+        return (state.outcome_timestamp or time.monotonic()) - started >= config.retry_for
     return stop
 
 
-def retrying(config: Config, *, patient: bool = False) -> AsyncRetrying:
+def retrying(config: Config, *, patient: bool = False, started: float | None = None) -> AsyncRetrying:
     return AsyncRetrying(
-        stop=_stop(config, patient),
+        stop=_stop(config, patient, started),
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),
         retry=retry_if_exception(is_retryable),
         reraise=True,
@@ -101,8 +107,26 @@ def _log_retry(state: RetryCallState, limit: int) -> None:
 
 
 async def with_retry(config: Config, call: Callable[[], Awaitable[T]], *, patient: bool = False) -> T:
-    """Run ``call`` (a fresh request per attempt) under the retry policy."""
-    async for attempt in retrying(config, patient=patient):
+    """Run ``call`` (a fresh request per attempt) under the retry policy.
+
+    The first attempt runs on its own: nearly every request succeeds at once, and setting up
+    tenacity costs ~20 us of CPU per call (a tenth of a small lean request). A retryable first
+    failure is replayed to tenacity as its attempt 1, so the waits, the stop rules, the budget
+    (counted from the first attempt's start) and the retry logs are the policy's, unchanged."""
+    started = time.monotonic()
+    try:
+        return await call()
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        replay: list[BaseException] = [exc]
+
+    async def again() -> T:
+        if replay:
+            raise replay.pop()
+        return await call()
+
+    async for attempt in retrying(config, patient=patient, started=started):
         with attempt:
-            return await call()
+            return await again()
     raise AssertionError("unreachable: tenacity reraises the last error")
