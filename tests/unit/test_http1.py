@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from s3ferry.core import http1wire
@@ -321,3 +321,44 @@ def test_raw_serves_plain_http_only(url, raw):
             return direct.raw
 
     assert (asyncio.run(main()) is not None) == raw
+
+
+def _parse_head_bytewise(head: bytes) -> tuple[int, dict[str, str], bool]:
+    """The reference: the head parsed line by line on bytes (the parser before it went to str)."""
+    lines = head.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    code = rest[:3]
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit() or rest[3:4] not in (b"", b" "):
+        raise http1wire.BadReply("status")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not name or name != name.strip():
+            raise http1wire.BadReply("header")
+        headers[name.decode("latin-1").lower()] = value.strip().decode("utf-8", "replace")
+    connection = headers.get("connection", "").lower()
+    keep = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
+    return int(code), headers, keep
+
+
+HEAD_BYTES = st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2", b" ", b":", b"\t", b"\x0b", b"\x1c", b"\x85",
+                              b"\xa0", b"\xb2", b"\xc3\xa9", b"\xff", b"200", b"2\xb20", b"OK", b"Content-Length",
+                              b"Connection", b"close", b"keep-alive", b"X-Amz-Meta-A", b"a", b"Z", b"0"])
+HEAD_LINES = st.lists(st.lists(HEAD_BYTES, max_size=6).map(b"".join), max_size=6).map(b"\r\n".join)
+
+
+@given(HEAD_LINES)
+@example(b"a:\x1c")
+@example(b"a:\xa0b\x85")
+@example(b"Connection: close\r\nconnection:\tkeep-alive")
+def test_parse_head_agrees_with_a_bytewise_parse(lines):
+    """Any head (ASCII or not, odd whitespace, Unicode digits) gives what a line-by-line parse
+    on bytes gives: the same status, headers and keep-alive, or BadReply from both."""
+    for head in (lines, b"HTTP/1.1 200 OK\r\n" + lines, b"HTTP/1.0 2\xb20 OK\r\n" + lines):
+        try:
+            expected = _parse_head_bytewise(head)
+        except http1wire.BadReply:
+            with pytest.raises(http1wire.BadReply):
+                http1wire.parse_head(head)
+        else:
+            assert http1wire.parse_head(head) == expected

@@ -33,22 +33,31 @@ class BadReply(HttpError):
     """Bytes that are not an HTTP/1.x reply."""
 
 
+_WS = " \t\n\r\x0b\x0c"  # what bytes.strip() strips (str.strip() would strip more)
+
+
 def parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     """Status, headers (lower-case names; a repeated one keeps its last value, as aiohttp's
-    dict would) and whether the connection may be kept, from a head without its blank line."""
-    lines = head.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
+    dict would) and whether the connection may be kept, from a head without its blank line.
+    Names are latin-1, values UTF-8 (invalid bytes replaced). Parsed as one latin-1 string
+    (bytes as they are): one decode per head instead of two per line."""
+    lines = head.decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
     code = rest[:3]
-    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit() or rest[3:4] not in (b"", b" "):
-        raise BadReply(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not (code.isascii() and code.isdigit()) \
+            or rest[3:4] not in ("", " "):
+        raise BadReply(f"not an HTTP/1.x status line: {lines[0][:80].encode('latin-1')!r}")
     headers = {}
     for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not name or name != name.strip():
-            raise BadReply(f"bad header line: {line[:80]!r}")
-        headers[name.decode("latin-1").lower()] = value.strip().decode("utf-8", "replace")
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip(_WS):
+            raise BadReply(f"bad header line: {line[:80].encode('latin-1')!r}")
+        value = value.strip(_WS)
+        if not value.isascii():
+            value = value.encode("latin-1").decode("utf-8", "replace")
+        headers[name.lower()] = value
     connection = headers.get("connection", "").lower()
-    keep = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
+    keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
     return int(code), headers, keep
 
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from xml.etree import ElementTree
 
 META_PREFIX = "x-amz-meta-"
+_META_CUT = len(META_PREFIX)
 
 # Request parameters the lean path sends as plain headers (string values, as given). Any
 # other parameter (SSE-C keys botocore encodes, a ChecksumAlgorithm botocore must compute,
@@ -127,16 +128,20 @@ def request_headers(params: Mapping[str, Any]) -> dict[str, str] | None:
 
 
 def parse_reply(headers: Mapping[str, str], status: int) -> dict[str, Any]:
-    """botocore's reply dict for a HeadObject/GetObject/PutObject/UploadPart response."""
+    """botocore's reply dict for a HeadObject/GetObject/PutObject/UploadPart response
+    (``headers`` with lower-case names, as both of the lean path's HTTP clients give them)."""
     reply: dict[str, Any] = {}
     metadata: dict[str, str] = {}
+    known_headers = REPLY_HEADERS
     for name, value in headers.items():
-        lower = name.lower()
-        known = REPLY_HEADERS.get(lower)
-        if known is not None:
+        known = known_headers.get(name)
+        if known is None:
+            if name.startswith(META_PREFIX):
+                metadata[name[_META_CUT:]] = value
+        elif known[1] == _S:
+            reply[known[0]] = value
+        else:
             reply[known[0]] = _convert(value, known[1])
-        elif lower.startswith(META_PREFIX):
-            metadata[lower[len(META_PREFIX):]] = value
     reply["Metadata"] = metadata
     reply["ResponseMetadata"] = _metadata(headers, status)
     return reply
@@ -175,8 +180,9 @@ def reply_metadata(headers: Mapping[str, str], status: int) -> dict[str, Any]:
 
 
 def _metadata(headers: Mapping[str, str], status: int) -> dict[str, Any]:
+    """``headers`` have lower-case names already (parse_reply's callers)."""
     return {"HTTPStatusCode": status, "RequestId": headers.get("x-amz-request-id", ""),
-            "HostId": headers.get("x-amz-id-2", ""), "HTTPHeaders": {k.lower(): v for k, v in headers.items()}}
+            "HostId": headers.get("x-amz-id-2", ""), "HTTPHeaders": dict(headers)}
 
 
 def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:

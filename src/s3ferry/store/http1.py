@@ -229,15 +229,35 @@ class Pool:
     async def request(self, host: str, port: int, method: str, target: str, headers: dict[str, str],
                       body: Any = None) -> AsyncIterator[Response]:
         """One exchange; the reply's body is read inside the block."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.size)
+        response = await self.send(host, port, method, target, headers, body)
+        try:
+            yield response
+        finally:
+            self.release(response)
+
+    async def send(self, host: str, port: int, method: str, target: str, headers: dict[str, str],
+                   body: Any = None) -> Response:
+        """One exchange, up to its reply's head. The caller reads the body, then must call
+        ``release`` once (it holds one of the pool's ``size`` slots until then). A coroutine,
+        not a context manager: the lean path's hot requests save the generator per request."""
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = asyncio.Semaphore(self.size)
         head = request_head(method, target, headers, body)
-        async with self._slots:
-            response = await self._exchange((host, port), method, head, body)
-            try:
-                yield response
-            finally:
-                response.release()
+        await slots.acquire()
+        try:
+            return await self._exchange((host, port), method, head, body)
+        except BaseException:
+            slots.release()
+            raise
+
+    def release(self, response: Response) -> None:
+        """A response of ``send`` read (its connection pooled) or abandoned (closed), its slot freed."""
+        try:
+            response.release()
+        finally:
+            assert self._slots is not None
+            self._slots.release()
 
     async def _exchange(self, key: tuple[str, int], method: str, head: bytes, body: Any) -> Response:
         conn = self._take(key)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +41,7 @@ from s3ferry.store.lean_http import (
     host,
     log_reply,
     operation,
+    release,
     response_headers,
     sendable,
     sha256,
@@ -50,6 +51,7 @@ from s3ferry.store.s3 import ObjectStore, Reply
 
 log = logging.getLogger("s3ferry")
 NOT_SERVED: Any = object()  # this request needs botocore
+_UNRESOLVED: Any = object()  # a bucket not looked at yet
 # Replies that botocore's S3 region redirector turns into a retry at the bucket's real region
 # (a wrong or missing --region on AWS). The lean path hands such a bucket to botocore for good.
 REDIRECT_STATUS = frozenset({301, 307})
@@ -144,11 +146,16 @@ class LeanEngine:
             self._frozen = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
         return self._frozen
 
-    # ---- one request --------------------------------------------------------------------
+    # ---- one request ---------------------------------------------------------------------
+    # A plain coroutine that returns the open response, released by its caller, rather than
+    # nested context managers: a small request's CPU is mostly per-call overhead (profile.md
+    # "request (session 5)").
 
-    @asynccontextmanager
-    async def _send(self, method: str, bucket: _Bucket, key: str | None, query: dict[str, str] | None,
-                    headers: dict[str, str], body: Any = None) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def _request(self, method: str, bucket: _Bucket, key: str | None, query: dict[str, str],
+                       headers: dict[str, str], body: Any = None) -> tuple[Any, str]:
+        """(response, url) of one request, its reply head read and its status < 300; the caller
+        reads the body and then must ``release`` it. Errors are botocore's (a status >= 300 as
+        ClientError with the S3 code, its body read and the response released)."""
         # key None: the bucket itself ("/bucket" path style, "/" virtual host style), as botocore sends
         tail = f"/{quote_key(key)}" if key is not None else ("" if bucket.path else "/")
         path = f"{bucket.path}{tail}"
@@ -163,56 +170,79 @@ class LeanEngine:
         suffix = f"?{query_text}" if query_text else ""
         target, url = f"{path}{suffix}", f"{bucket.base}{tail}{suffix}"
         # --debug: the same line per request as store/debug.py writes for botocore's requests
-        what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or (query or {}).get(
-            "prefix", ""), **({"PartNumber": query["partNumber"]} if query and "partNumber" in query else {})}) \
+        what = debug.describe(operation(method, query), {"Bucket": bucket.name, "Key": key or query.get(
+            "prefix", ""), **({"PartNumber": query["partNumber"]} if "partNumber" in query else {})}) \
             if debug.log.isEnabledFor(logging.DEBUG) else None
-        started, answered = time.monotonic(), False
+        started = time.monotonic()
         try:
-            async with exchange(bucket, method, url, target, headers, body) as response:
-                answered = True
-                if response.status >= 300:
-                    error = await client_error(response, method, query)
-                    log_reply(what, started, error.response)
-                    if response.status in REDIRECT_STATUS or error.response["Error"].get("Code") in REDIRECT_CODES:
-                        raise _Redirected() from error
-                    raise error
-                if what:
-                    log_reply(what, started, s3wire.reply_metadata(response.headers, response.status))
-                yield response
+            response = await exchange(bucket, method, url, target, headers, body)
         except Exception as exc:
-            if what and not answered:
+            if what:
                 debug.log.debug("%s -> %s: %s in %.1f ms", what, type(exc).__name__, exc,
                                 (time.monotonic() - started) * 1000)
-            mapped = botocore_error(exc, url)
-            if mapped is None:
-                raise
-            raise mapped from exc
+            raise _mapped(exc, url)
+        if response.status >= 300:
+            try:
+                error = await client_error(response, method, query)
+            except Exception as exc:
+                raise _mapped(exc, url)
+            finally:
+                await release(bucket, response, url)
+            log_reply(what, started, error.response)
+            if response.status in REDIRECT_STATUS or error.response["Error"].get("Code") in REDIRECT_CODES:
+                raise _Redirected() from error
+            raise error
+        if what:
+            log_reply(what, started, s3wire.reply_metadata(response.headers, response.status))
+        return response, url
+
+    async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
+                    body: Any = None, query: dict[str, str] | None = None) -> Any:
+        """(bucket, response, url) as _request gives them, or NOT_SERVED: parameters only botocore
+        can send, a bucket the endpoint rules give another auth scheme, or one in another region."""
+        params_query, headers = split(params)
+        if query:
+            params_query.update(query)
+        target = self._buckets.get(bucket, _UNRESOLVED)
+        if target is _UNRESOLVED:
+            target = await self._bucket(bucket)
+        if headers is None or target is None:
+            return NOT_SERVED
+        try:
+            response, url = await self._request(method, target, key, params_query, headers, body)
+        except _Redirected:
+            self._buckets[bucket] = None
+            return NOT_SERVED
+        return target, response, url
 
     # ---- operations: each returns NOT_SERVED when botocore must do it --------------------
 
     async def head(self, bucket: str, key: str, params: dict[str, Any]) -> Any:
-        async with self._open("HEAD", bucket, key, params) as response:
-            if response is NOT_SERVED:
-                return NOT_SERVED
+        opened = await self._open("HEAD", bucket, key, params)
+        if opened is NOT_SERVED:
+            return NOT_SERVED
+        target, response, url = opened
+        try:
             return s3wire.parse_reply(response_headers(response), response.status)
+        finally:
+            await release(target, response, url)
 
-    @asynccontextmanager
-    async def get(self, bucket: str, key: str, params: dict[str, Any]) -> AsyncIterator[Any]:
-        """Yields (reply, aiohttp stream), or NOT_SERVED."""
-        async with self._open("GET", bucket, key, params) as response:
-            if response is NOT_SERVED:
-                yield NOT_SERVED
-            else:
-                yield s3wire.parse_reply(response_headers(response), response.status), response.content
+    def get(self, bucket: str, key: str, params: dict[str, Any]) -> _Get:
+        """``async with``: (reply, stream) of a GetObject, or NOT_SERVED."""
+        return _Get(self, bucket, key, params)
 
     async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
         """PutObject, or UploadPart when params hold PartNumber and UploadId."""
         if not sendable(body):
             return NOT_SERVED
-        async with self._open("PUT", bucket, key, params, body) as response:
-            if response is NOT_SERVED:
-                return NOT_SERVED
+        opened = await self._open("PUT", bucket, key, params, body)
+        if opened is NOT_SERVED:
+            return NOT_SERVED
+        target, response, url = opened
+        try:
             reply = s3wire.parse_reply(response_headers(response), response.status)
+        finally:
+            await release(target, response, url)
         reply.pop("ContentLength", None)  # the reply's own length, not a member of Put/UploadPart
         reply.pop("ContentType", None)
         return reply
@@ -222,29 +252,61 @@ class LeanEngine:
         query = s3wire.list_query(params)
         if query is None:
             return NOT_SERVED
-        async with self._open("GET", bucket, None, {}, query=query) as response:
-            if response is NOT_SERVED:
-                return NOT_SERVED
-            return s3wire.parse_list_page(await response.read())
+        opened = await self._open("GET", bucket, None, {}, query=query)
+        if opened is NOT_SERVED:
+            return NOT_SERVED
+        target, response, url = opened
+        try:
+            body = await response.read()
+        except Exception as exc:
+            raise _mapped(exc, url)
+        finally:
+            await release(target, response, url)
+        return s3wire.parse_list_page(body)
 
-    @asynccontextmanager
-    async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
-                    body: Any = None, query: dict[str, str] | None = None) -> AsyncIterator[Any]:
-        """The response, or NOT_SERVED: parameters only botocore can send, a bucket the
-        endpoint rules give another auth scheme, or a bucket in another region."""
-        params_query, headers = split(params)
-        query = {**params_query, **(query or {})}
-        target = await self._bucket(bucket)
-        if headers is None or target is None:
-            yield NOT_SERVED
+
+class _Get:
+    """One GetObject for ``async with``: (reply, stream) or NOT_SERVED; the body is read inside
+    the block, where a failure maps to botocore's exceptions as the request's own do, and on
+    leaving the connection goes back to the pool (or is closed if the body was not all read).
+    A class, not @asynccontextmanager: no generator per request."""
+
+    __slots__ = ("_engine", "_bucket", "_key", "_params", "_opened")
+
+    def __init__(self, engine: LeanEngine, bucket: str, key: str, params: dict[str, Any]) -> None:
+        self._engine, self._bucket, self._key, self._params = engine, bucket, key, params
+        self._opened: Any = NOT_SERVED
+
+    async def __aenter__(self) -> Any:
+        self._opened = await self._engine._open("GET", self._bucket, self._key, self._params)
+        if self._opened is NOT_SERVED:
+            return NOT_SERVED
+        _, response, _ = self._opened
+        try:
+            return s3wire.parse_reply(response_headers(response), response.status), response.content
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._opened is NOT_SERVED:
             return
-        async with AsyncExitStack() as stack:
-            try:
-                response = await stack.enter_async_context(self._send(method, target, key, query, headers, body))
-            except _Redirected:
-                self._buckets[bucket] = None
-                response = NOT_SERVED
-            yield response
+        target, response, url = self._opened
+        self._opened = NOT_SERVED
+        await release(target, response, url)
+        if isinstance(exc, Exception):
+            mapped = botocore_error(exc, url)
+            if mapped is not None:
+                raise mapped from exc
+
+
+def _mapped(exc: Exception, url: str) -> Exception:
+    """The exception to raise for ``exc``: botocore's when it is a transport error, else itself."""
+    mapped = botocore_error(exc, url)
+    if mapped is None:
+        return exc
+    mapped.__cause__ = exc
+    return mapped
 
 
 class LeanStore(ObjectStore):
@@ -273,7 +335,7 @@ class LeanStore(ObjectStore):
 
     @asynccontextmanager
     async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
-        async with self.lean.get(loc.bucket, loc.key, params) as served:
+        async with _Get(self.lean, loc.bucket, loc.key, params) as served:
             if served is NOT_SERVED:
                 async with super()._body(loc, params) as stream:
                     yield stream

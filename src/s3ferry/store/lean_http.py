@@ -60,12 +60,29 @@ def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
     return ConnectionClosedError(error=exc, endpoint_url=url)  # Disconnected, BadReply
 
 
-def exchange(bucket: Any, method: str, url: str, target: str, headers: dict[str, str], body: Any) -> Any:
-    """The request on the bucket's HTTP client: store/http1.py's pool, or aiohttp's session."""
+async def exchange(bucket: Any, method: str, url: str, target: str, headers: dict[str, str], body: Any) -> Any:
+    """The request on the bucket's HTTP client, store/http1.py's pool or aiohttp's session: the
+    response with its head read, to be given back with ``release``."""
     if bucket.raw is not None:
-        return bucket.raw.request(*bucket.address, method, target, headers, body)
-    return bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body, proxy=bucket.proxy,
-                                  proxy_headers=bucket.proxy_headers or None)
+        return await bucket.raw.send(*bucket.address, method, target, headers, body)
+    return await bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body,
+                                        proxy=bucket.proxy, proxy_headers=bucket.proxy_headers or None)
+
+
+async def release(bucket: Any, response: Any, url: str) -> None:
+    """A response of ``exchange`` given back (its connection pooled, or closed when its body
+    was not read to the end), as leaving aiohttp's ``async with`` would."""
+    if bucket.raw is not None:
+        bucket.raw.release(response)
+        return
+    try:
+        response.release()
+        await response.wait_for_close()
+    except Exception as exc:
+        mapped = botocore_error(exc, url)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
