@@ -7,7 +7,12 @@ import asyncio
 import itertools
 
 import pytest
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -292,6 +297,57 @@ def test_connection_refused_is_an_endpoint_error():
     assert isinstance(mapped, EndpointConnectionError) and is_retryable(mapped)
     assert unreachable(mapped)  # an outage the retry budget rides out, as with aiohttp
     assert "127.0.0.1" in str(mapped)
+
+
+
+def test_a_connect_that_hangs_is_a_connect_timeout_and_frees_its_slot():
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def hang(*args, **kwargs):
+            await asyncio.sleep(60)
+
+        loop.create_connection = hang  # type: ignore[method-assign]
+        pool = http1.Pool(1, 0.05, 5.0)
+        for _ in range(2):  # one slot: a second attempt would wait forever if the first kept it
+            with pytest.raises(http1wire.ConnectTimeout) as caught:
+                await pool.send("127.0.0.1", 9, "GET", "/", {})
+        return caught.value
+
+    error = asyncio.run(main())
+    assert isinstance(botocore_error(error, "http://127.0.0.1:9/b"), ConnectTimeoutError)
+
+
+def test_send_holds_a_slot_until_release():
+    """send() returns the response with one of the pool's slots held; release() gives it back
+    and pools the connection, whatever was read."""
+    async def ok(reader, writer):
+        while True:
+            await _read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+
+    async def main():
+        server, port = await _server(ok)
+        pool = http1.Pool(1, 5.0, 5.0)
+        try:
+            first = await pool.send("127.0.0.1", port, "GET", "/b/k", {"host": "x"})
+            second = asyncio.ensure_future(pool.send("127.0.0.1", port, "GET", "/b/k", {"host": "x"}))
+            await asyncio.sleep(0.05)
+            waited = not second.done()  # the only slot is the first's
+            assert await first.read() == b"ok"
+            pool.release(first)
+            response = await second
+            pool.release(response)  # its body unread: the connection is closed, the slot freed
+            third = await pool.send("127.0.0.1", port, "GET", "/b/k", {"host": "x"})
+            body = await third.read()
+            pool.release(third)
+            return waited, body, len(pool._idle[("127.0.0.1", port)])
+        finally:
+            pool.close()
+            server.close()
+
+    assert asyncio.run(main()) == (True, b"ok", 1)
 
 
 # ---- the switch ------------------------------------------------------------------------------

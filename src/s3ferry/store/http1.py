@@ -291,8 +291,9 @@ class Pool:
     async def _connect(self, key: tuple[str, int]) -> Connection:
         loop = asyncio.get_running_loop()
         try:
-            _, conn = await asyncio.wait_for(loop.create_connection(lambda: Connection(self, key), *key),
-                                             self.connect_timeout)
+            # asyncio.timeout, not wait_for: wait_for wraps the connect in a task of its own
+            async with asyncio.timeout(self.connect_timeout):
+                _, conn = await loop.create_connection(lambda: Connection(self, key), *key)
         except TimeoutError:
             raise ConnectTimeout(f"connect to {key[0]}:{key[1]} timed out") from None
         except OSError as exc:
