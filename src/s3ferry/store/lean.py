@@ -17,14 +17,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
-from botocore.exceptions import (
-    NoCredentialsError,
-)
+from botocore.exceptions import NoCredentialsError
 
 from s3ferry.core import s3wire
 from s3ferry.core.config import Config
@@ -35,13 +30,16 @@ from s3ferry.store.client import LazyClient, S3Client
 from s3ferry.store.direct import Direct
 from s3ferry.store.http1 import Pool
 from s3ferry.store.lean_http import (
-    botocore_error,
+    NOT_SERVED,
+    OpenGet,
+    Target,
     client_error,
     exchange,
-    host,
     log_reply,
+    mapped,
     operation,
     release,
+    resolve_target,
     response_headers,
     sendable,
     sha256,
@@ -50,7 +48,6 @@ from s3ferry.store.lean_http import (
 from s3ferry.store.s3 import ObjectStore, Reply
 
 log = logging.getLogger("s3ferry")
-NOT_SERVED: Any = object()  # this request needs botocore
 _UNRESOLVED: Any = object()  # a bucket not looked at yet
 # Replies that botocore's S3 region redirector turns into a retry at the bucket's real region
 # (a wrong or missing --region on AWS). The lean path hands such a bucket to botocore for good.
@@ -60,22 +57,6 @@ REDIRECT_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed",
 
 class _Redirected(Exception):
     """The bucket lives elsewhere: botocore's redirector knows how to follow."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Bucket:
-    """What every request to one bucket shares, resolved once by botocore's endpoint rules."""
-
-    name: str
-    base: str  # scheme://host[:port][/bucket], no trailing slash
-    path: str  # the path prefix of base ('' or '/bucket')
-    host: str  # the Host header, as signed
-    signer: Signer
-    session: aiohttp.ClientSession
-    proxy: str | None
-    proxy_headers: dict[str, str]
-    raw: Pool | None = None  # store/http1.py's pool instead of aiohttp's (plain http, no proxy)
-    address: tuple[str, int] = ("", 0)
 
 
 class LeanEngine:
@@ -89,13 +70,13 @@ class LeanEngine:
         self._direct = direct
         self._raw = raw  # store/http1.py's pool for plain-http buckets without a proxy, else aiohttp
         self._sign_payload = sign_payload
-        self._buckets: dict[str, _Bucket | None] = {}
+        self._buckets: dict[str, Target | None] = {}
         self._clock = Clock()
         self._frozen: Credentials | None = None
 
     # ---- setup, once per bucket ---------------------------------------------------------
 
-    async def _bucket(self, bucket: str) -> _Bucket | None:
+    async def _bucket(self, bucket: str) -> Target | None:
         if bucket not in self._buckets:
             try:
                 self._buckets[bucket] = await self._resolve(bucket)
@@ -105,7 +86,7 @@ class LeanEngine:
                 self._buckets[bucket] = None
         return self._buckets[bucket]
 
-    async def _resolve(self, bucket: str) -> _Bucket | None:
+    async def _resolve(self, bucket: str) -> Target | None:
         direct = self._direct
         where = direct.endpoint(bucket) if direct is not None else None
         if direct is not None and where is not None:
@@ -121,13 +102,7 @@ class LeanEngine:
             base, http = url.rstrip("/"), client._endpoint.http_session
             region = scheme.get("signingRegion") or client.meta.region_name
             service = scheme.get("signingName") or "s3"
-        parts = urlsplit(base)
-        proxy = http._proxy_config.proxy_url_for(base)
-        session = await http._get_session(proxy)
-        raw = self._raw if proxy is None and parts.scheme == "http" else None
-        return _Bucket(bucket, base, parts.path, host(parts), Signer(region, service), session, proxy,
-                       http._proxy_config.proxy_headers_for(base), raw,
-                       (parts.hostname or "", parts.port or 80))
+        return await resolve_target(bucket, base, Signer(region, service), http, self._raw)
 
     async def _real_client(self) -> Any:
         return await self._client.created() if isinstance(self._client, LazyClient) else self._client
@@ -151,7 +126,7 @@ class LeanEngine:
     # nested context managers: a small request's CPU is mostly per-call overhead (profile.md
     # "request (session 5)").
 
-    async def _request(self, method: str, bucket: _Bucket, key: str | None, query: dict[str, str],
+    async def _request(self, method: str, bucket: Target, key: str | None, query: dict[str, str],
                        headers: dict[str, str], body: Any = None) -> tuple[Any, str]:
         """(response, url) of one request, its reply head read and its status < 300; the caller
         reads the body and then must ``release`` it. Errors are botocore's (a status >= 300 as
@@ -176,16 +151,16 @@ class LeanEngine:
         started = time.monotonic()
         try:
             response = await exchange(bucket, method, url, target, headers, body)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
             if what:
                 debug.log.debug("%s -> %s: %s in %.1f ms", what, type(exc).__name__, exc,
                                 (time.monotonic() - started) * 1000)
-            raise _mapped(exc, url)
+            raise mapped(exc, url)
         if response.status >= 300:
             try:
                 error = await client_error(response, method, query)
-            except Exception as exc:
-                raise _mapped(exc, url)
+            except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
+                raise mapped(exc, url)
             finally:
                 await release(bucket, response, url)
             log_reply(what, started, error.response)
@@ -227,9 +202,9 @@ class LeanEngine:
         finally:
             await release(target, response, url)
 
-    def get(self, bucket: str, key: str, params: dict[str, Any]) -> _Get:
+    def get(self, bucket: str, key: str, params: dict[str, Any]) -> OpenGet:
         """``async with``: (reply, stream) of a GetObject, or NOT_SERVED."""
-        return _Get(self, bucket, key, params)
+        return OpenGet(self._open, ("GET", bucket, key, params))
 
     async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
         """PutObject, or UploadPart when params hold PartNumber and UploadId."""
@@ -258,55 +233,11 @@ class LeanEngine:
         target, response, url = opened
         try:
             body = await response.read()
-        except Exception as exc:
-            raise _mapped(exc, url)
+        except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
+            raise mapped(exc, url)
         finally:
             await release(target, response, url)
         return s3wire.parse_list_page(body)
-
-
-class _Get:
-    """One GetObject for ``async with``: (reply, stream) or NOT_SERVED; the body is read inside
-    the block, where a failure maps to botocore's exceptions as the request's own do, and on
-    leaving the connection goes back to the pool (or is closed if the body was not all read).
-    A class, not @asynccontextmanager: no generator per request."""
-
-    __slots__ = ("_engine", "_bucket", "_key", "_params", "_opened")
-
-    def __init__(self, engine: LeanEngine, bucket: str, key: str, params: dict[str, Any]) -> None:
-        self._engine, self._bucket, self._key, self._params = engine, bucket, key, params
-        self._opened: Any = NOT_SERVED
-
-    async def __aenter__(self) -> Any:
-        self._opened = await self._engine._open("GET", self._bucket, self._key, self._params)
-        if self._opened is NOT_SERVED:
-            return NOT_SERVED
-        _, response, _ = self._opened
-        try:
-            return s3wire.parse_reply(response_headers(response), response.status), response.content
-        except BaseException:
-            await self.__aexit__(None, None, None)
-            raise
-
-    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if self._opened is NOT_SERVED:
-            return
-        target, response, url = self._opened
-        self._opened = NOT_SERVED
-        await release(target, response, url)
-        if isinstance(exc, Exception):
-            mapped = botocore_error(exc, url)
-            if mapped is not None:
-                raise mapped from exc
-
-
-def _mapped(exc: Exception, url: str) -> Exception:
-    """The exception to raise for ``exc``: botocore's when it is a transport error, else itself."""
-    mapped = botocore_error(exc, url)
-    if mapped is None:
-        return exc
-    mapped.__cause__ = exc
-    return mapped
 
 
 class LeanStore(ObjectStore):
@@ -335,7 +266,7 @@ class LeanStore(ObjectStore):
 
     @asynccontextmanager
     async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
-        async with _Get(self.lean, loc.bucket, loc.key, params) as served:
+        async with self.lean.get(loc.bucket, loc.key, params) as served:
             if served is NOT_SERVED:
                 async with super()._body(loc, params) as stream:
                     yield stream

@@ -1,4 +1,5 @@
-"""HTTP-level helpers of the lean request path (store/lean.py): errors, logs, headers."""
+"""HTTP-level helpers of the lean request path (store/lean.py): a bucket's target, the open
+response of one request and its release, errors, logs, headers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import hashlib
 import socket
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +24,39 @@ from botocore.exceptions import (
 from yarl import URL
 
 from s3ferry.core import http1wire, s3wire
+from s3ferry.core.sigv4 import Signer
 from s3ferry.store import debug, http1
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
 _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
+NOT_SERVED: Any = object()  # this request needs botocore
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What every request to one bucket shares, resolved once by botocore's endpoint rules."""
+
+    name: str
+    base: str  # scheme://host[:port][/bucket], no trailing slash
+    path: str  # the path prefix of base ('' or '/bucket')
+    host: str  # the Host header, as signed
+    signer: Signer
+    session: aiohttp.ClientSession
+    proxy: str | None
+    proxy_headers: dict[str, str]
+    raw: http1.Pool | None = None  # store/http1.py's pool instead of aiohttp's (plain http, no proxy)
+    address: tuple[str, int] = ("", 0)
+
+
+async def resolve_target(name: str, base: str, signer: Signer, http: Any, raw: http1.Pool | None) -> Target:
+    """The bucket at ``base`` on aiobotocore's pool ``http`` (its proxies, its session), on
+    ``raw`` instead where that serves (plain http, no proxy)."""
+    parts = urlsplit(base)
+    proxy = http._proxy_config.proxy_url_for(base)
+    session = await http._get_session(proxy)
+    return Target(name, base, parts.path, host(parts), signer, session, proxy,
+                  http._proxy_config.proxy_headers_for(base), raw if proxy is None and parts.scheme == "http" else None,
+                  (parts.hostname or "", parts.port or 80))
 
 
 def botocore_error(exc: Exception, url: str) -> Exception | None:
@@ -44,6 +76,15 @@ def botocore_error(exc: Exception, url: str) -> Exception | None:
     if isinstance(exc, asyncio.TimeoutError):
         return ReadTimeoutError(endpoint_url=url, error=exc)
     return None
+
+
+def mapped(exc: Exception, url: str) -> Exception:
+    """What to raise for ``exc``: botocore's exception for a transport error, else ``exc``."""
+    error = botocore_error(exc, url)
+    if error is None:
+        return exc
+    error.__cause__ = exc
+    return error
 
 
 def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
@@ -78,11 +119,43 @@ async def release(bucket: Any, response: Any, url: str) -> None:
     try:
         response.release()
         await response.wait_for_close()
-    except Exception as exc:
-        mapped = botocore_error(exc, url)
-        if mapped is None:
+    except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
+        raise mapped(exc, url)
+
+
+class OpenGet:
+    """One GetObject for ``async with``: (reply, stream), or NOT_SERVED. The body is read inside
+    the block, where a failure maps to botocore's exceptions as the request's own do; leaving
+    it gives the response back (its connection pooled, or closed if the body was not all read).
+    A class rather than @asynccontextmanager: no generator per request."""
+
+    __slots__ = ("_args", "_open", "_opened")
+
+    def __init__(self, open_: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+        self._open, self._args = open_, args  # LeanEngine._open and its arguments
+        self._opened: Any = NOT_SERVED
+
+    async def __aenter__(self) -> Any:
+        self._opened = await self._open(*self._args)
+        if self._opened is NOT_SERVED:
+            return NOT_SERVED
+        _, response, _ = self._opened
+        try:
+            return s3wire.parse_reply(response_headers(response), response.status), response.content
+        except BaseException:
+            await self.__aexit__(None, None, None)
             raise
-        raise mapped from exc
+
+    async def __aexit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if self._opened is NOT_SERVED:
+            return
+        bucket, response, url = self._opened
+        self._opened = NOT_SERVED
+        await release(bucket, response, url)
+        if isinstance(exc, Exception):
+            error = botocore_error(exc, url)
+            if error is not None:
+                raise error from exc
 
 
 def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
