@@ -1,6 +1,6 @@
 """Client CPU of the lean path on aiohttp vs on store/http1.py (S3FERRY_HTTP=raw), against moto.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/rawhttp_cpu.py [--requests 1000] [--rounds 3]
+    PYTHONPATH=src .venv/bin/python benchmarks/rawhttp_cpu.py [--requests 1000] [--rounds 3] [--endpoint-url URL]
 
 One process, one event loop (uvloop, as the CLI), one moto; the three request paths
 (aiobotocore, lean on aiohttp, lean on http1) interleaved round by round, so they see the
@@ -34,7 +34,11 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
     config = client_config()
     session = AioSession()
     async with session.create_client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config) as client:
-        await client.create_bucket(Bucket=BUCKET)
+        try:
+            await client.create_bucket(Bucket=BUCKET)
+        except client.exceptions.ClientError as exc:  # a running server: from an earlier run
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
         pool = Pool(CONCURRENCY + 4, 10.0, 60.0)
         engines = {"aiohttp": LeanEngine(client), "raw": LeanEngine(client, raw=pool)}
         keys = [f"k/{i:05d}" for i in range(requests)]
@@ -92,7 +96,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--endpoint-url", help="a running server that keeps connections alive (e.g. Ceph RGW; "
+                        "credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default: a moto of its own, "
+                        "which closes every connection")
     args = parser.parse_args()
+    if args.endpoint_url:
+        uvloop.run(run(args.endpoint_url, args.requests, args.rounds))
+        return
     with moto_server() as server:
         os.environ.update(server.env())
         assert urlsplit(server.endpoint_url).scheme == "http"
