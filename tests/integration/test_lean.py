@@ -303,3 +303,24 @@ def test_hot_requests_build_no_botocore_client(server, bucket, http):
     head, got, pages, before, after = asyncio.run(main())
     assert head["ContentLength"] == len(data) and got == data and [p["Key"] for p in pages] == ["lazy/obj"]
     assert (before, after) == (False, True)
+
+
+@lanes
+@clients
+def test_head_bucket_on_the_lean_path_needs_no_botocore_client(server, bucket, http):
+    """HeadBucket (every transfer's first request) goes out lean: the CLI's small transfers
+    then never build the aiobotocore client. A missing bucket is the same 404 as botocore's."""
+    async def main():
+        async with open_store(server.config(engine="lean", http=http)) as store:
+            reply = await store.head_bucket(bucket)
+            with pytest.raises(ClientError) as caught:
+                await store.head_bucket(f"{bucket}-none")
+            return reply, caught.value, store.client.built
+
+    reply, missing, built = asyncio.run(main())
+    assert reply["ResponseMetadata"]["HTTPStatusCode"] == 200 and not built
+    theirs = server.client().head_bucket(Bucket=bucket)
+    assert {k: v for k, v in reply.items() if k != "ResponseMetadata"} == \
+        {k: v for k, v in theirs.items() if k != "ResponseMetadata"}
+    assert missing.response["Error"]["Code"] == "404" and missing.operation_name == "HeadBucket"
+    assert isinstance(map_error(missing), NotFoundError)

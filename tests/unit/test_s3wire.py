@@ -132,3 +132,17 @@ def test_list_query_and_what_needs_botocore() -> None:
         "list-type": "2", "encoding-type": "url", "prefix": "a b/", "max-keys": "1000", "start-after": "x",
         "delimiter": "/"}
     assert s3wire.list_query({"RequestPayer": "requester"}) is None
+
+
+def test_head_bucket_reply_equals_botocores_parse() -> None:
+    shape = MODEL.operation_model("HeadBucket").output_shape
+    headers = {"x-amz-bucket-region": "eu-west-3", "x-amz-access-point-alias": "false",
+               "x-amz-bucket-location-type": "AvailabilityZone", "x-amz-bucket-location-name": "euw3-az1",
+               "x-amz-bucket-arn": "arn:aws:s3:::b", "x-amz-request-id": "R2", "content-type": "application/xml"}
+    theirs = RestXMLParser().parse({"headers": HeadersDict(headers), "status_code": 200, "body": b""}, shape)
+    ours = s3wire.parse_bucket_reply(headers, 200)
+    assert {k: v for k, v in ours.items() if k != "ResponseMetadata"} == \
+        {k: v for k, v in theirs.items() if k != "ResponseMetadata"}
+    assert ours["ResponseMetadata"]["RequestId"] == "R2"
+    for name, member in shape.members.items():
+        assert s3wire.BUCKET_REPLY_HEADERS[member.serialization["name"].lower()][0] == name

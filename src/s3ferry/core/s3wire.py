@@ -147,6 +147,24 @@ def parse_reply(headers: Mapping[str, str], status: int) -> dict[str, Any]:
     return reply
 
 
+# HeadBucket's reply members (botocore's output shape; a unit test checks the table).
+BUCKET_REPLY_HEADERS: dict[str, tuple[str, str]] = {
+    "x-amz-bucket-arn": ("BucketArn", _S),
+    "x-amz-bucket-location-type": ("BucketLocationType", _S),
+    "x-amz-bucket-location-name": ("BucketLocationName", _S),
+    "x-amz-bucket-region": ("BucketRegion", _S),
+    "x-amz-access-point-alias": ("AccessPointAlias", _B),
+}
+
+
+def parse_bucket_reply(headers: Mapping[str, str], status: int) -> dict[str, Any]:
+    """botocore's HeadBucket reply dict (``headers`` with lower-case names)."""
+    reply: dict[str, Any] = {known[0]: _convert(headers[name], known[1])
+                             for name, known in BUCKET_REPLY_HEADERS.items() if name in headers}
+    reply["ResponseMetadata"] = _metadata(headers, status)
+    return reply
+
+
 def _convert(value: str, kind: str) -> Any:
     if kind == _I:
         return int(value)

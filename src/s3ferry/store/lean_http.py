@@ -167,7 +167,10 @@ def log_reply(what: str | None, started: float, reply: dict[str, Any]) -> None:
                     (time.monotonic() - started) * 1000, debug.ids(metadata))
 
 
-def operation(method: str, query: dict[str, str] | None) -> str:
+def operation(method: str, query: dict[str, str] | None, key: str | None = "") -> str:
+    """botocore's name for the request (key None: the bucket itself)."""
+    if key is None and method == "HEAD":
+        return "HeadBucket"
     if query and "list-type" in query:
         return "ListObjectsV2"
     if query and "uploadId" in query:
@@ -209,6 +212,7 @@ def response_headers(response: Any) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("utf-8", "replace") for k, v in response.raw_headers}
 
 
-async def client_error(response: Any, method: str, query: dict[str, str] | None) -> ClientError:
+async def client_error(response: Any, method: str, query: dict[str, str] | None, key: str | None = "") -> ClientError:
     body = b"" if method == "HEAD" else await response.content.read(ERROR_BODY_LIMIT)
-    return ClientError(s3wire.parse_error(response.status, response_headers(response), body), operation(method, query))
+    return ClientError(s3wire.parse_error(response.status, response_headers(response), body),
+                       operation(method, query, key))
