@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import argparse
 import collections
-import cProfile
-import pstats
 import sys
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p != HERE]  # benchmarks/profile.py would shadow the stdlib's
+import cProfile
+import pstats
+
 import uvloop
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, HERE)
 import http_floor  # the engines and the tuning live there
 
 from s3ferry.core.config import Config
