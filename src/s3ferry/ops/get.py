@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -22,6 +23,7 @@ from s3ferry.core.results import TransferResult, Verdict, report_kept
 from s3ferry.local import files as fileio
 from s3ferry.local import hashing
 from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.batched import run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.get_small import fetch_whole, one_request, write_small
 from s3ferry.ops.get_small import install as _install
@@ -87,8 +89,8 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
         await ctx.slots.acquire_on_behalf_of(token)
         try:
             chunks = await ctx.store.retry(lambda: fetch_whole(ctx, obj))
-            digest, installed = await to_thread.run_sync(
-                write_small, tmp, dest, chunks, expected, obj.last_modified, inside, cache)
+            digest, installed = await run_local(ctx.batches, write_small, tmp, dest, chunks, expected,
+                                                obj.last_modified, inside, cache, undo=partial(_left, tmp))
         finally:
             ctx.slots.release_on_behalf_of(token)
         if installed:
@@ -106,6 +108,12 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
             with anyio.CancelScope(shield=True):
                 await to_thread.run_sync(fileio.remove_quietly, tmp)
     raise IntegrityError(f"downloaded bytes have ETag {detail}, object has {etag}")
+
+
+def _left(tmp: Path, outcome: tuple[bytes, bool]) -> None:
+    """A small get cancelled once its bytes were written: a temporary file not installed goes."""
+    if not outcome[1]:
+        fileio.remove_quietly(tmp)
 
 
 def _enough(known: RemoteObject | None) -> bool:

@@ -23,6 +23,7 @@ from s3ferry.core.errors import (
 from s3ferry.core.locations import S3Location, invalid_bucket_name
 from s3ferry.core.results import Progress, Summary, TransferResult, report_warning
 from s3ferry.local.walk import LocalEntry
+from s3ferry.ops.batched import LocalBatches
 from s3ferry.ops.context import Context
 from s3ferry.store.errors import first_error, map_error
 from s3ferry.store.retry import is_retryable
@@ -56,19 +57,22 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[JobOrResult], summary: Summ
         finally:
             in_flight.release()
 
+    outer = ctx.batches
     try:
-        async with anyio.create_task_group() as tg:
-            async for job in jobs:
-                if isinstance(job, TransferResult):
-                    summary.add(job)
-                    continue
-                await in_flight.acquire()
-                tg.start_soon(run, job)
-        held.holding = False
-        async with anyio.create_task_group() as tg:
-            for job in later:
-                await in_flight.acquire()
-                tg.start_soon(run, job)
+        async with anyio.create_task_group() as hops:
+            object.__setattr__(ctx, "batches", LocalBatches(hops))
+            async with anyio.create_task_group() as tg:
+                async for job in jobs:
+                    if isinstance(job, TransferResult):
+                        summary.add(job)
+                        continue
+                    await in_flight.acquire()
+                    tg.start_soon(run, job)
+            held.holding = False
+            async with anyio.create_task_group() as tg:
+                for job in later:
+                    await in_flight.acquire()
+                    tg.start_soon(run, job)
     except BaseExceptionGroup as group:
         # Jobs never raise (a result carries the error); what lands here is the listing
         # failing. Surface it as the one error it is, so the CLI prints one line with its code.
@@ -81,6 +85,7 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[JobOrResult], summary: Summ
         raise error from None
     finally:
         object.__setattr__(ctx, "progress", held.inner)
+        object.__setattr__(ctx, "batches", outer)
     summary.seconds = time.monotonic() - started
     return summary
 
