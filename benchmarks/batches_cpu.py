@@ -20,7 +20,7 @@ import resource
 import shutil
 import statistics
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -40,7 +40,7 @@ def cpu() -> float:
 async def one_round(way: str, root: Path, files: int, inflight: int, body: list[bytes],
                     expected: bytes, cache: HashCache) -> float:
     root.mkdir(parents=True)  # a new folder per round: deleting one makes ext4's next inodes dearer
-    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
     limit = anyio.Semaphore(inflight)
     started = cpu()
 

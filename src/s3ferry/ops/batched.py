@@ -28,7 +28,7 @@ _QUEUED, _RUNNING, _DONE = 0, 1, 2
 
 
 class _Call(Generic[T]):
-    __slots__ = ("func", "args", "state", "result", "error", "done")
+    __slots__ = ("args", "done", "error", "func", "result", "state")
 
     def __init__(self, func: Callable[..., T], args: tuple[Any, ...]) -> None:
         self.func, self.args = func, args
