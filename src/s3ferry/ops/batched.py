@@ -9,6 +9,7 @@ its own, as if it had had a hop of its own."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +25,9 @@ HOPS = 2
 # Files per hop at most: a batch's first file waits for its last, holding its slot meanwhile.
 BATCH = 32
 
-_QUEUED, _RUNNING, _DONE = 0, 1, 2
+# A call is queued, then in a batch being run, then run (on the thread), then handed back (on
+# the loop, its waiter woken).
+_QUEUED, _RUNNING, _DONE, _HANDED = 0, 1, 2, 3
 
 
 class _Call(Generic[T]):
@@ -35,7 +38,9 @@ class _Call(Generic[T]):
         self.state = _QUEUED
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.done = anyio.Event()
+        # A bare future of the loop: an anyio.Event costs a cancel scope and a loop pass more
+        # per wait. A waiter cancelled while its call runs waits on an Event instead.
+        self.done: asyncio.Future[None] | anyio.Event = asyncio.get_running_loop().create_future()
 
     def run(self) -> None:  # on the worker thread
         try:
@@ -43,6 +48,15 @@ class _Call(Generic[T]):
         except BaseException as exc:  # noqa: BLE001 - the caller's to raise, on its own task
             self.error = exc
         self.state = _DONE
+
+    def hand_back(self) -> None:  # on the loop
+        if self.state != _DONE:  # cancelled before the thread took its batch: never ran
+            self.error = anyio.get_cancelled_exc_class()()
+        self.state = _HANDED
+        if isinstance(self.done, anyio.Event):
+            self.done.set()
+        elif not self.done.done():
+            self.done.set_result(None)
 
 
 def _run_all(calls: list[_Call[Any]]) -> None:
@@ -72,13 +86,15 @@ class LocalBatches:
             self._running += 1
             self._group.start_soon(self._drain)
         try:
-            await call.done.wait()
+            await call.done  # type: ignore[misc]
         except BaseException:
             if call.state == _QUEUED:
                 self._queue.remove(call)
                 raise
-            with CancelScope(shield=True):
-                await call.done.wait()
+            if call.state != _HANDED:  # our cancellation cancelled the future: wait on an Event
+                call.done = anyio.Event()
+                with CancelScope(shield=True):
+                    await call.done.wait()
             if undo is not None and call.error is None:
                 undo(call.result)  # type: ignore[arg-type]
             raise
@@ -97,10 +113,7 @@ class LocalBatches:
                     self.hops += 1
                 finally:
                     for call in batch:
-                        if call.state != _DONE:  # cancelled before the thread took the batch
-                            call.error = anyio.get_cancelled_exc_class()()
-                            call.state = _DONE
-                        call.done.set()
+                        call.hand_back()
         finally:
             self._running -= 1
 
