@@ -135,6 +135,7 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
                 if self._error is not None:  # a reset, not a clean close: never the end of a body
                     raise Disconnected(f"connection lost: {self._error}") from self._error
                 return b""
+            self.resume_if_low()  # paused with nothing buffered: a held body (BodyReceiver.hold)
             self._waiter = asyncio.get_running_loop().create_future()
             await self._wait(self._waiter)
         data = self._pieces.popleft()

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # Where bytes go while no body is being received into a caller's buffer (heads, small
 # bodies): read into this and copied out once, as uvloop's own read buffer is (its size).
 SCRATCH = 256 * 1024
+# A body longer than this waits in the kernel until its consumer reads it: into a buffer, not
+# into scratch first (a small one is read on, as it arrives).
+HOLD_ABOVE = 1024 * 1024
 LOW_WATER = 512 * 1024  # http1.HIGH_WATER // 2: below it a paused connection reads again
 _scratch = threading.local()  # one per thread: each event loop has its own
 
@@ -91,10 +94,20 @@ class BodyReceiver:
                 self._pieces.appendleft(data[take:])
             self._buffered -= take
             filled += take
+        return filled  # still paused, if it was: receive() resumes once it has a buffer
+
+    def hold(self) -> None:
+        """A large body follows its head: read none of it into scratch before its consumer
+        gives a buffer (receive) or asks for a piece."""
+        if not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume_if_low(self) -> None:
+        """After a body: a connection left paused reads again (the next reply's head)."""
         if self._paused and self._buffered < LOW_WATER:
             self._paused = False
             self.transport.resume_reading()
-        return filled
 
     async def receive(self, view: memoryview, more: bool) -> None:
         """Fill ``view`` straight from the socket (nothing may be buffered as pieces). ``more``:
@@ -145,6 +158,8 @@ class Response:
         self._done = length == 0
         if self._done:
             conn.finished()
+        elif length is not None and length > HOLD_ABOVE and not chunked:
+            conn.hold()
 
     def at_eof(self) -> bool:
         return self._done and not self._ready
@@ -170,6 +185,8 @@ class Response:
             if filled < want:
                 await self.conn.receive(view[filled:], more=want < self._left)
             self._left -= want
+            if not self._left:
+                self.conn.resume_if_low()
             self._end_if(self._left == 0, b"")
         return want
 
