@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -283,20 +284,29 @@ async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
 
 async def _fetch_into_block(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool) -> bytes:
     """``_fetch_range`` (retried) with a receive block from the part buffers' pool: reused
-    from range to range, counted in the memory budget."""
-    await ctx.buffers.reserve(RECEIVE_BLOCK)
-    block = ctx.buffers.take(RECEIVE_BLOCK)
+    from range to range, counted in the memory budget, and taken only if the HTTP client
+    asks for one (the raw client does; aiohttp's stream gives pieces)."""
+    held: list[memoryview] = []
+
+    async def block() -> memoryview:
+        if not held:
+            await ctx.buffers.reserve(RECEIVE_BLOCK)
+            held.append(ctx.buffers.take(RECEIVE_BLOCK))
+        return held[0]
+
     try:
         digest = await ctx.store.retry(lambda: _fetch_range(ctx, obj, part, fd, whole, block))
     except BaseException:
-        ctx.buffers.forget(block)  # a failed receive: never lend it again
+        if held:
+            ctx.buffers.forget(held[0])  # a failed receive: never lend it again
         raise
-    ctx.buffers.give(block)
+    if held:
+        ctx.buffers.give(held[0])
     return digest
 
 
 async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, whole: bool,
-                       block: memoryview | None = None) -> bytes:
+                       block: Callable[[], Awaitable[memoryview]] | None = None) -> bytes:
     """One GET of one range, hashed and written as it streams in, a batch per thread hop
     (hashed while it is still in cache). With ``block``, the raw HTTP client receives the
     body straight into it, a block at a time, and the thread hashes and writes it from there."""

@@ -50,6 +50,7 @@ class BodyReceiver:
     _error: BaseException | None
     _paused: bool
     _waiter: asyncio.Future[None] | None
+    answered: bool
 
     _target: memoryview | None = None  # where the next bytes go, from _filled on
     _filled = 0
@@ -71,6 +72,11 @@ class BodyReceiver:
         target = self._target
         if target is None:
             self.data_received(bytes(_scratch_view()[:nbytes]))
+            if not self.answered and not self._paused and self._buffered >= SCRATCH:
+                # A reply's head is not parsed yet: read no further ahead, or a large body's
+                # first MiB would go through scratch instead of straight into its buffer.
+                self._paused = True
+                self.transport.pause_reading()
             return
         self._filled += nbytes
         if self._filled == len(target):

@@ -72,19 +72,20 @@ class ObjectStore(MultipartRequests, BucketRequests):
             raise
 
     async def read_range(self, loc: S3Location, part: Part, sink: Sink, *, if_match: str | None = None,
-                         whole: bool = False, batch: int = DOWNLOAD_CHUNK, into: memoryview | None = None) -> None:
+                         whole: bool = False, batch: int = DOWNLOAD_CHUNK,
+                         into: Callable[[], Awaitable[memoryview]] | None = None) -> None:
         """One GET of ``part``'s bytes (the whole object when ``whole``), handed to ``sink`` in
         batches of about ``batch`` bytes, each as the list of pieces aiohttp buffered (joining
         them would copy). Short or long bodies raise RangeIntegrityError. Not retried here: the
         caller retries the whole read, because its sink (a hash) must start over too. ``into``:
-        a reused block the body may be received into (and handed to ``sink`` from) where the
-        HTTP client can (store/http1.py), instead of pieces."""
+        gives a block to receive the body into (and hand to ``sink`` from), asked for only
+        where the HTTP client can do that (store/http1.py); elsewhere the body comes as pieces."""
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
         async with self._body(loc, params) as stream:
             if into is not None and hasattr(stream, "readinto"):
-                await fill_range(stream, part, sink, into)
+                await fill_range(stream, part, sink, await into())
             else:
                 await feed_range(pieces(stream), part, sink, batch)
 
