@@ -22,7 +22,6 @@ import shutil
 import statistics
 import tempfile
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
