@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,16 +65,21 @@ def make_tree(root: Path, count: int) -> None:
 
 
 def measure(env: dict[str, str], *args: str) -> tuple[int, float, float]:
+    """(exit code, wall seconds, peak RSS MiB) of one `s3ferry sync` process."""
+    return measured(["sync", *args, "--quiet", "-c", CONCURRENCY], env)
+
+
+def measured(argv: list[str], env: dict[str, str]) -> tuple[int, float, float]:
     """(exit code, wall seconds, peak RSS MiB) of one s3ferry process."""
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "sync", *args, "--quiet", "-c", CONCURRENCY], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "s3ferry", *argv], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode() if process.stderr else ""
-    if process.returncode:
-        print(f"  (exit {process.returncode}: {stderr.strip()[:300]})", file=sys.stderr)
-    return process.returncode, time.monotonic() - started, usage.ru_maxrss / 1024
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        print(f"  (exit {code}: {stderr.strip()[:300]})", file=sys.stderr)
+    return code, time.monotonic() - started, usage.ru_maxrss / 1024
 
 
 def run_count(count: int, env: dict[str, str], scratch: Path, s3,  # type: ignore[no-untyped-def]
@@ -103,41 +109,53 @@ def run_count(count: int, env: dict[str, str], scratch: Path, s3,  # type: ignor
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Rows = list[tuple[str, int, float, float]]
+
+
+def scale_main(description: str, scenarios: str, prefix: str, noun: str,
+               run_count: Callable[..., Rows], cache: bool = True) -> int:
+    """The runner both scale benchmarks share: a server, then ``run_count`` per count, then
+    one table of peak RSS and wall time per scenario."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--counts", default="10000,100000")
     parser.add_argument("--server", choices=("moto", "ceph"), default="moto")
     parser.add_argument("--concurrency", default="32")
-    parser.add_argument("--scenarios", default="up,up-noop,down,s3-noop",
-                        help="which to measure; s3-noop first fills a second prefix server-side (slow)")
+    parser.add_argument("--scenarios", default=scenarios,
+                        help="which to measure (the first always runs: it fills the bucket)")
     args = parser.parse_args()
     global CONCURRENCY
     CONCURRENCY = args.concurrency
     import boto3
     from botocore.config import Config as BotoConfig
 
-    scratch = Path(tempfile.mkdtemp(prefix="s3ferry-scale-"))
-    results = {}
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    results: dict[int, Rows] = {}
     try:
         with server(args.server, scratch) as (url, key, secret):
             env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
-                   "AWS_DEFAULT_REGION": "us-east-1", "S3FERRY_ENDPOINT_URL": url,
-                   "XDG_CACHE_HOME": str(scratch / "cache")}
+                   "AWS_DEFAULT_REGION": "us-east-1", "S3FERRY_ENDPOINT_URL": url}
+            if cache:
+                env["XDG_CACHE_HOME"] = str(scratch / "cache")
             s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=key, aws_secret_access_key=secret,
                               region_name="us-east-1", config=BotoConfig(s3={"addressing_style": "path"}))
             for count in (int(c) for c in args.counts.split(",")):
-                print(f"{count} objects on {args.server}:", flush=True)
+                print(f"{count} {noun} on {args.server}:", flush=True)
                 results[count] = run_count(count, env, scratch, s3, set(args.scenarios.split(",")))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print("\n| objects | " + " | ".join(f"{name} peak RSS (MiB) / s" for name, *_ in next(iter(results.values())))
-          + " |")
-    print("|---|" + "---|" * len(next(iter(results.values()))))
+    names = [name for name, *_ in next(iter(results.values()))]
+    print(f"\n| {noun} | " + " | ".join(f"{name}: peak RSS (MiB) / wall" for name in names) + " |")
+    print("|---|" + "---|" * len(names))
     for count, rows in results.items():
         cells = " | ".join(f"{rss:.0f} / {wall:.0f} s" + ("" if code == 0 else f" (exit {code})")
                            for _, code, wall, rss in rows)
         print(f"| {count:,} | {cells} |")
     return 0 if all(code == 0 for rows in results.values() for _, code, *_ in rows) else 1
+
+
+def main() -> int:
+    # s3-noop first fills a second prefix server-side (slow)
+    return scale_main(__doc__.splitlines()[0], "up,up-noop,down,s3-noop", "s3ferry-scale-", "objects", run_count)
 
 
 if __name__ == "__main__":

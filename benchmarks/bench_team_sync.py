@@ -19,34 +19,22 @@ record (one JSON line per path) is the one thing read and written whole: its siz
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sync_scale import make_tree, server  # noqa: E402  (same trees, same servers)
-
-CONCURRENCY = "32"
+import bench_sync_scale
+from bench_sync_scale import make_tree, measured, scale_main
 
 
 def measure(env: dict[str, str], folder: Path, url: str, user: str) -> tuple[int, float, float]:
     """(exit code, wall seconds, peak RSS MiB) of one team-sync process."""
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "s3ferry", "team-sync", str(folder), url, "--user", user,
-                                "--yes", "--quiet", "-c", CONCURRENCY],
-                               env={**env, "XDG_CACHE_HOME": str(folder.parent / f"cache-{user}")},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        print(f"  (exit {code}: {stderr.strip()[:300]})", file=sys.stderr)
-    return code, time.monotonic() - started, usage.ru_maxrss / 1024
+    return measured(["team-sync", str(folder), url, "--user", user, "--yes", "--quiet", "-c",
+                     bench_sync_scale.CONCURRENCY],
+                    {**env, "XDG_CACHE_HOME": str(folder.parent / f"cache-{user}")})
 
 
 def touch_some(tree: Path, every: int) -> int:
@@ -85,38 +73,8 @@ def run_count(count: int, env: dict[str, str], scratch: Path, s3,  # type: ignor
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--counts", default="10000,100000")
-    parser.add_argument("--server", choices=("moto", "ceph"), default="moto")
-    parser.add_argument("--concurrency", default="32")
-    parser.add_argument("--scenarios", default="first,noop,member,touch")
-    args = parser.parse_args()
-    global CONCURRENCY
-    CONCURRENCY = args.concurrency
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    scratch = Path(tempfile.mkdtemp(prefix="s3ferry-team-"))
-    results = {}
-    try:
-        with server(args.server, scratch) as (url, key, secret):
-            env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
-                   "AWS_DEFAULT_REGION": "us-east-1", "S3FERRY_ENDPOINT_URL": url}
-            s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=key, aws_secret_access_key=secret,
-                              region_name="us-east-1", config=BotoConfig(s3={"addressing_style": "path"}))
-            for count in (int(c) for c in args.counts.split(",")):
-                print(f"{count} files on {args.server}:", flush=True)
-                results[count] = run_count(count, env, scratch, s3, set(args.scenarios.split(",")))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    names = [name for name, *_ in next(iter(results.values()))]
-    print("\n| files | " + " | ".join(f"{name}: peak RSS (MiB) / wall" for name in names) + " |")
-    print("|---|" + "---|" * len(names))
-    for count, rows in results.items():
-        cells = " | ".join(f"{rss:.0f} / {wall:.0f} s" + ("" if code == 0 else f" (exit {code})")
-                           for _, code, wall, rss in rows)
-        print(f"| {count:,} | {cells} |")
-    return 0 if all(code == 0 for rows in results.values() for _, code, *_ in rows) else 1
+    return scale_main(__doc__.splitlines()[0], "first,noop,member,touch", "s3ferry-team-", "files", run_count,
+                      cache=False)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_sync_scale import server
 from measure import timed
+from compiled import as_installed  # benchmarks/ is the script's folder, on sys.path
 
 BUCKET = "bench"
 
@@ -52,6 +53,7 @@ def put(env: dict[str, str], tree: Path, dest: str, workers: int) -> tuple[float
 
 
 def main() -> int:
+    as_installed()  # bytecode, as an installed copy has (benchmarks/compiled.py)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--size", type=int, default=64 * 1024, help="bytes per file")

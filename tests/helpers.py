@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import random
 import signal
 import subprocess
@@ -29,9 +31,43 @@ class Collect:
 
 
 def run_cli(server: Any, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess against ``server``."""
-    return subprocess.run([sys.executable, "-m", "s3ferry", *args], env=server.env(), capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+    """Run the real CLI in a subprocess against ``server``. A run still going after ``timeout``
+    is a hang: it is made to print every thread's stack (faulthandler, on SIGABRT) before it is
+    killed, so that the failure says where it waited."""
+    env = {**(kwargs.pop("env", None) or server.env()), "PYTHONFAULTHANDLER": "1"}
+    command = [sys.executable, "-m", "s3ferry", *args]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          **kwargs) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in [*descendants(process.pid), process.pid]:  # workers first: all print stacks
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGABRT)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            raise AssertionError(f"still running after {timeout} s: {' '.join(args)}\n"
+                                 f"stderr (last 20,000 characters):\n{stderr[-20000:]}") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux /proc), deepest first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found[::-1]
 
 
 def signalled(process: subprocess.Popen[str], sig: int, timeout: float = 90) -> tuple[int, str, str]:

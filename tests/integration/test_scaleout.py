@@ -154,6 +154,9 @@ def test_local_trees_up_and_down_on_a_shared_file_system(server, bucket, tmp_pat
     assert again.returncode == 0, again.stderr
     totals = json.loads((tmp_path / "again.json").read_text())["totals"]
     assert totals["copied"] == 0 and totals["skipped"] == totals["etag_match"] == 151
+    # The workers remembered what they sent and fetched: the re-run proves every file unchanged
+    # from the hash cache, as a one-process re-run does, and reads none of them.
+    assert totals["hashed"] == 0, totals
 
 
 @MOTO_ONLY

@@ -4,6 +4,7 @@ bad input raising the errors lean_http maps, and the pool against a local asynci
 from __future__ import annotations
 
 import asyncio
+import socket
 import itertools
 
 import pytest
@@ -254,32 +255,44 @@ def test_a_reset_after_the_reply_began_is_not_retried_and_a_stall_times_out():
 
 
 def test_a_slow_upload_is_no_timeout_while_its_bytes_move(monkeypatch):
-    """The read timeout is silence, not the time to send a part over a slow link."""
+    """The read timeout is silence, not the time to send a part over a slow link: 32 MiB taken
+    at 16 MiB/s (2 s) under a 1 s read timeout. The server's receive buffer is kept small, so
+    what is still in flight once the client's last write left it (its kernel send buffer, at
+    most 4 MiB here: 0.25 s at that rate) drains well inside the timeout."""
     monkeypatch.setattr(http1, "WRITE_SLICE", 64 << 20)  # the whole body in one write, as under uvloop
+    rate, size = 16 << 20, 32 << 20
     received = []
 
     async def slow(reader, writer):
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        while length:
-            chunk = await reader.read(min(length, 64 * 1024))
-            length -= len(chunk)
+        loop = asyncio.get_running_loop()
+        started, got = loop.time(), 0
+        while got < length:
+            chunk = await reader.read(min(length - got, 64 * 1024))
+            got += len(chunk)
             received.append(len(chunk))
-            await asyncio.sleep(0.005)
+            ahead = got / rate - (loop.time() - started)  # a late wake-up is caught up, not owed
+            if ahead > 0:
+                await asyncio.sleep(ahead)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
     async def main():
-        server, port = await _server(slow)
-        pool = http1.Pool(4, 5.0, 0.5)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # inherited by accept()
+        listener.bind(("127.0.0.1", 0))
+        server = await asyncio.start_server(slow, sock=listener)
+        pool = http1.Pool(4, 5.0, 1.0)
         try:
-            async with pool.request("127.0.0.1", port, "PUT", "/b/k", {}, memoryview(bytes(16 << 20))) as response:
+            async with pool.request("127.0.0.1", listener.getsockname()[1], "PUT", "/b/k", {},
+                                    memoryview(bytes(size))) as response:
                 return response.status
         finally:
             pool.close()
             server.close()
 
-    assert asyncio.run(main()) == 200 and sum(received) == 16 << 20
+    assert asyncio.run(main()) == 200 and sum(received) == size
 
 
 def test_connection_refused_is_an_endpoint_error():

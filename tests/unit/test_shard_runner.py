@@ -72,6 +72,26 @@ def test_a_lost_worker_is_retried_and_reported():
     assert shard["attempts"] == 2 and "KilledWorker" in shard["retries"][0]["cause"]
 
 
+class EngineCancels(FakeEngine):
+    """Cancels an attempt's future, as Dask does to every future when its client loses the
+    scheduler: the attempt is lost (and retried), never silently dropped."""
+
+    def submit(self, spec: ShardSpec, attempt: int) -> Future[ShardResult]:
+        if (spec.number, attempt) != (2, 1):
+            return super().submit(spec, attempt)
+        self.submitted.append((spec.number, attempt))
+        future: Future[ShardResult] = Future()
+        future.cancel()
+        return future
+
+
+def test_an_attempt_the_engine_cancels_is_retried_not_dropped():
+    engine = EngineCancels(good)
+    report = run(engine, 4)
+    assert (2, 2) in engine.submitted and report.retried == [2]
+    assert report.complete and report.verified and report.totals()["copied"] == 40
+
+
 def test_a_shard_that_keeps_failing_is_reported_not_retried_forever():
     engine = FakeEngine(lambda n, a: RuntimeError("boom") if n == 1 else good(n, a))
     report = run(engine, 3)

@@ -1,7 +1,7 @@
 """The public async API: one function per operation, keyword-only options, typed results.
 
 Everything a program may call is listed in ``__all__``; the modules behind it are grouped by
-what they do (transfers, objects, presigned, team, uploads) and by what they all open (session)."""
+what they do (transfers, syncing, objects, presigned, team, uploads) and by what they all open (session)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ _MODULES = {
     ".presigned": ("get_presigned", "presign", "presign_multipart", "put_presigned"),
     ".session": ("aws_profile", "default_user"),
     ".team": ("team_reset", "team_sync"),
-    ".transfers": ("SyncReport", "get", "migrate", "put", "sync", "verify"),
+    ".syncing": ("SyncReport", "migrate", "sync"),
+    ".transfers": ("get", "put", "verify"),
     ".uploads": ("abort_uploads", "add_abort_rule", "list_uploads"),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}

@@ -111,6 +111,9 @@ MAX_LOCAL_WORKERS = 256
 # Seconds to reach a Dask scheduler; seconds a stopped local worker has to clean up.
 CLUSTER_CONNECT_TIMEOUT = 10
 WORKER_STOP_TIMEOUT = 30.0
+# Seconds the driver waits to fetch a finished shard's result (a few hundred bytes) from its
+# Dask worker; past it the attempt counts as lost and the shard is run again.
+SHARD_RESULT_TIMEOUT = 120.0
 # --workers auto starts worker processes only for a tree of at least this many files or
 # objects: below it, spawning them (about a second of CPU each) costs more than they gain.
 AUTO_WORKERS_MIN_ITEMS = 1_000

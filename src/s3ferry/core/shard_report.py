@@ -35,7 +35,8 @@ class ShardRecord:
         if final is not None:
             entry.update(worker=final.worker, objects=final.objects, copied=final.copied, skipped=final.skipped,
                          deleted=final.deleted, failed=final.failed, bytes=final.bytes,
-                         etag_match=final.etag_match, unverifiable=final.unverifiable, verified=final.verified,
+                         etag_match=final.etag_match, unverifiable=final.unverifiable, hashed=final.hashed,
+                         verified=final.verified,
                          seconds=round(final.seconds, 3), failures=list(final.causes))
         entry["retries"] = [{"attempt": r.attempt, "worker": r.worker, "cause": r.cause or _objects_failed(r)}
                             for r in self.attempts[:-1]]
@@ -90,7 +91,7 @@ class MigrationReport:
 
     def totals(self) -> dict[str, int]:
         finals = self.finals()
-        names = ("copied", "skipped", "deleted", "failed", "bytes", "etag_match", "unverifiable")
+        names = ("copied", "skipped", "deleted", "failed", "bytes", "etag_match", "unverifiable", "hashed")
         sums = {name: sum(getattr(r, name) for r in finals) for name in names}
         return {"shards": len(self.records), "shards_failed": len(self.failed_shards),
                 "shards_retried": len(self.retried), "objects": sums["copied"] + sums["skipped"], **sums}

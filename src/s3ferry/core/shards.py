@@ -243,6 +243,7 @@ class ShardResult:
     bytes: int = 0
     etag_match: int = 0  # pairs proven equal by ETag (a verified copy, or a skip that compared)
     unverifiable: int = 0
+    hashed: int = 0  # local files read to compare them (the hash cache spares unchanged ones)
     seconds: float = 0.0
     exit_code: int = 0
     causes: tuple[str, ...] = ()

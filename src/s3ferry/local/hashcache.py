@@ -7,6 +7,7 @@ time (it is only ever a shortcut)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -52,11 +53,13 @@ class HashCache:
     """Thread-safe: lookups come from worker threads; ``remember`` is cheap enough to call from
     the event loop (it only queues the row, and writes a batch of them now and then)."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, busy_timeout: float = 5.0):
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # busy_timeout: how long a write waits for another process's (s3ferry's on this machine,
+        # or a worker's) to end before its batch is dropped.
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
@@ -67,11 +70,14 @@ class HashCache:
     def knows(self, path: Path, info: os.stat_result, etag: str) -> bool:
         """Is ``path``, exactly as ``info`` describes it, known to have ``etag``?"""
         with self._lock:
-            self._flush()  # a file remembered a moment ago is known
-            row = self._db.execute(
-                "SELECT 1 FROM known_etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? AND inode=?"
-                " AND ctime_ns=?",
-                (_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
+            try:
+                self._flush()  # a file remembered a moment ago is known
+                row = self._db.execute(
+                    "SELECT 1 FROM known_etags WHERE path=? AND etag=? AND size=? AND mtime_ns=? AND inode=?"
+                    " AND ctime_ns=?",
+                    (_key(path), etag, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)).fetchone()
+            except sqlite3.Error:  # locked by another s3ferry past the busy timeout, a full disk
+                row = None  # not known, then: the file is hashed
         if row is None:
             self.misses += 1
             return False
@@ -95,18 +101,26 @@ class HashCache:
             pass
 
     def _flush(self) -> None:
+        """Write the pending rows. A batch the database refuses (another s3ferry holding it past
+        the busy timeout, a full disk) is dropped: those files are hashed again next time, and
+        a transfer never fails for its shortcut."""
         if not self._pending:
             return
         rows, self._pending = self._pending, []
-        self._db.execute("BEGIN")  # one transaction (the connection autocommits otherwise)
         try:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
-                " VALUES (?,?,?,?,?,?)", rows)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN")  # one transaction (the connection autocommits otherwise)
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
+                    " VALUES (?,?,?,?,?,?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:

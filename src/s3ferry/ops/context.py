@@ -9,6 +9,7 @@ import anyio
 from s3ferry.core.config import Config
 from s3ferry.core.results import NoProgress, Progress
 from s3ferry.local.buffers import PartBuffers
+from s3ferry.ops.batched import LocalBatches
 from s3ferry.ops.resume.journal import Journal, journal_dir
 from s3ferry.store.s3 import ObjectStore
 
@@ -24,6 +25,9 @@ class Context:
     # Part buffers for uploads, lent only to holders of a slot, at most config.part_budget bytes.
     buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
     journal: Journal = field(default=None)  # type: ignore[assignment]
+    # Small files' local work, several files per worker-thread hop: set by run_jobs while
+    # its jobs run (ops.batched.run_local falls back to a hop per call without it).
+    batches: LocalBatches | None = None
 
     def __post_init__(self) -> None:
         if self.slots is None:

@@ -26,6 +26,7 @@ from s3ferry.core.resume import StoredPart, reusable, worth_hashing
 from s3ferry.local import files as fileio
 from s3ferry.local.buffers import PartBuffers
 from s3ferry.local.hashcache import HashCache
+from s3ferry.ops.batched import run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload, send_parts
@@ -71,8 +72,8 @@ async def put_file(ctx: Context, path: Path, dest: S3Location, *, conditions: Ma
     token = object()
     await ctx.slots.acquire_on_behalf_of(token)
     try:
-        fd, info, whole = await to_thread.run_sync(_open_and_read, path, ctx.config.multipart_threshold,
-                                                   _full_crc(ctx))
+        fd, info, whole = await run_local(ctx.batches, _open_and_read, path, ctx.config.multipart_threshold,
+                                          _full_crc(ctx), undo=_close)
     except BaseException:
         ctx.slots.release_on_behalf_of(token)
         raise
@@ -156,6 +157,10 @@ def _read_part(fd: int, offset: int, size: int, crc: bool,
 
 # A single PUT's bytes, their MD5 and (with --checksum crc64nvme) their CRC64NVME.
 Whole = tuple[memoryview, bytes, "int | None"]
+
+
+def _close(opened: tuple[int, os.stat_result, Whole | None]) -> None:
+    os.close(opened[0])  # a put cancelled once its file was opened
 
 
 def _open_and_read(path: Path, threshold: int, crc: bool) -> tuple[int, os.stat_result, Whole | None]:

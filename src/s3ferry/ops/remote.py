@@ -27,10 +27,15 @@ class RemoteObject:
     last_modified: datetime | None = None
     opaque: bool | None = None  # SSE-KMS/SSE-C: the ETag is no MD5. None: unknown (a listing)
     headers: dict[str, Any] = field(default_factory=dict)  # what describes the object: Content-Type, ...
+    # Parsed once: a small get asks for it four times, and a tree has one object per file.
+    _etag: ETag | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_etag", None if self.opaque else parse_etag(self.etag_raw))
 
     @property
     def etag(self) -> ETag | None:
-        return None if self.opaque else parse_etag(self.etag_raw)
+        return self._etag
 
 
 async def head(ctx: Context, loc: S3Location) -> RemoteObject:

@@ -16,7 +16,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any
 
-from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT, WORKER_STOP_TIMEOUT
+from s3ferry.core.config import CLUSTER_CONNECT_TIMEOUT, SHARD_RESULT_TIMEOUT, WORKER_STOP_TIMEOUT
 from s3ferry.core.errors import ConfigError, EndpointError
 from s3ferry.core.shards import ShardResult, ShardSpec
 
@@ -48,9 +48,12 @@ class DaskEngine:
         try:
             if address is None:
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    # No dashboard; the scheduler's own HTTP routes (health, metrics) on a free
+                    # loopback port, not 8787, which another cluster may hold.
                     self._cluster = distributed.LocalCluster(
                         host="127.0.0.1", dashboard_address=None, processes=True, n_workers=workers,
-                        threads_per_worker=1, silence_logs=logging.CRITICAL)
+                        threads_per_worker=1, silence_logs=logging.CRITICAL,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                 self.client = distributed.Client(self._cluster, timeout=CLUSTER_CONNECT_TIMEOUT)
                 self.name = f"local:{workers}"
             else:
@@ -77,8 +80,8 @@ class DaskEngine:
 
         def settle(done: Any) -> None:
             # Called on a Dask thread once the task ends (or its worker dies).
-            try:
-                out.set_result(done.result())
+            try:  # a result that cannot be fetched in time counts as a lost worker: retried
+                out.set_result(done.result(timeout=SHARD_RESULT_TIMEOUT))
             except BaseException as exc:  # noqa: BLE001 - KilledWorker, a shard's bug: the driver decides
                 out.set_exception(exc)
             finally:
@@ -88,12 +91,17 @@ class DaskEngine:
         return out
 
     def close(self) -> None:
+        """Cancel what is left, disconnect, stop the workers we started: each step bounded
+        in time (a worker that does not stop is killed with its nanny when the driver exits)."""
         client = getattr(self, "client", None)
-        if client is not None:
-            client.cancel(list(self._live.values()))
-            client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            if client is not None:
+                client.cancel(list(self._live.values()))
+                client.close(timeout=WORKER_STOP_TIMEOUT)
+            if self._cluster is not None:
+                self._cluster.close(timeout=WORKER_STOP_TIMEOUT * 2)
+        except (TimeoutError, OSError) as exc:
+            logging.getLogger(__name__).warning("the Dask cluster did not close cleanly: %s", exc)
 
 
 def send_tick(tick: Tick) -> None:

@@ -164,7 +164,12 @@ async def _attempt(engine: Engine, spec: ShardSpec, attempt: int) -> ShardResult
     future = engine.submit(spec, attempt)
     try:
         return await asyncio.wrap_future(future)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as exc:
+        current = asyncio.current_task()
+        if current is not None and not current.cancelling():
+            # Not our cancellation: the engine cancelled the attempt (Dask cancels every
+            # future when its client loses the scheduler). Lost, then: retried, not dropped.
+            return lost(spec.number, attempt, f"worker lost: {type(exc).__name__}: {describe(exc)}")
         future.cancel()
         raise
     except Exception as exc:  # noqa: BLE001 - the worker was lost (KilledWorker, BrokenProcessPool)

@@ -3,9 +3,10 @@ endpoint), the normal sync engine over the shard's keys, and the counts it repor
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from s3ferry.core.locations import S3Location, is_s3_url, parse_s3_url
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.shards import Migration, ShardResult, ShardSpec
 from s3ferry.core.sync_plan import COPY_ALL, RULES, KeyFilter
+from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.context import Context
 from s3ferry.ops.sync import SyncOptions, load_filter, sync
 from s3ferry.store.errors import map_error
@@ -78,6 +80,23 @@ async def _context(config: Config | None, progress: ShardCounts | None,
         raise map_error(exc) from exc
 
 
+@contextmanager
+def _hash_cache(source: Path | S3Location, dest: Path | S3Location) -> Iterator[HashCache | None]:
+    """With a local side, the worker's hash cache (its user's, as a one-process run uses): a
+    file a shard sent or fetched is remembered, and a re-run hashes none of the unchanged
+    ones. A worker that cannot open it (a read-only home) goes without: only ever a shortcut."""
+    if isinstance(source, S3Location) and isinstance(dest, S3Location):
+        yield None
+        return
+    try:
+        cache = HashCache()
+    except (OSError, sqlite3.Error):
+        yield None
+        return
+    with cache:
+        yield cache
+
+
 def shard_filter(job: Migration, source: Path | S3Location) -> KeyFilter:
     """put/get/cp of a tree take every file: no globs, and no ignore file (sync's alone); cp
     every object, the trash and folder markers sync leaves out too."""
@@ -102,9 +121,10 @@ async def sync_shard(spec: ShardSpec, attempt: int, worker: str, sink: Callable[
     async with _context(job.config, counts, stores) as ctx, _context(job.source_config, None, stores) as src_ctx:
         if src_ctx is not None:  # one limit across both stores, as a one-process sync has
             src_ctx = Context(src_ctx.store, src_ctx.config, counts, ctx.slots, ctx.buffers)
-        summary, stats = await sync(ctx, source, dest, options, src_ctx)
+        with _hash_cache(source, dest) as options.cache:
+            summary, stats = await sync(ctx, source, dest, options, src_ctx)
     counts.flush()
     return ShardResult(spec.number, attempt, worker, copied=stats.copied, skipped=stats.skipped,
                        deleted=stats.deleted, failed=summary.failed, bytes=summary.bytes, etag_match=counts.matched,
-                       unverifiable=summary.unverified, seconds=time.monotonic() - started,
+                       unverifiable=summary.unverified, hashed=stats.hashed, seconds=time.monotonic() - started,
                        exit_code=summary.exit_code, causes=tuple(summary.errors[:MAX_CAUSES_KEPT]))

@@ -27,14 +27,14 @@ from s3ferry.core.http1wire import (
     parse_head,
     request_head,
 )
-from s3ferry.store.http1_reply import Response
+from s3ferry.store.http1_reply import BodyReceiver, Response
 
 HIGH_WATER = 1024 * 1024  # body bytes buffered (per connection) before the socket is no longer read
 JOIN_BELOW = 256 * 1024  # a body up to this size is joined to the head: one syscall
 WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
 
 
-class Connection(asyncio.Protocol):
+class Connection(BodyReceiver, asyncio.BufferedProtocol):
     """One keep-alive connection; its bytes as data_received gave them."""
 
     def __init__(self, pool: Pool, key: tuple[str, int]) -> None:
@@ -135,6 +135,7 @@ class Connection(asyncio.Protocol):
                 if self._error is not None:  # a reset, not a clean close: never the end of a body
                     raise Disconnected(f"connection lost: {self._error}") from self._error
                 return b""
+            self.resume_if_low()  # paused with nothing buffered: a held body (BodyReceiver.hold)
             self._waiter = asyncio.get_running_loop().create_future()
             await self._wait(self._waiter)
         data = self._pieces.popleft()

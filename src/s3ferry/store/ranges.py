@@ -32,6 +32,23 @@ async def feed_range(chunks: AsyncIterator[bytes], part: Part, sink: Sink, batch
         raise RangeIntegrityError(f"range {part.http_range}: got {received} of {part.size} bytes")
 
 
+async def fill_range(stream: object, part: Part, sink: Sink, block: memoryview) -> None:
+    """``feed_range`` for a stream that reads into a buffer (store/http1.py's replies): the
+    body received into ``block`` (reused), handed to ``sink`` each time it is full. The sink
+    must be done with the block when it returns."""
+    offset = part.offset
+    while offset < part.end:
+        got = await stream.readinto(block[:min(len(block), part.end - offset)])  # type: ignore[attr-defined]
+        if not got:
+            break
+        await sink(offset, [block[:got]])  # type: ignore[list-item]
+        offset += got
+    if offset == part.end and not stream.at_eof():  # type: ignore[attr-defined]
+        raise RangeIntegrityError(f"range {part.http_range}: server sent more than {part.size} bytes")
+    if offset != part.end:
+        raise RangeIntegrityError(f"range {part.http_range}: got {offset - part.offset} of {part.size} bytes")
+
+
 async def pieces(stream: object) -> AsyncIterator[bytes]:
     """An aiohttp stream's pieces as it buffered them; read(n) would join pieces into a new copy."""
     while True:

@@ -26,7 +26,7 @@ from s3ferry.store.buckets import BucketRequests
 from s3ferry.store.client import LazyClient, Reply, S3Client, new_session, open_client
 from s3ferry.store.errors import error_code, is_missing
 from s3ferry.store.multipart import MultipartRequests
-from s3ferry.store.ranges import Sink, feed_range, pieces
+from s3ferry.store.ranges import Sink, feed_range, fill_range, pieces
 from s3ferry.store.retry import with_retry
 
 T = TypeVar("T")
@@ -72,16 +72,22 @@ class ObjectStore(MultipartRequests, BucketRequests):
             raise
 
     async def read_range(self, loc: S3Location, part: Part, sink: Sink, *, if_match: str | None = None,
-                         whole: bool = False, batch: int = DOWNLOAD_CHUNK) -> None:
+                         whole: bool = False, batch: int = DOWNLOAD_CHUNK,
+                         into: Callable[[], Awaitable[memoryview]] | None = None) -> None:
         """One GET of ``part``'s bytes (the whole object when ``whole``), handed to ``sink`` in
         batches of about ``batch`` bytes, each as the list of pieces aiohttp buffered (joining
         them would copy). Short or long bodies raise RangeIntegrityError. Not retried here: the
-        caller retries the whole read, because its sink (a hash) must start over too."""
+        caller retries the whole read, because its sink (a hash) must start over too. ``into``:
+        gives a block to receive the body into (and hand to ``sink`` from), asked for only
+        where the HTTP client can do that (store/http1.py); elsewhere the body comes as pieces."""
         params: dict[str, Any] = {} if whole else {"Range": part.http_range}
         if if_match is not None:
             params["IfMatch"] = if_match
         async with self._body(loc, params) as stream:
-            await feed_range(pieces(stream), part, sink, batch)
+            if into is not None and hasattr(stream, "readinto"):
+                await fill_range(stream, part, sink, await into())
+            else:
+                await feed_range(pieces(stream), part, sink, batch)
 
     @asynccontextmanager
     async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
