@@ -4,8 +4,8 @@ bad input raising the errors lean_http maps, and the pool against a local asynci
 from __future__ import annotations
 
 import asyncio
-import socket
 import itertools
+import socket
 
 import pytest
 from botocore.exceptions import (
@@ -310,7 +310,6 @@ def test_connection_refused_is_an_endpoint_error():
     assert isinstance(mapped, EndpointConnectionError) and is_retryable(mapped)
     assert unreachable(mapped)  # an outage the retry budget rides out, as with aiohttp
     assert "127.0.0.1" in str(mapped)
-
 
 
 def test_a_connect_that_hangs_is_a_connect_timeout_and_frees_its_slot():
