@@ -14,6 +14,7 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 import uvloop
 from aiobotocore.config import AioConfig
@@ -48,15 +49,35 @@ def client_config() -> AioConfig:
                      parameter_validation=False)
 
 
+async def ensure_bucket(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await client.create_bucket(Bucket=bucket)
+    except client.exceptions.ClientError as exc:  # a running server: from an earlier run
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
+async def cpu_per_request(fn: Callable[[str], Awaitable[None]], keys: list[str]) -> float:
+    """ms of this process's CPU per call of ``fn``, once per key, CONCURRENCY in flight."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(key: str) -> None:
+        async with limit:
+            await fn(key)
+
+    start = time.process_time()
+    await asyncio.gather(*(one(k) for k in keys))
+    return (time.process_time() - start) / len(keys) * 1000
+
+
+Run = Callable[[str, int, int], Awaitable[None]]
+
+
 async def run(endpoint: str, requests: int, rounds: int) -> None:
     config = client_config()
     session = AioSession()
     async with session.create_client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config) as client:
-        try:
-            await client.create_bucket(Bucket=BUCKET)
-        except client.exceptions.ClientError as exc:  # a running server: from an earlier run
-            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise
+        await ensure_bucket(client, BUCKET)
         lean = LeanEngine(client)
         keys = [f"k/{i:05d}" for i in range(requests)]
         view = memoryview(BODY)
@@ -83,15 +104,7 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
             await lean.head(BUCKET, key, {})
 
         async def measure(fn) -> float:
-            limit = asyncio.Semaphore(CONCURRENCY)
-
-            async def one(key: str) -> None:
-                async with limit:
-                    await fn(key)
-
-            start = time.process_time()
-            await asyncio.gather(*(one(k) for k in keys))
-            return (time.process_time() - start) / requests * 1000
+            return await cpu_per_request(fn, keys)
 
         await measure(lean_put)  # objects exist, pools are warm, imports done
         await measure(boto_get)
@@ -105,7 +118,8 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
                   f"[{min(values):.3f}-{max(values):.3f}] over {rounds} x {requests}")
 
 
-def main() -> None:
+def main(run: Run = run) -> None:
+    """The command line both request benchmarks share (rawhttp_cpu.py passes its own run)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)

@@ -10,20 +10,15 @@ per 64 KiB request, and per GiB for whole GETs of a 32 MiB object; median over r
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import statistics
 import time
-from urllib.parse import urlsplit
 
-import uvloop
 from aiobotocore.session import AioSession
-from lean_cpu import CONCURRENCY, _drain, client_config
+from lean_cpu import CONCURRENCY, _drain, client_config, cpu_per_request, ensure_bucket, main
 
 from s3ferry.store.http1 import Pool
 from s3ferry.store.lean import LeanEngine
-from s3ferry.tools.embedded import moto_server
 
 BODY = os.urandom(64 * 1024)
 BIG = os.urandom(32 * 1024 * 1024)
@@ -34,11 +29,7 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
     config = client_config()
     session = AioSession()
     async with session.create_client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config) as client:
-        try:
-            await client.create_bucket(Bucket=BUCKET)
-        except client.exceptions.ClientError as exc:  # a running server: from an earlier run
-            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise
+        await ensure_bucket(client, BUCKET)
         pool = Pool(CONCURRENCY + 4, 10.0, 60.0)
         engines = {"aiohttp": LeanEngine(client), "raw": LeanEngine(client, raw=pool)}
         keys = [f"k/{i:05d}" for i in range(requests)]
@@ -59,15 +50,7 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
             return {"put": put, "get": get, "head": head}
 
         async def measure(fn) -> float:
-            limit = asyncio.Semaphore(CONCURRENCY)
-
-            async def one(key: str) -> None:
-                async with limit:
-                    await fn(key)
-
-            start = time.process_time()
-            await asyncio.gather(*(one(k) for k in keys))
-            return (time.process_time() - start) / requests * 1000
+            return await cpu_per_request(fn, keys)
 
         async def big(lean) -> float:
             start = time.process_time()
@@ -92,22 +75,5 @@ async def run(endpoint: str, requests: int, rounds: int) -> None:
                   f"{rounds} rounds")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--endpoint-url", help="a running server that keeps connections alive (e.g. Ceph RGW; "
-                        "credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default: a moto of its own, "
-                        "which closes every connection")
-    args = parser.parse_args()
-    if args.endpoint_url:
-        uvloop.run(run(args.endpoint_url, args.requests, args.rounds))
-        return
-    with moto_server() as server:
-        os.environ.update(server.env())
-        assert urlsplit(server.endpoint_url).scheme == "http"
-        uvloop.run(run(server.endpoint_url, args.requests, args.rounds))
-
-
 if __name__ == "__main__":
-    main()
+    main(run)
