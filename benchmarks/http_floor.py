@@ -262,6 +262,19 @@ def check_md5(digest: bytes, count: int) -> None:
         raise AssertionError(f"GET returned {count} bytes, md5 {digest.hex()}")
 
 
+async def check_stream(stream: Any) -> None:
+    """Read an aiohttp body stream to its end, hashing it; check it against BODY."""
+    h, n = hashlib.md5(), 0
+    while True:
+        chunk, _ = await stream.readchunk()
+        if chunk:
+            h.update(chunk)
+            n += len(chunk)
+        elif stream.at_eof():
+            break
+    check_md5(h.digest(), n)
+
+
 async def lean_engine(config: Config, stack: Any) -> dict[str, Any]:
     store = await stack.enter_async_context(open_store(config))
     whole = Part(1, 0, SIZE)
@@ -310,15 +323,7 @@ async def aiohttp_engine(signed: Signed, config: Config, stack: Any) -> dict[str
         path = signed.sign("GET", key, headers)
         async with session.request("GET", url(path), headers=headers) as r:
             assert r.status == 200, r.status
-            h, n, stream = hashlib.md5(), 0, r.content
-            while True:
-                chunk, _ = await stream.readchunk()
-                if chunk:
-                    h.update(chunk)
-                    n += len(chunk)
-                elif stream.at_eof():
-                    break
-        check_md5(h.digest(), n)
+            await check_stream(r.content)
 
     async def head(key: str) -> None:
         headers: dict[str, str] = {}
@@ -378,17 +383,8 @@ async def botocore_engine(endpoint: str, config: Config, stack: Any) -> dict[str
 
     async def get(key: str) -> None:
         response = await client.get_object(Bucket=BUCKET, Key=key)
-        h, n = hashlib.md5(), 0
         async with response["Body"] as body:
-            stream = getattr(body, "raw_stream", body).content
-            while True:
-                chunk, _ = await stream.readchunk()
-                if chunk:
-                    h.update(chunk)
-                    n += len(chunk)
-                elif stream.at_eof():
-                    break
-        check_md5(h.digest(), n)
+            await check_stream(getattr(body, "raw_stream", body).content)
 
     async def head(key: str) -> None:
         reply = await client.head_object(Bucket=BUCKET, Key=key)
