@@ -32,3 +32,13 @@ def test_a_locked_database_drops_the_batch_and_answers_not_known(tmp_path: Path)
     with HashCache(db) as again:
         assert again.knows(files[0], os.stat(files[0]), "e" * 32)
         assert not again.knows(files[1], os.stat(files[1]), "e" * 32)  # dropped: hashed next time
+
+
+def test_a_database_that_cannot_be_read_answers_not_known(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    with HashCache(tmp_path / "hashes.sqlite") as cache:
+        cache.remember(path, os.stat(path), "e" * 32)
+        assert cache.knows(path, os.stat(path), "e" * 32)
+        cache._db.execute("DROP TABLE known_etags")  # as a damaged or foreign file would answer
+        assert not cache.knows(path, os.stat(path), "e" * 32)

@@ -109,18 +109,16 @@ class HashCache:
         rows, self._pending = self._pending, []
         try:
             self._db.execute("BEGIN")  # one transaction (the connection autocommits otherwise)
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
-                    " VALUES (?,?,?,?,?,?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._db.executemany(
+                "INSERT OR REPLACE INTO known_etags (path, etag, size, mtime_ns, inode, ctime_ns)"
+                " VALUES (?,?,?,?,?,?)", rows)
             self._db.execute("COMMIT")
-        except sqlite3.Error:
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
+            if not isinstance(exc, sqlite3.Error):
+                raise
 
     def close(self) -> None:
         with self._lock:
