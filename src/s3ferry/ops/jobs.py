@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +140,10 @@ def single_job(result_job: Job) -> AsyncIterator[Job]:
 
 
 async def check_bucket(ctx: Context, bucket: str) -> None:
-    """Fail early, with one clear line, when the bucket is missing or out of reach. A one-key
-    listing rather than HeadBucket: it needs the same permission (s3:ListBucket), and the lean
-    engine sends it, so a tree put or get never builds botocore's client (~0.1 CPU-s)."""
+    """Fail early, with one clear line, when the bucket is missing or out of reach (HeadBucket,
+    which the lean engine sends itself: a tree put or get builds no botocore client for it)."""
     try:
-        async with aclosing(ctx.store.list_objects(S3Location(bucket, ""), page_size=1)) as listing:
-            async for _ in listing:
-                break
+        await ctx.store.head_bucket(bucket)
     except Exception as exc:  # noqa: BLE001
         error = map_error(exc, what=f"s3://{bucket}")
         if isinstance(error, NotFoundError):
