@@ -25,6 +25,7 @@ from s3ferry.core.results import Progress, Summary, TransferResult, report_warni
 from s3ferry.local.walk import LocalEntry
 from s3ferry.ops.batched import LocalBatches
 from s3ferry.ops.context import Context
+from s3ferry.ops.pool import JobPool
 from s3ferry.store.errors import first_error, map_error
 from s3ferry.store.retry import is_retryable
 
@@ -36,43 +37,45 @@ JobOrResult = Job | TransferResult
 
 
 async def run_jobs(ctx: Context, jobs: AsyncIterator[JobOrResult], summary: Summary) -> Summary:
-    """Run jobs as they are produced, a bounded number of files at a time, so a listing of
+    """Run jobs as they are produced, a bounded number of files at a time (by a pool of
+    worker tasks, not a task per file), so a listing of
     millions of entries never sits in memory and transfers start while it is still going.
     A job that failed on the network gets one more try once all the others are done (as
     rclone's whole-run retries): an outage longer than one request's retry budget then costs
     a second pass over what it hit, not a failed run. Its first failure is not shown."""
     started = time.monotonic()
-    in_flight = _Room(ctx.config.max_concurrency * FILES_PER_SLOT)
+    size = ctx.config.max_concurrency * FILES_PER_SLOT
     later: list[Job] = []
     held = _HeldProgress(ctx.progress)
     object.__setattr__(ctx, "progress", held)  # jobs report through ctx.progress at run time
 
     async def run(job: Job) -> None:
-        try:
-            result = await job()
-            if held.holding and _second_chance(result):
-                later.append(job)
-            else:
-                summary.add(result)
-        finally:
-            in_flight.release()
+        result = await job()
+        if held.holding and _second_chance(result):
+            later.append(job)
+        else:
+            summary.add(result)
 
     outer = getattr(ctx, "batches", None)  # a test's stand-in context may have none
     try:
         async with anyio.create_task_group() as hops:
             object.__setattr__(ctx, "batches", LocalBatches(hops))
             async with anyio.create_task_group() as tg:
-                async for job in jobs:
-                    if isinstance(job, TransferResult):
-                        summary.add(job)
-                        continue
-                    await in_flight.acquire()
-                    tg.start_soon(run, job)
+                pool = JobPool(tg, size, run)
+                try:
+                    async for job in jobs:
+                        if isinstance(job, TransferResult):
+                            summary.add(job)
+                            continue
+                        await pool.submit(job)
+                finally:
+                    pool.close()
             held.holding = False
             async with anyio.create_task_group() as tg:
+                pool = JobPool(tg, size, run)
                 for job in later:
-                    await in_flight.acquire()
-                    tg.start_soon(run, job)
+                    await pool.submit(job)
+                pool.close()
     except BaseExceptionGroup as group:
         # Jobs never raise (a result carries the error); what lands here is the listing
         # failing. Surface it as the one error it is, so the CLI prints one line with its code.
@@ -88,28 +91,6 @@ async def run_jobs(ctx: Context, jobs: AsyncIterator[JobOrResult], summary: Summ
         object.__setattr__(ctx, "batches", outer)
     summary.seconds = time.monotonic() - started
     return summary
-
-
-class _Room:
-    """How many jobs may be in flight, for the one producer loop: taking room when there is
-    some costs nothing (an anyio.Semaphore turn is a shielded cancel scope and a loop pass
-    per file, ~20 us of CPU, as much as the rest of run_jobs' bookkeeping for it)."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._freed: anyio.Event | None = None
-
-    async def acquire(self) -> None:
-        while self._free <= 0:
-            self._freed = anyio.Event()
-            await self._freed.wait()
-        self._free -= 1
-
-    def release(self) -> None:
-        self._free += 1
-        if self._freed is not None:
-            self._freed.set()
-            self._freed = None
 
 
 def _second_chance(result: TransferResult) -> bool:
