@@ -30,6 +30,34 @@ def test_write_and_hash_writes_and_hashes_every_byte_in_order(tmp_path_factory, 
         os.close(fd)
 
 
+@settings(max_examples=30, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40_000), min_size=2, max_size=5), short=st.integers(0, 100_000))
+def test_small_pieces_go_in_one_pwritev_and_a_short_one_is_finished(tmp_path_factory, sizes, short) -> None:
+    """A small body's pieces (the socket's reads) take one pwritev; a short one (legal) is
+    finished piece by piece."""
+    chunks = [os.urandom(n) for n in sizes]
+    path = tmp_path_factory.mktemp("v") / "f"
+    calls: list[int] = []
+    real = os.pwritev
+
+    def pwritev(fd: int, buffers: list[bytes], offset: int) -> int:
+        calls.append(len(buffers))
+        return real(fd, [b"".join(buffers)[:short]], offset)  # at most ``short`` bytes
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    md5 = hashlib.md5()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "pwritev", pwritev)
+            fileio.write_and_hash(fd, 3, chunks, md5)
+        data = b"".join(chunks)
+        assert os.pread(fd, len(data) + 1, 3) == data
+        assert md5.digest() == hashlib.md5(data).digest()
+        assert calls == ([len(chunks)] if len(data) <= fileio.CACHE_PIECE else [])
+    finally:
+        os.close(fd)
+
+
 def test_create_temp_makes_folders_and_reserves_space(tmp_path) -> None:
     tmp = tmp_path / "a" / "b" / ".x.tmp"
     fd = fileio.create_temp(tmp, 12345)
@@ -42,6 +70,13 @@ def test_create_temp_leaves_nothing_when_space_cannot_be_reserved(tmp_path) -> N
     with pytest.raises(OSError):
         fileio.create_temp(tmp, 1 << 62)  # more than any filesystem holds
     assert not tmp.exists()
+
+
+def test_create_temp_names_the_file_in_the_way_of_its_folder(tmp_path) -> None:
+    (tmp_path / "a").write_bytes(b"x")  # a file where the temporary file's folder goes
+    with pytest.raises(OSError) as caught:  # mkdir's error, as before: it names the folder
+        fileio.create_temp(tmp_path / "a" / "b" / ".x.tmp", 10)
+    assert caught.value.filename == str(tmp_path / "a" / "b")
 
 
 def test_read_whole_refuses_a_file_that_changed(tmp_path) -> None:

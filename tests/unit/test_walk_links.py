@@ -115,3 +115,38 @@ def test_check_inside(tmp_path):
     files.check_inside(root, "in/x")
     with pytest.raises(UnsafeKeyError):
         files.check_inside(root, "out/x")
+
+
+def _realpath_check(root, relative: str) -> bool:
+    """check_inside as it was: two realpaths, always (the reference for its fast path)."""
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(root, os.path.dirname(relative)))
+    return target == base or target.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def test_check_inside_without_realpath_agrees_with_realpath(tmp_path):
+    """The lstat-per-folder fast path says what the realpath comparison says, on every kind
+    of way: plain folders, links in and out (nested, chained), a file on the way, missing
+    folders, "." and ".."."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "d"
+    (root / "real" / "deep").mkdir(parents=True)
+    (root / "file").write_bytes(b"x")
+    (root / "in").symlink_to(root / "real")
+    (root / "real" / "up").symlink_to(outside)
+    (root / "chain").symlink_to(root / "in")
+    (root / "out").symlink_to(tmp_path)
+    (root / "rel").symlink_to("real/deep")
+    names = ["", "real", "real/deep", "in", "real/up", "chain", "out", "rel", "file", "nope", ".", "..",
+             "real/..", "in/deep"]
+    for first in names:
+        for second in ["", "x", "deep", "up", ".."]:
+            folder = "/".join(p for p in (first, second) if p)
+            relative = f"{folder}/f.bin" if folder else "f.bin"
+            inside = _realpath_check(root, relative)
+            if inside:
+                files.check_inside(root, relative)
+            else:
+                with pytest.raises(UnsafeKeyError):
+                    files.check_inside(root, relative)

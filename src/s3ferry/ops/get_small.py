@@ -46,8 +46,9 @@ def write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | No
     removes it. On any error, no temporary file is left. A verified file goes into ``cache``."""
     if inside is not None:
         fileio.check_inside(*inside)
-    size = sum(len(c) for c in chunks)
-    fd = fileio.create_temp(tmp, size)
+    # No space reserved (size 0): the bytes are here already, and a full disk fails the
+    # write just as it would the reservation (one fallocate less per file).
+    fd = fileio.create_temp(tmp, 0)
     try:
         try:
             md5 = hashlib.md5()
