@@ -27,11 +27,12 @@ class RemoteEntry:
 
 
 async def list_remote(store: ObjectStore, where: S3Location, span: KeyRange | None = None,
-                      markers: bool = False) -> AsyncIterator[RemoteEntry]:
+                      markers: bool = False, start_after: str | None = None) -> AsyncIterator[RemoteEntry]:
     """Objects under the prefix ``where`` (not "folder" markers, unless ``markers``: cp -r on
     shards copies them, as the one-process cp -r does), in UTF-8 byte order; with a
-    ``span`` (a shard's key range, relative to ``where``) only those, listed from its start."""
-    start = span.start_after(where.key) if span is not None else None
+    ``span`` (a shard's key range, relative to ``where``) only those, listed from its start;
+    with ``start_after`` (a whole key) those after it."""
+    start = span.start_after(where.key) if span is not None else start_after
     async for item in store.list_objects(where, start_after=start):
         if span is not None and span.beyond(item["Key"][len(where.key):]):
             break

@@ -14,7 +14,7 @@ from anyio import to_thread
 from s3ferry.core.config import TRASH_ROOT
 from s3ferry.core.errors import ConfigError, NotFoundError, TransferError, UnsafeKeyError
 from s3ferry.core.locations import S3Location, safe_relative_path
-from s3ferry.core.results import Summary, TransferResult, Verdict, report_totals, wants_totals
+from s3ferry.core.results import Progress, Summary, TransferResult, Verdict, report_totals, wants_totals
 from s3ferry.local import files
 from s3ferry.local.hashcache import HashCache
 from s3ferry.local.walk import iter_local
@@ -22,8 +22,9 @@ from s3ferry.ops.context import Context
 from s3ferry.ops.get import download_object
 from s3ferry.ops.get_small import one_request
 from s3ferry.ops.jobs import Job, check_bucket, failed, refuse_key, report_problem, run_jobs, single_job
-from s3ferry.ops.listing import list_remote
+from s3ferry.ops.listing import RemoteEntry, list_remote
 from s3ferry.ops.put import upload_file
+from s3ferry.ops.readahead import counted_entries
 from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.store.errors import map_error
 
@@ -40,8 +41,8 @@ async def put_path(ctx: Context, source: Path, dest: S3Location, cache: HashCach
         await check_bucket(ctx, dest.bucket)
         sizes = (entry.size async for entry in iter_local(source, follow_links=ctx.config.follow_symlinks)
                  if entry.problem is None)
-        return await _counted(ctx, sizes, lambda: run_jobs(ctx, _put_tree_jobs(ctx, source, dest, cache, upload, summary),
-                                                             summary))
+        return await _counted(ctx, partial(_count, sizes),
+                              lambda: run_jobs(ctx, _put_tree_jobs(ctx, source, dest, cache, upload, summary), summary))
     key = dest.child(source.name) if dest.is_prefix else dest
     return await run_jobs(ctx, single_job(partial(remembering, cache, source, partial(upload, ctx, source, key))),
                           summary)
@@ -69,26 +70,17 @@ async def remembering(cache: HashCache | None, path: Path, job: Job) -> Transfer
     return result
 
 
-async def _counted(ctx: Context, sizes: AsyncIterator[int], run: Callable[[], Awaitable[Summary]]) -> Summary:
-    """Run a tree's transfers while a second, cheaper pass over the same listing counts its
-    files and bytes, so a progress bar knows the total early instead of showing "?". The
-    transfer's own listing reports any failure; the count just stops."""
+async def _counted(ctx: Context, count: Callable[[Progress], Awaitable[None]],
+                   run: Callable[[], Awaitable[Summary]]) -> Summary:
+    """Run a tree's transfers while ``count`` counts its files and bytes (and reports them),
+    so a progress bar knows the total early instead of showing "?". Without a bar, no count.
+    The transfer's own listing reports any failure; the count just stops."""
     if not wants_totals(ctx.progress):
         return await run()
     report_totals(ctx.progress, None, None)
-
-    async def count() -> None:
-        files = total = 0
-        try:
-            async for size in sizes:
-                files, total = files + 1, total + size
-        except Exception:  # noqa: BLE001 - see above
-            return
-        report_totals(ctx.progress, files, total)
-
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(count)
+            tg.start_soon(count, ctx.progress)
             summary = await run()
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
@@ -96,6 +88,17 @@ async def _counted(ctx: Context, sizes: AsyncIterator[int], run: Callable[[], Aw
             raise group.exceptions[0] from None
         raise
     return summary
+
+
+async def _count(sizes: AsyncIterator[int], progress: Progress) -> None:
+    """A second, cheaper pass over a local tree: its files and bytes."""
+    files = total = 0
+    try:
+        async for size in sizes:
+            files, total = files + 1, total + size
+    except Exception:  # noqa: BLE001 - see _counted
+        return
+    report_totals(progress, files, total)
 
 
 # ---- get -------------------------------------------------------------------------------
@@ -121,8 +124,12 @@ async def get_path(ctx: Context, source: S3Location, dest: Path, *, into_folder:
             job = partial(remembering, cache, target, partial(download_object, ctx, source, target, obj))
             return await run_jobs(ctx, single_job(job), summary)
     await check_bucket(ctx, source.bucket)
-    sizes = (entry.size async for entry in list_remote(ctx.store, source))
-    await _counted(ctx, sizes, lambda: run_jobs(ctx, _get_tree_jobs(ctx, source, dest, summary, cache), summary))
+    if wants_totals(ctx.progress):  # one listing for the bar's count and the transfer
+        count, entries = counted_entries(ctx.store, source)
+    else:
+        count, entries = _no_count, list_remote(ctx.store, source)
+    await _counted(ctx, count, lambda: run_jobs(ctx, _get_tree_jobs(ctx, source, entries, dest, summary, cache),
+                                                summary))
     if not summary.files and not summary.failed:  # a mistyped prefix: say so, as for a missing key
         raise NotFoundError(f"nothing matched {source}: no objects under that prefix")
     return summary
@@ -138,9 +145,13 @@ async def _has_children(ctx: Context, loc: S3Location) -> bool:
     return False
 
 
-async def _get_tree_jobs(ctx: Context, source: S3Location, root: Path, summary: Summary,
-                         cache: HashCache | None) -> AsyncIterator[Job]:
-    async for entry in list_remote(ctx.store, source):
+async def _no_count(progress: Progress) -> None:
+    return None
+
+
+async def _get_tree_jobs(ctx: Context, source: S3Location, entries: AsyncIterator[RemoteEntry], root: Path,
+                         summary: Summary, cache: HashCache | None) -> AsyncIterator[Job]:
+    async for entry in entries:
         loc = S3Location(source.bucket, entry.key)
         if entry.key[len(source.key):].startswith(TRASH_ROOT):
             continue  # what sync --delete moved away stays away (as verify and sync skip it)
