@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import anyio
-
 from s3ferry.core.config import Config
 from s3ferry.core.results import NoProgress, Progress
 from s3ferry.local.buffers import PartBuffers
 from s3ferry.ops.batched import LocalBatches
 from s3ferry.ops.resume.journal import Journal, journal_dir
+from s3ferry.ops.slots import Slots
 from s3ferry.store.s3 import ObjectStore
 
 
@@ -21,7 +20,8 @@ class Context:
     progress: Progress = field(default_factory=NoProgress)
     # One limiter for every request that carries a part's bytes, across all files: it is what
     # bounds memory to max_concurrency x part_size.
-    slots: anyio.CapacityLimiter = field(default=None)  # type: ignore[assignment]
+    # (ops/slots.py: anyio.CapacityLimiter's interface, without a loop pass for a free slot.)
+    slots: Slots = field(default=None)  # type: ignore[assignment]
     # Part buffers for uploads, lent only to holders of a slot, at most config.part_budget bytes.
     buffers: PartBuffers = field(default=None)  # type: ignore[assignment]
     journal: Journal = field(default=None)  # type: ignore[assignment]
@@ -31,7 +31,7 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.slots is None:
-            object.__setattr__(self, "slots", anyio.CapacityLimiter(self.config.max_concurrency))
+            object.__setattr__(self, "slots", Slots(self.config.max_concurrency))
         if self.buffers is None:
             object.__setattr__(self, "buffers", PartBuffers(self.config.part_budget))
         if self.journal is None:
