@@ -45,6 +45,7 @@ from s3ferry.store.lean_http import (
     sha256,
     split,
 )
+from s3ferry.store.lean_multipart import LeanMultipartRequests
 from s3ferry.store.s3 import ObjectStore, Reply
 
 log = logging.getLogger("s3ferry")
@@ -172,10 +173,13 @@ class LeanEngine:
         return response, url
 
     async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
-                    body: Any = None, query: dict[str, str] | None = None) -> Any:
+                    body: Any = None, query: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> Any:
         """(bucket, response, url) as _request gives them, or NOT_SERVED: parameters only botocore
-        can send, a bucket the endpoint rules give another auth scheme, or one in another region."""
-        params_query, headers = split(params)
+        can send, a bucket the endpoint rules give another auth scheme, or one in another region.
+        ``headers``: already mapped (store/lean_multipart.py), instead of those of ``params``."""
+        params_query, mapped_headers = split(params)
+        headers = mapped_headers if headers is None else headers
         if query:
             params_query.update(query)
         target = self._buckets.get(bucket, _UNRESOLVED)
@@ -244,7 +248,7 @@ class LeanEngine:
         return s3wire.parse_list_page(body)
 
 
-class LeanStore(ObjectStore):
+class LeanStore(LeanMultipartRequests, ObjectStore):
     """The ObjectStore whose hot requests take the lean path. The operations, the retry
     policy (each attempt is one lean request) and every other request are ObjectStore's."""
 

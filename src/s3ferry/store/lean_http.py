@@ -29,6 +29,7 @@ from s3ferry.store import debug, http1
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
 _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
+_UPLOAD_OPERATION = {"POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload"}
 NOT_SERVED: Any = object()  # this request needs botocore
 
 
@@ -171,10 +172,13 @@ def operation(method: str, query: dict[str, str] | None, key: str | None = "") -
     """botocore's name for the request (key None: the bucket itself)."""
     if key is None and method == "HEAD":
         return "HeadBucket"
-    if query and "list-type" in query:
-        return "ListObjectsV2"
-    if query and "uploadId" in query:
-        return "UploadPart"
+    if query:
+        if "list-type" in query:
+            return "ListObjectsV2"
+        if "uploads" in query:  # store/lean_multipart.py's
+            return "ListMultipartUploads" if method == "GET" else "CreateMultipartUpload"
+        if "uploadId" in query:
+            return _UPLOAD_OPERATION.get(method, "UploadPart")
     return _OPERATION.get(method, "PutObject")
 
 
