@@ -24,7 +24,7 @@ from s3ferry.store.lean_http import NOT_SERVED, mapped, release, response_header
 
 async def _send(lean: Any, method: str, bucket: str, key: str | None, query: dict[str, str],
                 headers: dict[str, str] | None, body: bytes | None, operation: str) -> Any:
-    """(status, headers, body) of one request on ``lean`` (a LeanEngine), or NOT_SERVED. A 200
+    """(headers, status, body) of one request on ``lean`` (a LeanEngine), or NOT_SERVED. A 200
     whose body is an error document or cut short raises as botocore raises it (status 500)."""
     if headers is None:
         return NOT_SERVED
@@ -42,7 +42,7 @@ async def _send(lean: Any, method: str, bucket: str, key: str | None, query: dic
     error = wire.special_error(response.status, reply_headers, content)
     if error is not None:
         raise ClientError(error, operation)  # type: ignore[arg-type]
-    return response.status, reply_headers, content
+    return reply_headers, response.status, content
 
 
 async def create(lean: Any, loc: S3Location, params: Mapping[str, Any]) -> Any:
