@@ -8,7 +8,7 @@ import asyncio
 import base64
 import hashlib
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -103,7 +103,7 @@ def test_errors_carry_the_s3_code_and_operation_as_botocores_do(server, bucket, 
 def test_parameters_the_lean_path_cannot_map_go_through_botocore(server, bucket):
     """Expires is a timestamp botocore formats: never dropped, the request is botocore's."""
     loc = S3Location(bucket, "mp/expires")
-    expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
     async def main():
         async with open_store(server.config(engine="lean")) as store:
@@ -193,13 +193,12 @@ def _scripted(monkeypatch, replies, call, **config):
     script = Scripted(replies)
 
     async def main():
-        async with script as url:
-            async with open_store(Config(endpoint_url=url, addressing_style="path", engine="lean", http="raw",
-                                         **config)) as store:
-                try:
-                    return await call(store), store.client.built
-                except ClientError as exc:
-                    return exc, store.client.built
+        async with script as url, open_store(Config(endpoint_url=url, addressing_style="path", engine="lean",
+                                                    http="raw", **config)) as store:
+            try:
+                return await call(store), store.client.built
+            except ClientError as exc:
+                return exc, store.client.built
 
     outcome, built = asyncio.run(main())
     assert not built

@@ -3,7 +3,7 @@ them, replies and errors as its parser and handlers shape them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import botocore.session
 import pytest
@@ -11,9 +11,11 @@ from botocore.awsrequest import HeadersDict
 from botocore.handlers import _looks_like_special_case_error
 from botocore.parsers import RestXMLParser
 from botocore.serialize import create_serializer
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from s3ferry.core import s3wire, s3wire_multipart as wire
+from s3ferry.core import s3wire
+from s3ferry.core import s3wire_multipart as wire
 
 MODEL = botocore.session.get_session().get_service_model("s3")
 SERIALIZER = create_serializer("rest-xml", include_validation=True)
@@ -71,7 +73,7 @@ def test_create_headers_are_botocores():
 
 
 @pytest.mark.parametrize("params", [
-    {"Expires": datetime(2030, 1, 1, tzinfo=timezone.utc)},  # a timestamp botocore formats
+    {"Expires": datetime(2030, 1, 1, tzinfo=UTC)},  # a timestamp botocore formats
     {"SSECustomerKey": "k", "SSECustomerAlgorithm": "AES256"},  # a key botocore encodes
     {"BucketKeyEnabled": True}, {"ObjectLockMode": "GOVERNANCE"}, {"ChecksumAlgorithm": 5},
     {"ContentMD5": "x=="},  # not Create's: botocore would refuse it, so it must see it
