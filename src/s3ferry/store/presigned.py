@@ -31,7 +31,7 @@ Headers = Mapping[str, str]  # case-insensitive (CIMultiDict)
 def _headers(reply: aiohttp.ClientResponse) -> Headers:
     from multidict import CIMultiDict  # aiohttp's, loaded with it
 
-    return _headers(reply)
+    return CIMultiDict(reply.headers)
 
 
 class PresignedStore:
