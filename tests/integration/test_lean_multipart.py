@@ -245,3 +245,25 @@ def test_no_such_upload_is_not_retried_and_keeps_its_code(monkeypatch, operation
     assert isinstance(error, ClientError) and len(seen) == 1 and error_code(error) == "NoSuchUpload"
     assert error.operation_name == {"complete": "CompleteMultipartUpload", "abort": "AbortMultipartUpload"}[operation]
     assert seen[0][0] == {"complete": "POST", "abort": "DELETE"}[operation]
+
+
+def test_a_multipart_put_from_the_cli_starts_without_botocores_session_or_aiohttp(server, bucket, tmp_path):
+    """With the start-up of store/environ.py, nothing of a multipart put needs botocore's
+    session or client (nor aiohttp): the orphan check, Create, the parts and Complete all go
+    lean. Before these four went lean, Create imported and built them (~0.1 CPU-s)."""
+    from test_small_trees import HEAVY, _imported
+
+    from helpers import run_cli
+
+    source = tmp_path / "big.bin"
+    data = os.urandom(12 * MiB + 123)
+    source.write_bytes(data)
+    env = {**server.env(), "PYTHONPROFILEIMPORTTIME": "1", "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    put = run_cli(server, "put", str(source), f"s3://{bucket}/big.bin", "--part-size", "5MiB", env=env)
+    assert put.returncode == 0, put.stderr[-2000:]
+    assert server.client().head_object(Bucket=bucket, Key="big.bin")["ETag"].strip('"').endswith("-3")
+    heavy = {m for m in _imported(put.stderr) if m.startswith(HEAVY)}
+    if server.engine is None and server.http is None:  # the default path: lean engine, raw HTTP
+        assert heavy == set()
+    else:
+        assert heavy  # the check can see them: other paths do import them
