@@ -251,9 +251,8 @@ def test_a_multipart_put_from_the_cli_starts_without_botocores_session_or_aiohtt
     """With the start-up of store/environ.py, nothing of a multipart put needs botocore's
     session or client (nor aiohttp): the orphan check, Create, the parts and Complete all go
     lean. Before these four went lean, Create imported and built them (~0.1 CPU-s)."""
-    from test_small_trees import HEAVY, _imported
-
     from helpers import run_cli
+    from test_small_trees import HEAVY, _imported
 
     source = tmp_path / "big.bin"
     data = os.urandom(12 * MiB + 123)
