@@ -20,7 +20,8 @@ from s3ferry.core.parts import Part
 from s3ferry.store.client import open_client
 from s3ferry.store.errors import map_error
 from s3ferry.store.http1 import Pool
-from s3ferry.store.lean import NOT_SERVED, LeanEngine, LeanStore
+from s3ferry.store.lean import NOT_SERVED, LeanEngine
+from s3ferry.store.lean_store import LeanStore
 from s3ferry.store.s3 import ObjectStore, open_store
 
 # The engine itself is under test here: the botocore lane would only repeat the moto one.

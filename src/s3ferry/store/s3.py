@@ -203,7 +203,7 @@ async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
             yield ObjectStore(client, config)
         return
     from s3ferry.store.direct import open_direct
-    from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+    from s3ferry.store.lean_store import LeanStore  # it subclasses ObjectStore
 
     from s3ferry.store.environ import light_start
 
