@@ -31,7 +31,7 @@ from s3ferry.core.http1wire import (
 from s3ferry.store.http1_reply import HOLD_ABOVE, WHOLE_BELOW, BodyReceiver, Response, scratch_view
 
 HIGH_WATER = 1024 * 1024  # body bytes buffered (per connection) before the socket is no longer read
-JOIN_BELOW = 256 * 1024  # a body up to this size is joined to the head: one syscall
+JOIN_BELOW = 256 * 1024  # without uvloop, a body up to this size is joined to the head: one syscall
 WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
 
 
@@ -66,6 +66,7 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         self.transport = transport
         self._loop = asyncio.get_running_loop()
         self._scratch = scratch_view()
+        self._uvloop = type(transport).__module__.startswith("uvloop")
 
     def data_received(self, data: bytes) -> None:
         self._pieces.append(data)
@@ -184,10 +185,12 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
     async def send(self, head: bytes, body: Any) -> None:
         self.answered = False
         self._unclaimed = True  # until response() has the head: read no further ahead than scratch
-        if body is None or len(body) <= JOIN_BELOW:
-            self.transport.write(head + body if body else head)  # one small copy, one syscall
-        elif type(self.transport).__module__.startswith("uvloop"):
-            self.transport.writelines([head, body])  # one writev; uvloop keeps what is left by reference
+        if not body:
+            self.transport.write(head)
+        elif self._uvloop:
+            self.transport.writelines([head, body])  # one writev, no copy; uvloop keeps what is left by reference
+        elif len(body) <= JOIN_BELOW:
+            self.transport.write(head + body)  # one small copy, one syscall
         else:  # asyncio's write copies whatever the socket did not take: a slice at a time
             self.transport.write(head)
             view = memoryview(body).cast("B")
@@ -219,24 +222,29 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         finally:
             timer.cancel()
 
+    def ready_piece(self, want: int = 1) -> bytes | None:
+        """piece() when it need not wait (``want`` bytes buffered, or the end and bytes left):
+        no coroutine for the pieces of a body already in."""
+        if self._buffered < want and not (self._eof and self._pieces):
+            return None
+        data = self._pieces.popleft()
+        self._buffered -= len(data)
+        if self._paused and self._buffered < HIGH_WATER // 2:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
     async def piece(self, want: int = 1) -> bytes:
         """The next bytes received, once ``want`` bytes are buffered (or the connection ended:
         then what is left, and b"" after that)."""
-        while self._buffered < want:
+        while (data := self.ready_piece(want)) is None:
             if self._eof:
-                if self._pieces:
-                    break
                 if self._error is not None:  # a reset, not a clean close: never the end of a body
                     raise Disconnected(f"connection lost: {self._error}") from self._error
                 return b""
             self.resume_if_low()  # paused with little buffered: a held body (BodyReceiver.hold)
             self._want = want
             await self._wait()
-        data = self._pieces.popleft()
-        self._buffered -= len(data)
-        if self._paused and self._buffered < HIGH_WATER // 2:
-            self._paused = False
-            self.transport.resume_reading()
         return data
 
     def unread(self, data: bytes) -> None:

@@ -169,6 +169,8 @@ class Response:
         return self._done and not self._ready
 
     async def readchunk(self) -> tuple[bytes, bool]:
+        if self._ready:
+            return self._ready.popleft(), False
         return await self._next(), False
 
     async def read(self, limit: int = -1) -> bytes:
@@ -211,7 +213,10 @@ class Response:
             if self._done:
                 return b""
             left = self._left
-            data = await self.conn.piece(1 if left is None else min(left, WHOLE_BELOW))
+            want = 1 if left is None else min(left, WHOLE_BELOW)
+            data = self.conn.ready_piece(want)
+            if data is None:
+                data = await self.conn.piece(want)
             if self._chunked is not None:
                 if not data:
                     raise Disconnected("connection closed inside a chunked body")
