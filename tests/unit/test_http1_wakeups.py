@@ -141,3 +141,32 @@ def test_one_timer_serves_many_requests_and_a_later_stall_still_times_out():
         return armed
 
     assert asyncio.run(main()) == 0
+
+
+def test_slots_go_first_come_first_served_and_a_cancelled_waiter_passes_its_slot_on():
+    from s3ferry.store.http1_pool import Slots
+
+    async def main():
+        slots = Slots(1)
+        await slots.take()
+        order = []
+
+        async def waiter(name):
+            await slots.take()
+            order.append(name)
+
+        first = asyncio.ensure_future(waiter("first"))
+        second = asyncio.ensure_future(waiter("second"))
+        third = asyncio.ensure_future(waiter("third"))
+        await asyncio.sleep(0)
+        slots.give()  # to first, which is cancelled before it runs: the slot goes on to second
+        first.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        held_by_second = order == ["second"]
+        slots.give()
+        await third
+        slots.give()
+        return held_by_second, order, slots.free, first.cancelled()
+
+    assert asyncio.run(main()) == (True, ["second", "third"], 1, True)
