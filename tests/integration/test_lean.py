@@ -20,7 +20,8 @@ from s3ferry.core.parts import Part
 from s3ferry.store.client import open_client
 from s3ferry.store.errors import map_error
 from s3ferry.store.http1 import Pool
-from s3ferry.store.lean import NOT_SERVED, LeanEngine, LeanStore
+from s3ferry.store.lean import NOT_SERVED, LeanEngine
+from s3ferry.store.lean_store import LeanStore
 from s3ferry.store.s3 import ObjectStore, open_store
 
 # The engine itself is under test here: the botocore lane would only repeat the moto one.
@@ -279,7 +280,8 @@ def test_listing_pages_on_the_lean_path_equal_boto3s(server, bucket, http):
 def test_hot_requests_build_no_botocore_client(server, bucket, http):
     """On an explicit endpoint the lean path finds the bucket's URL, the credentials and the
     pool itself (store/direct.py): the aiobotocore client, ~80 ms of CPU to build, is built
-    only for the first request that needs it (here: CreateMultipartUpload)."""
+    only for the first request that needs it (here: ListParts; the multipart control requests
+    go lean too, tests/integration/test_lean_multipart.py)."""
     data = os.urandom(1000)
     loc = S3Location(bucket, "lazy/obj")
 
@@ -297,12 +299,16 @@ def test_hot_requests_build_no_botocore_client(server, bucket, http):
             pages = [item async for item in store.list_objects(S3Location(bucket, "lazy/"))]
             built_by_hot_requests = store.client.built
             upload_id = await store.create_upload(loc)
-            await store.abort_upload(loc, upload_id)
-            return head, b"".join(got), pages, built_by_hot_requests, store.client.built
+            try:
+                built_by_create = store.client.built
+                parts = [part async for part in store.list_parts(loc, upload_id)]
+            finally:
+                await store.abort_upload(loc, upload_id)
+            return head, b"".join(got), pages + parts, (built_by_hot_requests, built_by_create), store.client.built
 
     head, got, pages, before, after = asyncio.run(main())
     assert head["ContentLength"] == len(data) and got == data and [p["Key"] for p in pages] == ["lazy/obj"]
-    assert (before, after) == (False, True)
+    assert (before, after) == ((False, False), True)
 
 
 @lanes

@@ -131,6 +131,7 @@ def test_head_reply_has_no_body_and_connection_close_is_honoured():
     b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1\xc2\xb2\r\n\r\nx",  # a digit to str.isdigit, not to int()
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",

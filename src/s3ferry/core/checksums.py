@@ -3,7 +3,8 @@ store may keep (``HeadObject(ChecksumMode=ENABLED)``), for objects whose ETag pr
 
 Pure except for :meth:`Algorithm.of_file`, which reads a local file and is meant for a worker thread.
 awscrt does the CRC arithmetic, including combining part CRCs into the whole file's, so parts
-can be checksummed in parallel and in any order.
+can be checksummed in parallel and in any order. It is imported on first use (~40 ms of
+start-up that a run without CRCs never needs).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from awscrt import checksums as crt
+from types import ModuleType
+from typing import Any
 
 FULL_OBJECT = "FULL_OBJECT"
 # A SSE-KMS or SSE-C object's ETag is not the MD5 of its bytes, even when it looks like one.
@@ -25,7 +26,7 @@ _READ_BLOCK = 8 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Algorithm:
     name: str  # as S3 spells it: CRC64NVME, CRC32, CRC32C, SHA256, SHA1
-    crc: Callable[[bytes, int], int] | None = None
+    crc: str | None = None  # the awscrt.checksums function
     width: int = 0  # bytes in a CRC's big-endian encoding
     digest: str | None = None  # hashlib name for the SHA family
 
@@ -33,21 +34,28 @@ class Algorithm:
         """The base64 value S3 would store for the whole file."""
         with open(path, "rb") as handle:
             if self.crc is not None:
+                crc: Callable[[Any, int], int] = getattr(crt(), self.crc)
                 value = 0
                 while block := handle.read(_READ_BLOCK):
-                    value = self.crc(block, value)
+                    value = crc(block, value)
                 return encode_crc(value, self.width)
             assert self.digest is not None
             return base64.b64encode(hashlib.file_digest(handle, self.digest).digest()).decode()
 
 
 ALGORITHMS = {a.name: a for a in (
-    Algorithm("CRC64NVME", crt.crc64nvme, 8),
-    Algorithm("CRC32C", crt.crc32c, 4),
-    Algorithm("CRC32", crt.crc32, 4),
+    Algorithm("CRC64NVME", "crc64nvme", 8),
+    Algorithm("CRC32C", "crc32c", 4),
+    Algorithm("CRC32", "crc32", 4),
     Algorithm("SHA256", digest="sha256"),
     Algorithm("SHA1", digest="sha1"),
 )}
+
+
+def crt() -> ModuleType:
+    from awscrt import checksums
+
+    return checksums
 
 
 def encode_crc(value: int, width: int = 8) -> str:
@@ -56,7 +64,7 @@ def encode_crc(value: int, width: int = 8) -> str:
 
 def crc64nvme(data: bytes | memoryview, previous: int = 0) -> int:
     """``previous``: the CRC of the bytes before ``data``, to checksum a stream piece by piece."""
-    return crt.crc64nvme(data, previous)
+    return crt().crc64nvme(data, previous)
 
 
 class CrcBuilder:
@@ -79,7 +87,7 @@ class CrcBuilder:
     def value(self) -> str:
         total = 0
         for crc, size in self._entries():
-            total = crt.combine_crc64nvme(total, crc, size)
+            total = crt().combine_crc64nvme(total, crc, size)
         return encode_crc(total)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import sys
+from types import ModuleType
 from urllib.parse import urlsplit
 
-import aiohttp
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -33,6 +34,13 @@ StoreError = ClientError
 
 # The codes stores give for "no such object" (HEAD has no body, so only its status).
 MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+
+
+def loaded(module: str) -> ModuleType | None:
+    """``module`` if anything imported it, else None. No exception of a library nobody imported
+    can have been raised, and importing aiohttp only to test for its classes costs ~0.2 CPU-s
+    of start-up that the raw HTTP path otherwise never pays."""
+    return sys.modules.get(module)
 
 
 def error_code(exc: BaseException) -> str:
@@ -75,7 +83,8 @@ def map_error(exc: BaseException, *, what: str = "") -> BaseException:
         return EndpointError(f"cannot reach endpoint {endpoint_of(str(exc.kwargs.get('endpoint_url', '')))}")
     if isinstance(exc, BotoCoreError):
         return EndpointError(str(exc))
-    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+    aiohttp = loaded("aiohttp")
+    if isinstance(exc, asyncio.TimeoutError) or (aiohttp is not None and isinstance(exc, aiohttp.ClientError)):
         # Before OSError: aiohttp's ClientOSError and ServerTimeoutError are OSErrors, but a
         # body stream cut by the network is no local disk's fault.
         return NetworkError(f"connection failed during the transfer: {describe(exc)}")

@@ -13,29 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from s3ferry.core.http1wire import (
     MAX_HEAD,
     BadReply,
-    ConnectFailed,
-    ConnectTimeout,
     Disconnected,
+    HttpError,
     ReadTimeout,
     parse_head,
-    request_head,
 )
-from s3ferry.store.http1_reply import BodyReceiver, Response
+from s3ferry.store.http1_reply import HOLD_ABOVE, WHOLE_BELOW, BodyReceiver, Response, scratch_view
 
 HIGH_WATER = 1024 * 1024  # body bytes buffered (per connection) before the socket is no longer read
-JOIN_BELOW = 256 * 1024  # a body up to this size is joined to the head: one syscall
+JOIN_BELOW = 256 * 1024  # without uvloop, a body up to this size is joined to the head: one syscall
 WRITE_SLICE = 1024 * 1024  # a large body goes out in slices: asyncio copies what the socket does not take
 
 
 class Connection(BodyReceiver, asyncio.BufferedProtocol):
-    """One keep-alive connection; its bytes as data_received gave them."""
+    """One keep-alive connection; its bytes as data_received gave them. A reply's head is parsed
+    in the protocol's callback as its bytes arrive, so the waiting request wakes once per reply
+    (with a small body: once the body is in too) instead of once per socket read; a small GET
+    then costs one wake-up, one future and no timer of its own (profile.md "smallreq")."""
 
     def __init__(self, pool: Pool, key: tuple[str, int]) -> None:
         self.pool, self.key = pool, key
@@ -49,17 +48,30 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
+        self._want = 1  # a waiting piece() wakes once this many bytes are buffered
+        self._head: bytes | None = None  # a reply head's bytes so far; None: no head awaited
+        self._head_only = False
+        self._reply: tuple[int, dict[str, str], int | None, bool] | None = None  # parsed, not yet claimed
+        self._failed: HttpError | None = None
+        self._unclaimed = False  # a reply is on its way, its head not yet taken by response()
+        self._timer: Any = None  # the read timeout, one per connection (see _expire)
+        self._moved = 0.0  # loop time of the last byte received, or of the current wait's start
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self._scratch = scratch_view()
+        self._uvloop = type(transport).__module__.startswith("uvloop")
 
     def data_received(self, data: bytes) -> None:
         self._pieces.append(data)
         self._buffered += len(data)
+        self._moved = self._loop.time()
         if self._buffered > HIGH_WATER and not self._paused:
             self._paused = True
             self.transport.pause_reading()
-        self._wake()
+        if self._ready():
+            self._wake()
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -69,6 +81,9 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof, self._error, self.keep = True, exc, False
         self._wake()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
 
@@ -84,19 +99,93 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def _wait(self, future: asyncio.Future[None]) -> None:
-        timer = asyncio.get_running_loop().call_later(self.pool.read_timeout, _expire, future)
-        try:
-            await future
-        finally:
-            timer.cancel()
+    async def _wait(self) -> None:
+        """Until _wake, or a ReadTimeout once no byte arrived for the read timeout. Why one
+        timer per connection, moved on lazily, instead of a call_later and its cancel per
+        wait: a timer was a third of a small request's wait cost; this one fires about once
+        per read timeout while requests come and go, and then only looks at the clock."""
+        loop = self._loop
+        future = self._waiter = loop.create_future()
+        self._moved = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_at(self._moved + self.pool.read_timeout, self._expire)
+        await future
+
+    def _expire(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nobody waits: the next wait arms it again
+        due = self._moved + self.pool.read_timeout
+        if due > self._loop.time():
+            self._timer = self._loop.call_at(due, self._expire)
+        else:
+            waiter.set_exception(ReadTimeout("no data moved for the read timeout"))
+
+    def _ready(self) -> bool:
+        """Whether the waiting request has what it waits for: its reply's head (parsed here)
+        and, for a small Content-Length body, the whole body; or ``_want`` bytes; or the end."""
+        if self._head is not None:
+            try:
+                if not self._read_head():
+                    return self._eof
+            except HttpError as exc:
+                self._failed, self._head = exc, None
+                return True
+        return self._buffered >= self._want or self._eof
+
+    def _read_head(self) -> bool:
+        """Take a reply head from the pieces, if all of it is in (an interim 1xx is skipped)."""
+        while self._pieces:
+            data = self._pieces.popleft()
+            self._buffered -= len(data)
+            self.answered = True
+            head = self._head
+            data = head + data if head else data
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                if len(data) > MAX_HEAD:
+                    raise BadReply("reply head too large")
+                self._head = data
+                continue
+            if len(data) > end + 4:
+                self.unread(data[end + 4:])
+            status, headers, self.keep = parse_head(data[:end])
+            self._head = b""
+            if status >= 200:
+                self._head = None
+                length, chunked = self._framing(status, headers)
+                self._reply = (status, headers, length, chunked)
+                # wait for the rest of a small body before waking; a large one is held (BodyReceiver.hold)
+                self._want = length if length is not None and length <= WHOLE_BELOW else 0
+                if length is not None and length > HOLD_ABOVE and not chunked:
+                    self.hold()
+                return True
+        return False
+
+    def _framing(self, status: int, headers: dict[str, str]) -> tuple[int | None, bool]:
+        """The body's length (None: chunked or until the close) and whether it is chunked."""
+        if self._head_only or status in (204, 304):
+            return 0, False
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return None, True
+        length = headers.get("content-length")
+        if length is None:
+            self.keep = False  # the body ends when the connection does
+            return None, False
+        if not (length.isascii() and length.isdigit()):
+            raise BadReply(f"bad Content-Length: {length[:40]!r}")
+        return int(length), False
 
     async def send(self, head: bytes, body: Any) -> None:
         self.answered = False
-        if body is None or len(body) <= JOIN_BELOW:
-            self.transport.write(head + body if body else head)  # one small copy, one syscall
-        elif type(self.transport).__module__.startswith("uvloop"):
-            self.transport.writelines([head, body])  # one writev; uvloop keeps what is left by reference
+        self._unclaimed = True  # until response() has the head: read no further ahead than scratch
+        if not body:
+            self.transport.write(head)
+        elif self._uvloop:
+            self.transport.writelines([head, body])  # one writev, no copy; uvloop keeps what is left by reference
+        elif len(body) <= JOIN_BELOW:
+            self.transport.write(head + body)  # one small copy, one syscall
         else:  # asyncio's write copies whatever the socket did not take: a slice at a time
             self.transport.write(head)
             view = memoryview(body).cast("B")
@@ -120,7 +209,7 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
             if now < left:
                 timer = loop.call_later(self.pool.read_timeout, watch, now)
             else:
-                _expire(future)
+                _time_out(future)
 
         timer = loop.call_later(self.pool.read_timeout, watch, self.transport.get_write_buffer_size())
         try:
@@ -128,21 +217,29 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         finally:
             timer.cancel()
 
-    async def piece(self) -> bytes:
-        """The next bytes received; b"" once the connection closed."""
-        while not self._pieces:
-            if self._eof:
-                if self._error is not None:  # a reset, not a clean close: never the end of a body
-                    raise Disconnected(f"connection lost: {self._error}") from self._error
-                return b""
-            self.resume_if_low()  # paused with nothing buffered: a held body (BodyReceiver.hold)
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._wait(self._waiter)
+    def ready_piece(self, want: int = 1) -> bytes | None:
+        """piece() when it need not wait (``want`` bytes buffered, or the end and bytes left):
+        no coroutine for the pieces of a body already in."""
+        if self._buffered < want and not (self._eof and self._pieces):
+            return None
         data = self._pieces.popleft()
         self._buffered -= len(data)
         if self._paused and self._buffered < HIGH_WATER // 2:
             self._paused = False
             self.transport.resume_reading()
+        return data
+
+    async def piece(self, want: int = 1) -> bytes:
+        """The next bytes received, once ``want`` bytes are buffered (or the connection ended:
+        then what is left, and b"" after that)."""
+        while (data := self.ready_piece(want)) is None:
+            if self._eof:
+                if self._error is not None:  # a reset, not a clean close: never the end of a body
+                    raise Disconnected(f"connection lost: {self._error}") from self._error
+                return b""
+            self.resume_if_low()  # paused with little buffered: a held body (BodyReceiver.hold)
+            self._want = want
+            await self._wait()
         return data
 
     def unread(self, data: bytes) -> None:
@@ -154,38 +251,23 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
         return await self.response(method == "HEAD")
 
     async def response(self, head_only: bool) -> Response:
-        data = b""
-        while True:
-            more = await self.piece()
-            if not more:
-                raise Disconnected("the server closed the connection before it answered" if not data
-                                   else "the server closed the connection inside a reply head")
-            self.answered = True
-            data = data + more if data else more
-            end = data.find(b"\r\n\r\n")
-            if end < 0:
-                if len(data) > MAX_HEAD:
-                    raise BadReply("reply head too large")
-                continue
-            if len(data) > end + 4:
-                self.unread(data[end + 4:])
-            status, headers, self.keep = parse_head(data[:end])
-            if status >= 200:
-                return self._response(status, headers, head_only)
-            data = b""  # an interim 1xx reply: the real one follows
-
-    def _response(self, status: int, headers: dict[str, str], head_only: bool) -> Response:
-        if head_only or status in (204, 304):
-            return Response(self, status, headers, 0, False)
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return Response(self, status, headers, None, True)
-        length = headers.get("content-length")
-        if length is None:
-            self.keep = False  # the body ends when the connection does
-            return Response(self, status, headers, None, False)
-        if not length.isdigit():
-            raise BadReply(f"bad Content-Length: {length[:40]!r}")
-        return Response(self, status, headers, int(length), False)
+        """The reply's head, and a small body's bytes buffered with it (see _read_head)."""
+        self._head, self._head_only, self._reply, self._failed = b"", head_only, None, None
+        self._unclaimed = True
+        try:
+            while not self._ready():
+                await self._wait()
+        finally:
+            partial, self._head, self._want, self._unclaimed = self._head, None, 1, False
+        if self._failed is not None:
+            raise self._failed
+        reply, self._reply = self._reply, None
+        if reply is None:  # the connection ended first
+            if self._error is not None:
+                raise Disconnected(f"connection lost: {self._error}") from self._error
+            raise Disconnected("the server closed the connection inside a reply head" if partial
+                               else "the server closed the connection before it answered")
+        return Response(self, *reply)
 
     def finished(self) -> None:
         """The reply is read to its end: back to the pool, or closed."""
@@ -203,100 +285,9 @@ class Connection(BodyReceiver, asyncio.BufferedProtocol):
             self.transport.close()
 
 
-def _expire(future: asyncio.Future[None]) -> None:
+def _time_out(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_exception(ReadTimeout("no data moved for the read timeout"))
 
 
-class Pool:
-    """Keep-alive connections per (host, port), at most ``size`` open at once, as aiohttp's
-    connector with the limit aiobotocore gives it (Config.pool_size)."""
-
-    def __init__(self, size: int, connect_timeout: float, read_timeout: float) -> None:
-        self.size, self.connect_timeout, self.read_timeout = size, connect_timeout, read_timeout
-        self._idle: dict[tuple[str, int], list[Connection]] = {}
-        self._slots: asyncio.Semaphore | None = None
-
-    def idle(self, conn: Connection) -> None:
-        self._idle.setdefault(conn.key, []).append(conn)
-
-    def close(self) -> None:
-        for conns in self._idle.values():
-            for conn in conns:
-                conn.close()
-        self._idle.clear()
-
-    @contextlib.asynccontextmanager
-    async def request(self, host: str, port: int, method: str, target: str, headers: dict[str, str],
-                      body: Any = None) -> AsyncIterator[Response]:
-        """One exchange; the reply's body is read inside the block."""
-        response = await self.send(host, port, method, target, headers, body)
-        try:
-            yield response
-        finally:
-            self.release(response)
-
-    async def send(self, host: str, port: int, method: str, target: str, headers: dict[str, str],
-                   body: Any = None) -> Response:
-        """One exchange, up to its reply's head. The caller reads the body, then must call
-        ``release`` once (it holds one of the pool's ``size`` slots until then). A coroutine,
-        not a context manager: the lean path's hot requests save the generator per request."""
-        slots = self._slots
-        if slots is None:
-            slots = self._slots = asyncio.Semaphore(self.size)
-        head = request_head(method, target, headers, body)
-        await slots.acquire()
-        try:
-            return await self._exchange((host, port), method, head, body)
-        except BaseException:
-            slots.release()
-            raise
-
-    def release(self, response: Response) -> None:
-        """A response of ``send`` read (its connection pooled) or abandoned (closed), its slot freed."""
-        try:
-            response.release()
-        finally:
-            assert self._slots is not None
-            self._slots.release()
-
-    async def _exchange(self, key: tuple[str, int], method: str, head: bytes, body: Any) -> Response:
-        conn = self._take(key)
-        fresh = conn is None
-        if conn is None:
-            conn = await self._connect(key)
-        try:
-            try:
-                return await conn.exchange(method, head, body)
-            except Disconnected:
-                # A pooled connection the server closed between requests: nothing was answered,
-                # so sending it again on a new connection is safe (aiohttp does the same, once).
-                if fresh or conn.answered:
-                    raise
-                conn.close()
-                conn = await self._connect(key)
-                return await conn.exchange(method, head, body)
-        except BaseException:
-            conn.close()
-            raise
-
-    def _take(self, key: tuple[str, int]) -> Connection | None:
-        idle = self._idle.get(key)
-        while idle:
-            conn = idle.pop()
-            if conn.reusable():
-                return conn
-            conn.close()
-        return None
-
-    async def _connect(self, key: tuple[str, int]) -> Connection:
-        loop = asyncio.get_running_loop()
-        try:
-            # asyncio.timeout, not wait_for: wait_for wraps the connect in a task of its own
-            async with asyncio.timeout(self.connect_timeout):
-                _, conn = await loop.create_connection(lambda: Connection(self, key), *key)
-        except TimeoutError:
-            raise ConnectTimeout(f"connect to {key[0]}:{key[1]} timed out") from None
-        except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {key[0]}:{key[1]}: {exc}") from exc
-        return conn
+from s3ferry.store.http1_pool import Pool  # noqa: E402 - its module imports Connection from here

@@ -9,12 +9,11 @@ it (benchmarks/profile.md "bigfile")."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import threading
 from typing import TYPE_CHECKING, Any
 
-from s3ferry.core.http1wire import Chunked, Disconnected, ReadTimeout
+from s3ferry.core.http1wire import Chunked, Disconnected
 
 if TYPE_CHECKING:
     from s3ferry.store.http1 import Connection
@@ -26,10 +25,15 @@ SCRATCH = 256 * 1024
 # into scratch first (a small one is read on, as it arrives).
 HOLD_ABOVE = 1024 * 1024
 LOW_WATER = 512 * 1024  # http1.HIGH_WATER // 2: below it a paused connection reads again
+# A Content-Length body up to this size is waited for whole before its request wakes (with the
+# head: one wake-up for a small GET), and a longer one read piece by piece is handed on in
+# pieces of about this many bytes, not one wake-up per socket read. At most SCRATCH: a reply
+# not yet taken reads no further ahead than that.
+WHOLE_BELOW = SCRATCH
 _scratch = threading.local()  # one per thread: each event loop has its own
 
 
-def _scratch_view() -> memoryview:
+def scratch_view() -> memoryview:
     view: memoryview | None = getattr(_scratch, "view", None)
     if view is None:
         view = _scratch.view = memoryview(bytearray(SCRATCH))
@@ -49,8 +53,10 @@ class BodyReceiver:
     _eof: bool
     _error: BaseException | None
     _paused: bool
-    _waiter: asyncio.Future[None] | None
-    answered: bool
+    _unclaimed: bool
+    _scratch: memoryview  # scratch_view() of the connection's thread
+    _loop: Any
+    _moved: float
 
     _target: memoryview | None = None  # where the next bytes go, from _filled on
     _filled = 0
@@ -62,23 +68,27 @@ class BodyReceiver:
     def _wake(self) -> None:
         raise NotImplementedError
 
+    async def _wait(self) -> None:
+        raise NotImplementedError
+
     def get_buffer(self, sizehint: int) -> memoryview:
         target = self._target
         if target is not None:
             return target[self._filled:]
-        return _scratch_view()
+        return self._scratch
 
     def buffer_updated(self, nbytes: int) -> None:
         target = self._target
         if target is None:
-            self.data_received(bytes(_scratch_view()[:nbytes]))
-            if not self.answered and not self._paused and self._buffered >= SCRATCH:
-                # A reply's head is not parsed yet: read no further ahead, or a large body's
+            self.data_received(bytes(self._scratch[:nbytes]))
+            if self._unclaimed and not self._paused and self._buffered >= SCRATCH:
+                # A reply's head is not taken yet: read no further ahead, or a large body's
                 # first MiB would go through scratch instead of straight into its buffer.
                 self._paused = True
                 self.transport.pause_reading()
             return
         self._filled += nbytes
+        self._moved = self._loop.time()
         if self._filled == len(target):
             self._target = None
             if self._pause_when_full and not self._paused:
@@ -121,25 +131,13 @@ class BodyReceiver:
         from the last byte that arrived, as for pieces."""
         if self._eof:
             raise self._lost(len(view))
-        loop = asyncio.get_running_loop()
-        future = self._waiter = loop.create_future()
         self._target, self._filled, self._pause_when_full = view, 0, more
         if self._paused:
             self._paused = False
             self.transport.resume_reading()
-
-        def watch(seen: int) -> None:
-            nonlocal timer
-            if self._filled > seen:
-                timer = loop.call_later(self.pool.read_timeout, watch, self._filled)
-            elif not future.done():
-                future.set_exception(ReadTimeout("no data moved for the read timeout"))
-
-        timer = loop.call_later(self.pool.read_timeout, watch, 0)
         try:
-            await future
+            await self._wait()
         finally:
-            timer.cancel()
             filled, self._target = self._filled, None
         if filled < len(view):
             raise self._lost(len(view) - filled)
@@ -171,6 +169,8 @@ class Response:
         return self._done and not self._ready
 
     async def readchunk(self) -> tuple[bytes, bool]:
+        if self._ready:
+            return self._ready.popleft(), False
         return await self._next(), False
 
     async def read(self, limit: int = -1) -> bytes:
@@ -212,7 +212,11 @@ class Response:
         while not self._ready:
             if self._done:
                 return b""
-            data = await self.conn.piece()
+            left = self._left
+            want = 1 if left is None else min(left, WHOLE_BELOW)
+            data = self.conn.ready_piece(want)
+            if data is None:
+                data = await self.conn.piece(want)
             if self._chunked is not None:
                 if not data:
                     raise Disconnected("connection closed inside a chunked body")

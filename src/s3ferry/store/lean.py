@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from botocore.exceptions import NoCredentialsError
 
 from s3ferry.core import s3wire
-from s3ferry.core.config import Config
-from s3ferry.core.locations import S3Location
 from s3ferry.core.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Clock, Credentials, Signer, canonical_query, quote_key
 from s3ferry.store import debug
-from s3ferry.store.client import LazyClient, S3Client
+from s3ferry.store.client import LazyClient
 from s3ferry.store.direct import Direct
 from s3ferry.store.http1 import Pool
 from s3ferry.store.lean_http import (
@@ -45,7 +41,6 @@ from s3ferry.store.lean_http import (
     sha256,
     split,
 )
-from s3ferry.store.s3 import ObjectStore, Reply
 
 log = logging.getLogger("s3ferry")
 _UNRESOLVED: Any = object()  # a bucket not looked at yet
@@ -172,10 +167,13 @@ class LeanEngine:
         return response, url
 
     async def _open(self, method: str, bucket: str, key: str | None, params: dict[str, Any],
-                    body: Any = None, query: dict[str, str] | None = None) -> Any:
+                    body: Any = None, query: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> Any:
         """(bucket, response, url) as _request gives them, or NOT_SERVED: parameters only botocore
-        can send, a bucket the endpoint rules give another auth scheme, or one in another region."""
-        params_query, headers = split(params)
+        can send, a bucket the endpoint rules give another auth scheme, or one in another region.
+        ``headers``: already mapped (store/lean_multipart.py), instead of those of ``params``."""
+        params_query, mapped_headers = split(params)
+        headers = mapped_headers if headers is None else headers
         if query:
             params_query.update(query)
         target = self._buckets.get(bucket, _UNRESOLVED)
@@ -242,70 +240,3 @@ class LeanEngine:
         finally:
             await release(target, response, url)
         return s3wire.parse_list_page(body)
-
-
-class LeanStore(ObjectStore):
-    """The ObjectStore whose hot requests take the lean path. The operations, the retry
-    policy (each attempt is one lean request) and every other request are ObjectStore's."""
-
-    def __init__(self, client: S3Client, config: Config, direct: Direct | None = None):
-        super().__init__(client, config)
-        self.lean = LeanEngine(client, sign_payload=config.sign_payload, direct=direct,
-                               raw=direct.raw if direct is not None else None)
-
-    async def head(self, loc: S3Location, *, part_number: int | None = None, checksum_mode: bool = False,
-                   **params: Any) -> Reply:
-        if part_number is not None:
-            params["PartNumber"] = part_number
-        if checksum_mode:
-            params["ChecksumMode"] = "ENABLED"
-
-        async def attempt() -> Reply:
-            reply = await self.lean.head(loc.bucket, loc.key, params)
-            if reply is NOT_SERVED:
-                return await self.client.head_object(Bucket=loc.bucket, Key=loc.key, **params)
-            return reply
-
-        return await self.retry(attempt)
-
-    async def head_bucket(self, bucket: str) -> Reply:
-        async def attempt() -> Reply:
-            reply = await self.lean.head(bucket, None, {})
-            return await self.client.head_bucket(Bucket=bucket) if reply is NOT_SERVED else reply
-
-        return await self.retry(attempt)
-
-    @asynccontextmanager
-    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
-        async with self.lean.get(loc.bucket, loc.key, params) as served:
-            if served is NOT_SERVED:
-                async with super()._body(loc, params) as stream:
-                    yield stream
-            else:
-                yield served[1]
-
-    async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
-        async def attempt() -> Reply:
-            reply = await self.lean.put(loc.bucket, loc.key, body, params)
-            if reply is NOT_SERVED:
-                return await self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=body, **params)
-            return reply
-
-        return await self.retry(attempt)
-
-    async def _upload_part_once(self, loc: S3Location, upload_id: str, number: int, body: Any,
-                                params: dict[str, Any]) -> Reply:
-        reply = await self.lean.put(loc.bucket, loc.key, body, {"PartNumber": number, "UploadId": upload_id, **params})
-        if reply is NOT_SERVED:
-            return await super()._upload_part_once(loc, upload_id, number, body, params)
-        return reply
-
-    async def _list_page(self, params: dict[str, Any]) -> Reply:
-        async def attempt() -> Reply:
-            rest = {k: v for k, v in params.items() if k != "Bucket"}
-            page = await self.lean.list_page(params["Bucket"], rest)
-            if page is NOT_SERVED:
-                return await self.client.list_objects_v2(**params)
-            return page
-
-        return await self.retry(attempt)

@@ -9,11 +9,9 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -21,14 +19,15 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from yarl import URL
 
 from s3ferry.core import http1wire, s3wire
 from s3ferry.core.sigv4 import Signer
 from s3ferry.store import debug, http1
+from s3ferry.store.errors import loaded
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error document is small; never read a huge body for one
 _OPERATION = {"HEAD": "HeadObject", "GET": "GetObject"}
+_UPLOAD_OPERATION = {"POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload"}
 NOT_SERVED: Any = object()  # this request needs botocore
 
 
@@ -41,7 +40,7 @@ class Target:
     path: str  # the path prefix of base ('' or '/bucket')
     host: str  # the Host header, as signed
     signer: Signer
-    session: aiohttp.ClientSession
+    session: Any  # aiohttp.ClientSession; None where raw serves without aiohttp (store/environ.py)
     proxy: str | None
     proxy_headers: dict[str, str]
     raw: http1.Pool | None = None  # store/http1.py's pool instead of aiohttp's (plain http, no proxy)
@@ -50,13 +49,18 @@ class Target:
 
 async def resolve_target(name: str, base: str, signer: Signer, http: Any, raw: http1.Pool | None) -> Target:
     """The bucket at ``base`` on aiobotocore's pool ``http`` (its proxies, its session), on
-    ``raw`` instead where that serves (plain http, no proxy)."""
+    ``raw`` instead where that serves (plain http, no proxy). ``http`` None: a light start,
+    where raw serves every bucket (store/environ.py checked there is no proxy)."""
     parts = urlsplit(base)
+    address = (parts.hostname or "", parts.port or 80)
+    if http is None:
+        assert raw is not None and parts.scheme == "http", "without aiohttp only raw can serve"
+        return Target(name, base, parts.path, host(parts), signer, None, None, {}, raw, address)
     proxy = http._proxy_config.proxy_url_for(base)
     session = await http._get_session(proxy)
     return Target(name, base, parts.path, host(parts), signer, session, proxy,
                   http._proxy_config.proxy_headers_for(base), raw if proxy is None and parts.scheme == "http" else None,
-                  (parts.hostname or "", parts.port or 80))
+                  address)
 
 
 def botocore_error(exc: Exception, url: str) -> Exception | None:
@@ -65,13 +69,22 @@ def botocore_error(exc: Exception, url: str) -> Exception | None:
     errors map to the same: a short body or reset as aiohttp's payload/disconnect errors."""
     if isinstance(exc, http1wire.HttpError):
         return _raw_error(exc, url)
+    aiohttp = loaded("aiohttp")
+    if aiohttp is None:  # none of its errors can have been raised
+        return _other_error(exc, url)
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
         return ConnectionClosedError(error=exc, endpoint_url=url)
     if isinstance(exc, aiohttp.ServerTimeoutError):
         if str(exc).lower().startswith("connect"):
             return ConnectTimeoutError(endpoint_url=url, error=exc)
         return ReadTimeoutError(endpoint_url=url, error=exc)
-    if isinstance(exc, (aiohttp.ClientConnectionError, socket.gaierror)):
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return EndpointConnectionError(endpoint_url=url, error=exc)
+    return _other_error(exc, url)
+
+
+def _other_error(exc: Exception, url: str) -> Exception | None:
+    if isinstance(exc, socket.gaierror):
         return EndpointConnectionError(endpoint_url=url, error=exc)
     if isinstance(exc, asyncio.TimeoutError):
         return ReadTimeoutError(endpoint_url=url, error=exc)
@@ -89,11 +102,9 @@ def mapped(exc: Exception, url: str) -> Exception:
 
 def _raw_error(exc: http1wire.HttpError, url: str) -> Exception:
     if isinstance(exc, http1wire.ConnectFailed):
-        # As aiohttp's connector error: retry.unreachable() rides out an outage (a server
-        # restart) for the retry budget only for that one.
-        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else OSError(str(exc))
-        key = SimpleNamespace(host=urlsplit(url).hostname, port=urlsplit(url).port, ssl=False)
-        return EndpointConnectionError(endpoint_url=url, error=aiohttp.ClientConnectorError(key, cause))
+        # retry.unreachable() rides out an outage (a server restart) for the retry budget for
+        # this one, as for aiohttp's connector error.
+        return EndpointConnectionError(endpoint_url=url, error=exc)
     if isinstance(exc, http1wire.ConnectTimeout):
         return ConnectTimeoutError(endpoint_url=url, error=exc)
     if isinstance(exc, http1wire.ReadTimeout):
@@ -106,6 +117,8 @@ async def exchange(bucket: Any, method: str, url: str, target: str, headers: dic
     response with its head read, to be given back with ``release``."""
     if bucket.raw is not None:
         return await bucket.raw.send(*bucket.address, method, target, headers, body)
+    from yarl import URL  # aiohttp's, loaded with it
+
     return await bucket.session.request(method, URL(url, encoded=True), headers=headers, data=body,
                                         proxy=bucket.proxy, proxy_headers=bucket.proxy_headers or None)
 
@@ -171,10 +184,13 @@ def operation(method: str, query: dict[str, str] | None, key: str | None = "") -
     """botocore's name for the request (key None: the bucket itself)."""
     if key is None and method == "HEAD":
         return "HeadBucket"
-    if query and "list-type" in query:
-        return "ListObjectsV2"
-    if query and "uploadId" in query:
-        return "UploadPart"
+    if query:
+        if "list-type" in query:
+            return "ListObjectsV2"
+        if "uploads" in query:  # store/lean_multipart.py's
+            return "ListMultipartUploads" if method == "GET" else "CreateMultipartUpload"
+        if "uploadId" in query:
+            return _UPLOAD_OPERATION.get(method, "UploadPart")
     return _OPERATION.get(method, "PutObject")
 
 

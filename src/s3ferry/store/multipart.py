@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -20,9 +21,6 @@ from s3ferry.core.locations import S3Location
 from s3ferry.store.client import Reply
 
 log = logging.getLogger("s3ferry")
-
-
-
 
 class MultipartRequests:
     client: Any
@@ -43,7 +41,7 @@ class MultipartRequests:
         async def attempt() -> str:
             nonlocal unsure
             try:
-                reply = await self.client.create_multipart_upload(Bucket=loc.bucket, Key=loc.key, **params)
+                reply = await self._create_once(loc, params)
                 return str(reply["UploadId"])
             except BaseException:  # Ctrl-C mid-request too: the server may have created it
                 unsure = True
@@ -60,7 +58,7 @@ class MultipartRequests:
     async def _open_uploads(self, loc: S3Location) -> set[str | None] | None:
         """Ids of the incomplete uploads of exactly ``loc``; None if they cannot be listed."""
         try:
-            reply = await self._call("list_multipart_uploads", Bucket=loc.bucket, Prefix=loc.key)
+            reply = await self.retry(lambda: self._list_uploads_once(loc.bucket, {"Prefix": loc.key}))
         except Exception:  # noqa: BLE001 - a missing permission only costs the orphan cleanup
             return None
         if reply.get("IsTruncated"):
@@ -109,22 +107,37 @@ class MultipartRequests:
                                 **params)
 
     async def complete_upload(self, loc: S3Location, upload_id: str, parts: list[Reply], **params: Any) -> Reply:
-        return await self._call("complete_multipart_upload", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
-                                MultipartUpload={"Parts": parts}, **params)
+        return await self.retry(lambda: self._complete_once(loc, upload_id, parts, params))
 
     async def abort_upload(self, loc: S3Location, upload_id: str) -> None:
-        await self._call("abort_multipart_upload", Bucket=loc.bucket, Key=loc.key, UploadId=upload_id)
+        await self.retry(lambda: self._abort_once(loc, upload_id))
 
     async def list_uploads(self, where: S3Location) -> AsyncIterator[Reply]:
         """Incomplete multipart uploads whose key starts with ``where.key``, a page at a time."""
         markers: dict[str, str] = {}
         while True:
-            page = await self._call("list_multipart_uploads", Bucket=where.bucket, Prefix=where.key, **markers)
+            page = await self.retry(partial(self._list_uploads_once, where.bucket, {"Prefix": where.key, **markers}))
             for item in page.get("Uploads", []):
                 yield item
             if not page.get("IsTruncated"):
                 return
             markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    # ---- single attempts: the lean store (store/lean_multipart.py) sends them its own way --------
+
+    async def _create_once(self, loc: S3Location, params: dict[str, Any]) -> Reply:
+        return await self.client.create_multipart_upload(Bucket=loc.bucket, Key=loc.key, **params)
+
+    async def _complete_once(self, loc: S3Location, upload_id: str, parts: list[Reply],
+                             params: dict[str, Any]) -> Reply:
+        return await self.client.complete_multipart_upload(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id,
+                                                           MultipartUpload={"Parts": parts}, **params)
+
+    async def _abort_once(self, loc: S3Location, upload_id: str) -> Reply:
+        return await self.client.abort_multipart_upload(Bucket=loc.bucket, Key=loc.key, UploadId=upload_id)
+
+    async def _list_uploads_once(self, bucket: str, params: dict[str, Any]) -> Reply:
+        return await self.client.list_multipart_uploads(Bucket=bucket, **params)
 
     async def list_parts(self, loc: S3Location, upload_id: str) -> AsyncIterator[Reply]:
         marker: dict[str, int] = {}

@@ -2,18 +2,17 @@
 URL carries the signature; this edge sends the request under the one retry policy and turns
 an S3 error reply into the same ClientError botocore raises, so retry (store/retry.py) and
 error mapping (store/errors.py) apply unchanged. A URL is never printed whole: its query
-string is a credential until it expires (core/presign.url_label)."""
+string is a credential until it expires (core/presign.url_label). aiohttp is imported when a
+presigned session opens, not with this module: a run that sends no presigned request has no
+use for it (~0.2 CPU-s of start-up)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from botocore.exceptions import ClientError
-from multidict import CIMultiDict
-from yarl import URL
 
 from s3ferry.core.config import DOWNLOAD_CHUNK, Config
 from s3ferry.core.errors import EndpointError
@@ -23,7 +22,16 @@ from s3ferry.core.presign import parse_s3_reply, url_label
 from s3ferry.store.ranges import Sink, feed_range, pieces
 from s3ferry.store.retry import with_retry
 
+if TYPE_CHECKING:
+    import aiohttp
+
 Headers = Mapping[str, str]  # case-insensitive (CIMultiDict)
+
+
+def _headers(reply: aiohttp.ClientResponse) -> Headers:
+    from multidict import CIMultiDict  # aiohttp's, loaded with it
+
+    return CIMultiDict(reply.headers)
 
 
 class PresignedStore:
@@ -42,7 +50,7 @@ class PresignedStore:
             skip = () if "Content-Type" in sent else ("Content-Type",)
             async with self._request("PUT", url, data=body, headers=sent, skip_auto_headers=skip) as reply:
                 await _check(reply, url)
-                return CIMultiDict(reply.headers)
+                return _headers(reply)
         return await self.retry(send)
 
     async def post(self, url: str, body: bytes) -> bytes:
@@ -62,7 +70,7 @@ class PresignedStore:
         async def send() -> Headers:
             async with self._request("HEAD", url) as reply:
                 await _check(reply, url)
-                return CIMultiDict(reply.headers)
+                return _headers(reply)
         return await self.retry(send)
 
     async def probe(self, url: str) -> Headers:
@@ -73,9 +81,9 @@ class PresignedStore:
                 if reply.status == 416:
                     async with self._request("GET", url) as whole:
                         await _check(whole, url)
-                        return CIMultiDict(whole.headers)
+                        return _headers(whole)
                 await _check(reply, url)
-                return CIMultiDict(reply.headers)
+                return _headers(reply)
         return await self.retry(send)
 
     async def read_range(self, url: str, part: Part, sink: Sink, *, if_match: str | None = None) -> None:
@@ -89,6 +97,9 @@ class PresignedStore:
 
     @asynccontextmanager
     async def _request(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        import aiohttp
+        from yarl import URL
+
         try:
             # encoded=True: the URL is sent exactly as signed (re-quoting would break the signature).
             async with self.session.request(method, URL(url, encoded=True), **kwargs) as reply:
@@ -111,6 +122,8 @@ async def _check(reply: aiohttp.ClientResponse, url: str) -> None:
 
 @asynccontextmanager
 async def open_presigned(config: Config) -> AsyncIterator[PresignedStore]:
+    import aiohttp
+
     timeout = aiohttp.ClientTimeout(sock_connect=config.connect_timeout, sock_read=config.read_timeout)
     connector = aiohttp.TCPConnector(limit=config.pool_size)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False) as session:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ProfileNotFound
-from botocore.session import Session
 
 from s3ferry.core.errors import ConfigError
 
@@ -14,6 +13,8 @@ from s3ferry.core.errors import ConfigError
 def profile_values(name: str | None) -> dict[str, str]:
     """The keys of profile ``name`` (None: the default), nested sections flattened as
     ``s3.addressing_style``. A missing default profile is empty; a named one is an error."""
+    from botocore.session import Session  # ~0.2 CPU-s: only for the command that asks
+
     try:
         scoped: dict[str, Any] = Session(profile=name).get_scoped_config()
     except ProfileNotFound as exc:

@@ -9,9 +9,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import aiohttp
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -21,18 +20,15 @@ from botocore.exceptions import (
     ReadTimeoutError,
     ResponseStreamingError,
 )
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
 
 from s3ferry.core.config import RETRY_INITIAL_WAIT, RETRY_MAX_WAIT, Config
 from s3ferry.core.errors import RangeIntegrityError
+from s3ferry.core.http1wire import ConnectFailed
 from s3ferry.store import debug
+from s3ferry.store.errors import loaded
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
 
 T = TypeVar("T")
 
@@ -46,9 +42,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 _TRANSIENT = (
     ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, IncompleteReadError,
-    ReadTimeoutError, ResponseStreamingError, RangeIntegrityError,
-    aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, aiohttp.ServerDisconnectedError,
-    asyncio.TimeoutError, ConnectionError,
+    ReadTimeoutError, ResponseStreamingError, RangeIntegrityError, asyncio.TimeoutError, ConnectionError,
 )
 
 
@@ -57,7 +51,10 @@ def is_retryable(exc: BaseException) -> bool:
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return error.get("Code") in RETRYABLE_CODES or status in RETRYABLE_STATUS
-    return isinstance(exc, _TRANSIENT)
+    if isinstance(exc, _TRANSIENT):
+        return True
+    aiohttp = loaded("aiohttp")  # its errors only where something imported it (errors.loaded)
+    return aiohttp is not None and isinstance(exc, (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError))
 
 
 def unreachable(exc: BaseException | None) -> bool:
@@ -65,7 +62,11 @@ def unreachable(exc: BaseException | None) -> bool:
     server restart or a network outage looks like, as opposed to a store that answers errors."""
     if isinstance(exc, ConnectTimeoutError):
         return True
-    return isinstance(exc, EndpointConnectionError) and isinstance(exc.kwargs.get("error"), aiohttp.ClientConnectorError)
+    if not isinstance(exc, EndpointConnectionError):
+        return False
+    error = exc.kwargs.get("error")
+    aiohttp = loaded("aiohttp")
+    return isinstance(error, ConnectFailed) or (aiohttp is not None and isinstance(error, aiohttp.ClientConnectorError))
 
 
 def _stop(config: Config, patient: bool, started: float | None = None) -> Callable[[RetryCallState], bool]:
@@ -75,6 +76,8 @@ def _stop(config: Config, patient: bool, started: float | None = None) -> Callab
     Not ``patient`` (the endpoint never answered yet, e.g. a mistyped URL): attempts only. A
     store that answers (503, a cut body) is judged by attempts: it is up, just failing. The
     budget counts from ``started`` (the first attempt's start) when given, else tenacity's."""
+    from tenacity import stop_after_attempt, stop_after_delay
+
     attempts = stop_after_attempt(config.max_attempts)
     budget = stop_after_delay(config.retry_for)
 
@@ -91,6 +94,10 @@ def _stop(config: Config, patient: bool, started: float | None = None) -> Callab
 
 
 def retrying(config: Config, *, patient: bool = False, started: float | None = None) -> AsyncRetrying:
+    # tenacity is imported here, on a first failure: it imports tornado (~25 ms of start-up)
+    # wherever Dask installed it, and nearly every run retries nothing.
+    from tenacity import AsyncRetrying, retry_if_exception, wait_random_exponential
+
     return AsyncRetrying(
         stop=_stop(config, patient, started),
         wait=wait_random_exponential(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT),

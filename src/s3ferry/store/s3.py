@@ -202,10 +202,13 @@ async def open_store(config: Config) -> AsyncIterator[ObjectStore]:
         async with open_client(config) as client:
             yield ObjectStore(client, config)
         return
-    from s3ferry.store.direct import open_direct  # these import aiohttp's internals: lean only
-    from s3ferry.store.lean import LeanStore  # it subclasses ObjectStore
+    from s3ferry.store.direct import open_direct
+    from s3ferry.store.lean_store import LeanStore  # it subclasses ObjectStore
+
+    from s3ferry.store.environ import light_start
 
     async with AsyncExitStack() as stack:
-        session = new_session(config)
-        direct = await stack.enter_async_context(open_direct(config, session))
+        light = light_start(config)  # the environment settles it: no botocore session at all
+        session = None if light is not None else new_session(config)
+        direct = await stack.enter_async_context(open_direct(config, session, light))
         yield LeanStore(LazyClient(config, session, stack), config, direct)
