@@ -1,0 +1,164 @@
+"""put's multipart side: a file's parts read and hashed in the memory budget, sent (or kept
+from a resumed upload when their MD5 matches), and the upload completed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from anyio import CancelScope, to_thread
+
+from s3ferry.core import checksums
+from s3ferry.core.checksums import CrcBuilder, encode_crc
+from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
+from s3ferry.core.errors import SourceChangedError
+from s3ferry.core.etag import CompositeBuilder, normalize
+from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part, part_count, plan_parts
+from s3ferry.core.resume import StoredPart, reusable, worth_hashing
+from s3ferry.local import files as fileio
+from s3ferry.local.buffers import PartBuffers
+from s3ferry.ops.context import Context
+from s3ferry.ops.multipart import complete_upload, guarded_upload, send_parts
+from s3ferry.ops.resume.uploads import find_upload, note_upload
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What an upload sent and what the store answered."""
+
+    local: str  # the ETag our bytes make
+    remote: str  # the ETag the store reports
+    layout: str
+    reply: Mapping[str, Any]  # the PutObject / CompleteMultipartUpload reply
+    crc: str | None = None  # the full-object CRC64NVME we sent, base64
+
+
+def full_crc(ctx: Context) -> bool:
+    """crc64nvme: we send the whole object's CRC64NVME, so a store that supports it checks
+    the bytes end to end. crc32/crc32c: botocore adds its per-request checksums."""
+    return ctx.config.checksum == "crc64nvme"
+
+
+def checksum_args(ctx: Context) -> dict[str, Any]:
+    mode = ctx.config.checksum
+    return {} if mode in ("off", "crc64nvme") else {"ChecksumAlgorithm": mode.upper()}
+
+
+def read_part(fd: int, offset: int, size: int, crc: bool,
+               buffers: PartBuffers) -> tuple[memoryview, bytes, int | None]:
+    data, digest = fileio.read_part(buffers, fd, offset, size)
+    try:
+        return data, digest, checksums.crc64nvme(data) if crc else None
+    except BaseException:
+        buffers.discard(data)
+        raise
+
+
+
+async def multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, dest: S3Location,
+                     params: dict[str, Any], part_size: int, conditions: dict[str, str]) -> Sent:
+    count = part_count(info.st_size, part_size)
+    crcs = CrcBuilder(count) if full_crc(ctx) else None
+    extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else checksum_args(ctx)
+    entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
+    found = await find_upload(ctx, entry, path, info, dest, part_size)
+    if found is not None:
+        upload_id, stored = found
+    else:
+        upload_id, stored = await ctx.store.create_upload(
+            dest, **{**params, "Metadata": {**params.get("Metadata", {}), META_PART_SIZE: str(part_size)}}, **extra), {}
+    kept = (f"put {path} -> {dest}: upload {upload_id}; re-run the same command "
+            f"to resume, or abort it: s3ferry uploads abort {dest}")
+    async with guarded_upload(ctx, dest, upload_id, kept=kept,
+                              on_abort=partial(to_thread.run_sync, ctx.journal.remove, entry)):
+        if found is None:
+            await note_upload(ctx, entry, path, info, dest, upload_id, part_size)
+        builder = CompositeBuilder(count)
+        reused = [0]
+        await send_parts(ctx, plan_parts(info.st_size, part_size), lambda part, token: _place_part(
+            ctx, fd, dest, upload_id, part, stored.get(part.number), builder, crcs, token, reused))
+        await to_thread.run_sync(fileio.check_unchanged, fd, info)
+        reply = await complete_upload(ctx, dest, upload_id, builder, crcs, **conditions)
+    await to_thread.run_sync(ctx.journal.remove, entry)
+    resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
+    return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,
+                crcs.value() if crcs else None)
+
+
+async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                      stored: StoredPart | None, builder: CompositeBuilder, crcs: CrcBuilder | None,
+                      token: object, reused: list[int]) -> None:
+    """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
+    sending); send the part otherwise."""
+    if worth_hashing(part, stored):
+        try:
+            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs is not None)
+        except BaseException:
+            ctx.slots.release_on_behalf_of(token)
+            raise
+        if reusable(part, stored, digest):
+            ctx.slots.release_on_behalf_of(token)
+            builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
+            if crcs is not None and crc is not None:
+                crcs.add(part.number, crc, part.size)
+            reused[0] += 1
+            ctx.progress.advanced(part.size)
+            return
+    await _upload_part(ctx, fd, dest, upload_id, part, builder, crcs, token)
+
+
+def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
+    """A stored part's MD5 (and CRC), a block at a time: re-hashing holds no part buffer."""
+    md5, value, offset, end = hashlib.md5(), 0, part.offset, part.end
+    while offset < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
+        if not block:
+            raise SourceChangedError(f"file shrank while reading (wanted {part.size} bytes at {part.offset})")
+        md5.update(block)
+        if crc:
+            value = checksums.crc64nvme(block, value)
+        offset += len(block)
+    return md5.digest(), value if crc else None
+
+
+async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                       builder: CompositeBuilder, crcs: CrcBuilder | None, token: object) -> None:
+    try:
+        response, digest, crc = await _send_part(ctx, fd, dest, upload_id, part, crcs is not None)
+    finally:
+        ctx.slots.release_on_behalf_of(token)
+    echoed = normalize(response.get("ETag"))
+    builder.add(part.number, digest, echoed or digest.hex())
+    if crcs is not None and crc is not None:
+        crcs.add(part.number, crc, part.size)
+    ctx.progress.advanced(part.size)
+
+
+async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+                     crc: bool = False) -> tuple[Any, bytes, int | None]:
+    # Room in the memory budget first: parts beyond it wait here, holding no buffer. The
+    # part's buffer goes back to the pool before its slot is released.
+    await ctx.buffers.reserve(part.size)
+    try:
+        # Shielded: the thread finishes its read either way, and a cancellation must then
+        # reach the send below, whose clean-up gives the buffer back to the count.
+        with CancelScope(shield=True):
+            data, digest, value = await to_thread.run_sync(read_part, fd, part.offset, part.size, crc,
+                                                           ctx.buffers)
+    except BaseException:
+        ctx.buffers.release(part.size)
+        raise
+    extra = checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
+    try:
+        response = await ctx.store.upload_part(dest, upload_id, part.number, data, digest, **extra)
+    except BaseException:
+        ctx.buffers.forget(data)  # a failed send may still hold the bytes: never reuse them
+        raise
+    ctx.buffers.give(data)
+    return response, digest, value
