@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from s3ferry.core.config import MiB
+from s3ferry.core.config import Config, MiB
 from s3ferry.core.errors import EXIT_MISMATCH
 
 from helpers import boto3_multipart, proxy_in_front, random_file, run_cli, sigint
@@ -92,6 +92,27 @@ def test_stdin_put_of_100_mib_verifies_in_bounded_memory(server, bucket, tmp_pat
     print(f"\nstdin put 100 MiB, 5 MiB parts, -c {concurrency}: peak RSS {peak_kib / 1024:.0f} MiB, "
           f"two-part stream {base_kib / 1024:.0f} MiB, growth {growth / MiB:.0f} MiB")
     assert growth < (concurrency + 2) * part + 16 * MiB, growth / MiB
+
+
+@pytest.mark.parametrize("server", ["moto"], indirect=True)
+def test_stdin_put_at_the_default_concurrency_holds_the_part_budget_not_c_parts(server, bucket, tmp_path):
+    """-c 48 by default: 48 parts of 5 MiB would be 240 MiB; the part budget (48 MiB) bounds it."""
+    size, part = 120 * MiB, 5 * MiB
+    budget = Config(part_size=part).part_budget
+    assert Config().max_concurrency * part > 3 * budget  # else this test would prove nothing
+    with proxy_in_front(server) as proxy:
+        # Each part's reply held 1 s: stdin outruns the store, so parts pile up to the bound.
+        proxy.set_fault("stall_response", stall_seconds=1.0, methods={"PUT"},
+                        match=lambda method, target: "uploadId=" in target)
+        result, peak_kib = put_from_producer(server, f"s3://{bucket}/budget.bin", size, 9, "--part-size", "5MiB",
+                                             "--endpoint-url", proxy.url, tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr
+        small, base_kib = put_from_producer(server, f"s3://{bucket}/two.bin", part + 1000, 10, "--part-size",
+                                            "5MiB", "--endpoint-url", proxy.url, tmp_path=tmp_path)
+    assert small.returncode == 0, small.stderr
+    growth = (peak_kib - base_kib) * 1024
+    print(f"\nstdin put 120 MiB at default -c: growth {growth / MiB:.0f} MiB, part budget {budget / MiB:.0f} MiB")
+    assert growth < budget + 16 * MiB, growth / MiB
 
 
 def test_stdin_put_small_is_a_single_put_and_empty_is_empty(server, bucket):

@@ -8,7 +8,7 @@ from s3ferry.core.errors import ConfigError
 
 def test_defaults():
     config = Config()
-    assert config.part_size == 8 * MiB and config.max_concurrency == 16
+    assert config.part_size == 8 * MiB and config.max_concurrency == 48
     assert config.pool_size >= config.max_concurrency
 
 
@@ -49,10 +49,10 @@ def test_parse_size_rejects(text):
 
 
 def test_part_budget_is_the_memory_setting_whatever_the_concurrency() -> None:
-    assert Config().part_budget == 48 * MiB  # 6 parts of 8 MiB, though 16 may be in flight
+    assert Config().part_budget == 48 * MiB  # 6 parts of 8 MiB, though 48 may be in flight
     assert Config(max_concurrency=256).part_budget == 48 * MiB
     assert Config(max_concurrency=2).part_budget == 16 * MiB  # never more than -c parts use
-    assert Config(part_memory=200 * MiB).part_budget == 128 * MiB
+    assert Config(part_memory=200 * MiB, max_concurrency=16).part_budget == 128 * MiB  # at most -c parts
 
 
 def test_part_budget_leaves_room_for_a_few_large_parts() -> None:
@@ -63,3 +63,11 @@ def test_part_budget_leaves_room_for_a_few_large_parts() -> None:
 def test_part_memory_below_one_minimum_part_is_refused() -> None:
     with pytest.raises(ConfigError):
         Config(part_memory=MiB)
+
+
+def test_parts_in_flight_is_the_part_budgets_worth_at_least_one_at_most_c():
+    config = Config(part_size=8 * MiB)  # 48 MiB of part memory at defaults
+    assert config.parts_in_flight(8 * MiB) == 6
+    assert config.parts_in_flight(512 * MiB) == 1  # a huge part still goes, one at a time
+    assert Config(max_concurrency=2).parts_in_flight(1 * MiB) == 2  # never more than -c
+    assert config.parts_in_flight(0) == config.max_concurrency

@@ -30,7 +30,11 @@ DELETE_BATCH = 1_000  # keys per DeleteObjects call
 # Defaults.
 DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_MULTIPART_THRESHOLD = 8 * MiB
-DEFAULT_MAX_CONCURRENCY = 16
+# Requests in flight. Small objects are latency-bound (the server's per-request time, not
+# bytes, sets the pace): on a local Ceph a 2,000 x 64 KiB put ran 0.88-0.90x s5cmd (256
+# workers) at 16 and 0.98-1.02x at 48, with the same client CPU (benchmarks/profile.md,
+# "concurrency (session 6)"). Large files are bounded by the part budget below, not by this.
+DEFAULT_MAX_CONCURRENCY = 48
 # Bytes of upload part buffers held at once across all files, lent or free: parts beyond it
 # wait for room, so the concurrency bounds the requests in flight and this the memory, whatever
 # -c says. 48 MiB is 6 parts of 8 MiB: the 1 GiB put's peak RSS falls from ~220 to ~140 MiB
@@ -214,6 +218,11 @@ class Config:
         10,000 parts) gets fewer in flight: memory does not grow with the file."""
         wanted = max(self.part_memory, MIN_PARTS_IN_FLIGHT * self.part_size)
         return min(wanted, self.max_concurrency * self.part_size)
+
+    def parts_in_flight(self, part_size: int) -> int:
+        """Parts of ``part_size`` held in memory at once where each needs its own buffer (put -,
+        cat, a manifest's parts): the part budget's worth, at least one, at most -c."""
+        return max(1, min(self.max_concurrency, self.part_budget // max(1, part_size)))
 
     @property
     def pool_size(self) -> int:

@@ -122,11 +122,18 @@ async def put_manifest(ctx: URLContext, path: Path, manifest: Manifest) -> Trans
 
 async def _send_manifest(ctx: URLContext, fd: int, manifest: Manifest) -> tuple[str, str]:
     builder = CompositeBuilder(len(manifest.parts))
+    # Each part is read whole into memory: no more at once than the part budget's worth.
+    room = anyio.CapacityLimiter(ctx.config.parts_in_flight(max((p.size for p in manifest.parts), default=1)))
     try:
         async with anyio.create_task_group() as tg:
             for part in manifest.parts:
-                await ctx.slots.acquire_on_behalf_of(part)  # the part is a unique borrower
-                tg.start_soon(_send_part, ctx, fd, part, builder)
+                await room.acquire_on_behalf_of(part)  # the part is a unique borrower
+                try:
+                    await ctx.slots.acquire_on_behalf_of(part)
+                except BaseException:
+                    room.release_on_behalf_of(part)
+                    raise
+                tg.start_soon(_send_part, ctx, fd, part, builder, room)
         reply = await ctx.http.post(manifest.complete_url, complete_body(builder.part_etags()))
     except BaseException:
         # No credentials here: the manifest's own Abort URL is the only way to clean up.
@@ -142,12 +149,14 @@ async def _send_manifest(ctx: URLContext, fd: int, manifest: Manifest) -> tuple[
     return builder.etag(), remote
 
 
-async def _send_part(ctx: URLContext, fd: int, part: PartURL, builder: CompositeBuilder) -> None:
+async def _send_part(ctx: URLContext, fd: int, part: PartURL, builder: CompositeBuilder,
+                     room: anyio.CapacityLimiter) -> None:
     try:
         data, digest = await to_thread.run_sync(fileio.read_and_hash, fd, part.offset, part.size)
         reply = await ctx.http.put(part.url, data, digest)
     finally:
         ctx.slots.release_on_behalf_of(part)
+        room.release_on_behalf_of(part)
     echoed = normalize(reply.get("ETag"))
     if parse_etag(echoed) is not None and echoed != digest.hex():
         raise IntegrityError(f"part {part.number}: the store kept ETag {echoed}, the part's MD5 is {digest.hex()}")

@@ -1,10 +1,11 @@
 """Streams: ``put -`` uploads stdin of unknown length as it arrives; ``cat`` (and ``get KEY -``)
 writes an object to stdout in order while ranges are fetched in parallel.
 
-put -: parts are read into fresh buffers only while holding a slot of the global limit, so
-memory is parts in flight x part size; an input that ends inside its first part (or exactly
+put -: parts are read into fresh buffers only while holding a slot of the global limit and
+room in the part budget, so memory is the budget (at least one part); an input that ends inside its first part (or exactly
 at its end) is one PutObject. The composite ETag is computed from the parts sent and must be
-the store's. cat: at most ``max_concurrency`` ranges are fetched or waiting to be written;
+the store's. cat: at most the part budget's worth of ranges (Config.parts_in_flight) are
+fetched or waiting to be written;
 the ETag is computed over the bytes in the order written and checked at the end. The bytes
 are out by then, so a mismatch says so (exit 3)."""
 
@@ -70,13 +71,28 @@ async def put_stream(ctx: Context, stream: InputStream, dest: S3Location, *,
 
 async def _read_part(ctx: Context, stream: InputStream, number: int, part_size: int) -> _Part:
     token = object()
-    await ctx.slots.acquire_on_behalf_of(token)  # the buffer exists only while its slot is held
+    # The buffer exists only while its slot and its room in the part budget are held: memory is
+    # the budget, not -c x part size.
+    await ctx.slots.acquire_on_behalf_of(token)
     try:
-        buffer = bytearray(part_size)
-        return _Part(number, token, buffer, await stream.fill(memoryview(buffer)))
+        await ctx.buffers.reserve(part_size)
     except BaseException:
         ctx.slots.release_on_behalf_of(token)
         raise
+    part = _Part(number, token, bytearray(part_size), 0)
+    try:
+        part.size = await stream.fill(memoryview(part.buffer))
+        return part
+    except BaseException:
+        _free(ctx, part)
+        raise
+
+
+def _free(ctx: Context, part: _Part) -> None:
+    """Give back a part's slot and its room in the budget, and drop its buffer."""
+    ctx.slots.release_on_behalf_of(part.token)
+    ctx.buffers.release(len(part.buffer))
+    part.buffer = bytearray()
 
 
 async def _send_stream(ctx: Context, stream: InputStream, dest: S3Location,
@@ -86,10 +102,10 @@ async def _send_stream(ctx: Context, stream: InputStream, dest: S3Location,
     try:
         second = await _read_part(ctx, stream, 2, part_size) if first.size == part_size else None
     except BaseException:
-        ctx.slots.release_on_behalf_of(first.token)
+        _free(ctx, first)
         raise
     if second is not None and second.size == 0:
-        ctx.slots.release_on_behalf_of(second.token)
+        _free(ctx, second)
         second = None
     if second is None:  # the input ended within one part: one PUT
         return await _single(ctx, dest, first, params)
@@ -102,7 +118,7 @@ async def _single(ctx: Context, dest: S3Location, part: _Part, params: dict[str,
         digest = await to_thread.run_sync(lambda: hashlib.md5(data).digest())
         reply = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params)
     finally:
-        ctx.slots.release_on_behalf_of(part.token)
+        _free(ctx, part)
     ctx.progress.advanced(part.size)
     return digest.hex(), reply, part.size, "stdin, single PUT"
 
@@ -113,8 +129,8 @@ async def _multipart(ctx: Context, stream: InputStream, dest: S3Location, part_s
     try:
         upload_id = await ctx.store.create_upload(dest, **params)
     except BaseException:
-        ctx.slots.release_on_behalf_of(first.token)
-        ctx.slots.release_on_behalf_of(second.token)
+        _free(ctx, first)
+        _free(ctx, second)
         raise
     sent: dict[int, tuple[bytes, str]] = {}
     total = 0
@@ -124,7 +140,7 @@ async def _multipart(ctx: Context, stream: InputStream, dest: S3Location, part_s
             while True:
                 part = queued.pop(0)
                 if part.size == 0:
-                    ctx.slots.release_on_behalf_of(part.token)
+                    _free(ctx, part)
                     break
                 check_part_number(part.number, part_size)
                 total += part.size
@@ -147,8 +163,7 @@ async def _send_part(ctx: Context, dest: S3Location, upload_id: str, part: _Part
         digest = await to_thread.run_sync(lambda: hashlib.md5(data).digest())
         reply = await ctx.store.upload_part(dest, upload_id, part.number, data, digest)
     finally:
-        ctx.slots.release_on_behalf_of(part.token)
-        part.buffer = bytearray()  # the slot is free: so is the memory
+        _free(ctx, part)  # the slot is free: so is the memory
     sent[part.number] = (digest, normalize(reply.get("ETag")) or digest.hex())
     ctx.progress.advanced(part.size)
 
@@ -212,7 +227,8 @@ async def _write_ranges(ctx: Context, loc: S3Location, etag_raw: str, size: int,
     parts = plan_parts(size, range_size)
     whole = size <= range_size
     # The queue holds ranges in flight or waiting in order: its bound is the reorder window.
-    send, receive = anyio.create_memory_object_stream[tuple[anyio.Event, list]](ctx.config.max_concurrency - 1)
+    window = ctx.config.parts_in_flight(range_size)
+    send, receive = anyio.create_memory_object_stream[tuple[anyio.Event, list]](window - 1)
 
     async def fetch(part: Part, done: anyio.Event, holder: list) -> None:
         holder.append(await ctx.store.retry(lambda: _read_range(ctx, loc, etag_raw, part, whole)))
