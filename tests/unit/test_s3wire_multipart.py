@@ -107,7 +107,7 @@ def test_complete_body_round_trips_through_an_xml_parser(parts):
     from xml.etree import ElementTree
 
     root = ElementTree.fromstring(wire.complete_body(parts))
-    back = [{wire._local(e.tag): (int(e.text) if wire._local(e.tag) == "PartNumber" else e.text or "")
+    back = [{s3wire._local(e.tag): (int(e.text) if s3wire._local(e.tag) == "PartNumber" else e.text or "")
              for e in part} for part in root]
     assert back == parts
 

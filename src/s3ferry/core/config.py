@@ -100,6 +100,8 @@ BENCH_EMBEDDED_BUCKET = "s3ferry-bench"
 # uploads a lost CreateMultipartUpload reply (or a Ctrl-C mid-request) may have left, which
 # looks twice, ORPHAN_SETTLE seconds apart, for a cut-off request that lands late.
 ABORT_TIMEOUT = 30.0
+# Attempts an abort gets at least, whatever --max-attempts says (store/multipart.py).
+CLEANUP_ATTEMPTS = 3
 ORPHAN_SWEEP_TIMEOUT = 30.0
 ORPHAN_SETTLE = 1.0
 BENCH_CLEANUP_TIMEOUT = 120.0

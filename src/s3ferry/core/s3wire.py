@@ -266,7 +266,7 @@ def list_query(params: Mapping[str, Any]) -> dict[str, str] | None:
 
 def parse_list_page(body: bytes) -> dict[str, Any]:
     """botocore's ListObjectsV2 reply (after its URL-decoding handler) from the XML body."""
-    page = _list_element(ElementTree.fromstring(body))
+    page = xml_element(ElementTree.fromstring(body), _LIST_TYPES, _LIST_REPEATED)
     if page.get("EncodingType") == "url":
         for name in _LIST_ENCODED_TOP:
             if name in page:
@@ -278,13 +278,17 @@ def parse_list_page(body: bytes) -> dict[str, Any]:
     return page
 
 
-def _list_element(element: ElementTree.Element) -> dict[str, Any]:
+def xml_element(element: ElementTree.Element, types: Mapping[str, str], repeated: frozenset[str],
+                renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An S3 XML reply's element as botocore's dict: leaves converted by ``types`` (else
+    strings), the flattened lists in ``repeated`` gathered under their name (or ``renamed``'s)."""
     out: dict[str, Any] = {}
     for child in element:
         name = _local(child.tag)
-        value: Any = _list_element(child) if len(child) else _convert(child.text or "", _LIST_TYPES.get(name, _S))
-        if name in _LIST_REPEATED:
-            out.setdefault(name, []).append(value)
+        value: Any = (xml_element(child, types, repeated, renamed) if len(child)
+                      else _convert(child.text or "", types.get(name, _S)))
+        if name in repeated:
+            out.setdefault(renamed.get(name, name) if renamed else name, []).append(value)
         else:
             out[name] = value
     return out

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from s3ferry.core import s3wire
-from s3ferry.core.s3wire import _B, _I, _ISO, _S, _T, _convert, _local, _metadata
+from s3ferry.core.s3wire import _B, _I, _ISO, _S, _T, _convert, _metadata, xml_element
 
 S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -161,7 +161,7 @@ def special_error(status: int, headers: Mapping[str, str], body: bytes) -> dict[
 
 def _reply(headers: Mapping[str, str], status: int, body: bytes,
            table: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
-    reply = _element(ElementTree.fromstring(body)) if body else {}
+    reply = xml_element(ElementTree.fromstring(body), _BODY_TYPES, _REPEATED, _RENAMED) if body else {}
     for name, (member, kind) in table.items():
         if name in headers:
             reply[member] = _convert(headers[name], kind)
@@ -169,13 +169,3 @@ def _reply(headers: Mapping[str, str], status: int, body: bytes,
     return reply
 
 
-def _element(element: ElementTree.Element) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for child in element:
-        name = _local(child.tag)
-        value: Any = _element(child) if len(child) else _convert(child.text or "", _BODY_TYPES.get(name, _S))
-        if name in _REPEATED:
-            out.setdefault(_RENAMED.get(name, name), []).append(value)
-        else:
-            out[name] = value
-    return out

@@ -188,6 +188,22 @@ class LeanEngine:
             return NOT_SERVED
         return target, response, url
 
+    async def exchange_whole(self, method: str, bucket: str, key: str | None, *, body: Any = None,
+                             query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
+        """(reply headers, status, body) of a request whose small reply is read whole (a listing,
+        the multipart control requests), or NOT_SERVED."""
+        opened = await self._open(method, bucket, key, {}, body, query=query, headers=headers)
+        if opened is NOT_SERVED:
+            return NOT_SERVED
+        target, response, url = opened
+        try:
+            content = await response.read()
+        except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
+            raise mapped(exc, url)
+        finally:
+            await release(target, response, url)
+        return response_headers(response), response.status, content
+
     # ---- operations: each returns NOT_SERVED when botocore must do it --------------------
 
     async def head(self, bucket: str, key: str | None, params: dict[str, Any]) -> Any:
@@ -229,14 +245,5 @@ class LeanEngine:
         query = s3wire.list_query(params)
         if query is None:
             return NOT_SERVED
-        opened = await self._open("GET", bucket, None, {}, query=query)
-        if opened is NOT_SERVED:
-            return NOT_SERVED
-        target, response, url = opened
-        try:
-            body = await response.read()
-        except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
-            raise mapped(exc, url)
-        finally:
-            await release(target, response, url)
-        return s3wire.parse_list_page(body)
+        sent = await self.exchange_whole("GET", bucket, None, query=query)
+        return sent if sent is NOT_SERVED else s3wire.parse_list_page(sent[2])

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from s3ferry.core import s3wire_multipart as wire
 from s3ferry.core.locations import S3Location
 from s3ferry.store.client import Reply
-from s3ferry.store.lean_http import NOT_SERVED, mapped, release, response_headers
+from s3ferry.store.lean_http import NOT_SERVED
 
 
 async def _send(lean: Any, method: str, bucket: str, key: str | None, query: dict[str, str],
@@ -28,21 +28,14 @@ async def _send(lean: Any, method: str, bucket: str, key: str | None, query: dic
     whose body is an error document or cut short raises as botocore raises it (status 500)."""
     if headers is None:
         return NOT_SERVED
-    opened = await lean._open(method, bucket, key, {}, body, query=query, headers=headers)
-    if opened is NOT_SERVED:
+    sent = await lean.exchange_whole(method, bucket, key, body=body, query=query, headers=headers)
+    if sent is NOT_SERVED:
         return NOT_SERVED
-    target, response, url = opened
-    try:
-        content = await response.read()
-    except Exception as exc:  # noqa: BLE001 - raised again, as botocore's where mapped
-        raise mapped(exc, url)
-    finally:
-        await release(target, response, url)
-    reply_headers = response_headers(response)
-    error = wire.special_error(response.status, reply_headers, content)
+    reply_headers, status, content = sent
+    error = wire.special_error(status, reply_headers, content)
     if error is not None:
         raise ClientError(error, operation)  # type: ignore[arg-type]
-    return reply_headers, response.status, content
+    return sent
 
 
 async def create(lean: Any, loc: S3Location, params: Mapping[str, Any]) -> Any:

@@ -12,6 +12,7 @@ import anyio
 
 from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.config import (
+    CLEANUP_ATTEMPTS,
     ORPHAN_SETTLE,
     ORPHAN_SWEEP_TIMEOUT,
 )
@@ -25,7 +26,7 @@ log = logging.getLogger("s3ferry")
 class MultipartRequests:
     client: Any
     _call: Callable[..., Awaitable[Reply]]
-    retry: Callable[..., Awaitable[Any]]
+    retry: Callable[..., Awaitable[Any]]  # ObjectStore.retry(call, at_least=...)
 
     async def create_upload(self, loc: S3Location, **params: Any) -> str:
         """CreateMultipartUpload under the retry policy, leaving no orphan behind.
@@ -110,7 +111,9 @@ class MultipartRequests:
         return await self.retry(lambda: self._complete_once(loc, upload_id, parts, params))
 
     async def abort_upload(self, loc: S3Location, upload_id: str) -> None:
-        await self.retry(lambda: self._abort_once(loc, upload_id))
+        # An abort is the clean-up after a failure: worth a retry even where --max-attempts asks
+        # for none (a store answering 500 once would otherwise leave a billed orphan).
+        await self.retry(lambda: self._abort_once(loc, upload_id), at_least=CLEANUP_ATTEMPTS)
 
     async def list_uploads(self, where: S3Location) -> AsyncIterator[Reply]:
         """Incomplete multipart uploads whose key starts with ``where.key``, a page at a time."""

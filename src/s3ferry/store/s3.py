@@ -42,9 +42,11 @@ class ObjectStore(MultipartRequests, BucketRequests):
         # Once the endpoint has answered, a failure is an outage worth the time budget.
         self.reached = False
 
-    async def retry(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Run ``call`` (a fresh request per attempt) under the one retry policy."""
-        result = await with_retry(self.config, call, patient=self.reached)
+    async def retry(self, call: Callable[[], Awaitable[T]], *, at_least: int = 1) -> T:
+        """Run ``call`` (a fresh request per attempt) under the one retry policy, with at least
+        ``at_least`` attempts whatever --max-attempts says."""
+        config = self.config if self.config.max_attempts >= at_least else self.config.replace(max_attempts=at_least)
+        result = await with_retry(config, call, patient=self.reached)
         self.reached = True
         return result
 
