@@ -144,7 +144,7 @@ def test_one_timer_serves_many_requests_and_a_later_stall_still_times_out():
 
 
 def test_slots_go_first_come_first_served_and_a_cancelled_waiter_passes_its_slot_on():
-    from s3ferry.store.http1_pool import Slots
+    from s3ferry.store.slots import Slots
 
     async def main():
         slots = Slots(1)

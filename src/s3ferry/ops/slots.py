@@ -4,22 +4,22 @@ CapacityLimiter, less its cost when a slot is free.
 anyio's acquire is always a checkpoint: a cancel-scope check, then a shielded scope and a
 loop pass even when a slot is free (~6 us of CPU and a task wake-up per acquire; a small
 file takes one slot per request). Here a free slot is taken at once, with no await; a
-waiter queues (first come, first served, as anyio's) on a bare loop future. The interface is
-the subset of CapacityLimiter s3ferry uses."""
+waiter queues (first come, first served, as anyio's) in store/slots.py's queue, the connection
+pool's. The interface is the subset of CapacityLimiter s3ferry uses."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import deque
 from types import TracebackType
+
+from s3ferry.store.slots import Slots as Free
 
 
 class Slots:
     def __init__(self, total_tokens: int) -> None:
         self.total_tokens = total_tokens
         self._borrowers: set[object] = set()
-        self._waiters: deque[tuple[object, asyncio.Future[None]]] = deque()
+        self._slots = Free(total_tokens)  # the queue: first come, first served
 
     @property
     def borrowed_tokens(self) -> int:
@@ -32,31 +32,16 @@ class Slots:
     async def acquire_on_behalf_of(self, borrower: object) -> None:
         if borrower in self._borrowers:
             raise RuntimeError("this borrower is already holding one of this limiter's tokens")
-        if not self._waiters and len(self._borrowers) < self.total_tokens:
-            self._borrowers.add(borrower)
-            return
-        waiter = (borrower, asyncio.get_running_loop().create_future())
-        self._waiters.append(waiter)
-        try:
-            await waiter[1]
-        except BaseException:
-            if borrower in self._borrowers:  # given the slot just as it was cancelled: pass it on
-                self.release_on_behalf_of(borrower)
-            else:
-                with contextlib.suppress(ValueError):  # still queued (a release skips it if not)
-                    self._waiters.remove(waiter)
-            raise
+        if not self._slots.try_take():
+            await self._slots.take()  # handed a slot just as it was cancelled: it passes it on
+        self._borrowers.add(borrower)
 
     def release_on_behalf_of(self, borrower: object) -> None:
         try:
             self._borrowers.remove(borrower)
         except KeyError:
             raise RuntimeError("this borrower isn't holding any of this limiter's tokens") from None
-        while self._waiters and len(self._borrowers) < self.total_tokens:
-            waiting, future = self._waiters.popleft()
-            if not future.done():
-                self._borrowers.add(waiting)
-                future.set_result(None)
+        self._slots.give()
 
     async def acquire(self) -> None:
         await self.acquire_on_behalf_of(asyncio.current_task())

@@ -1,9 +1,8 @@
-"""The keep-alive pool of store/http1.py's connections, and its slots."""
+"""The keep-alive pool of store/http1.py's connections."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,38 +10,7 @@ from typing import Any
 from s3ferry.core.http1wire import ConnectFailed, ConnectTimeout, Disconnected, request_head
 from s3ferry.store.http1 import Connection
 from s3ferry.store.http1_reply import Response
-
-
-class Slots:
-    """At most ``size`` holders at once, first come first served: asyncio.Semaphore's job
-    without its cost per request (its acquire is a coroutine that scans the waiters with
-    any() even when a slot is free). A freed slot goes straight to the oldest waiter."""
-
-    def __init__(self, size: int) -> None:
-        self.free = size
-        self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def take(self) -> None:
-        if self.free and not self.waiters:
-            self.free -= 1
-            return
-        future = asyncio.get_running_loop().create_future()
-        self.waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.give()  # handed a slot, then cancelled before using it: pass it on
-            raise
-
-    def give(self) -> None:
-        waiters = self.waiters
-        while waiters:
-            future = waiters.popleft()
-            if not future.done():  # a cancelled waiter is done: skipped
-                future.set_result(None)
-                return
-        self.free += 1
+from s3ferry.store.slots import Slots
 
 
 class Pool:
@@ -80,9 +48,7 @@ class Pool:
         not a context manager: the lean path's hot requests save the generator per request."""
         slots = self._slots
         head = request_head(method, target, headers, body)
-        if slots.free and not slots.waiters:
-            slots.free -= 1  # Slots.take without its coroutine: the usual case
-        else:
+        if not slots.try_take():  # no coroutine in the usual case
             await slots.take()
         try:
             return await self._exchange((host, port), method, head, body)
