@@ -68,11 +68,13 @@ static inline uint32_t load_le32(const uint8_t *p)
 
 /* ---- scalar: one stream (one item, or the last lane left) ---- */
 #define F_S(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
-#define G_S(b, c, d) ((c) ^ ((d) & ((b) ^ (c))))
-#define H_S(b, c, d) ((b) ^ (c) ^ (d))
+/* G as a sum of disjoint bit sets: ~d & c does not wait for b, which shortens the chain. */
+#define G_S(b, c, d) (((d) & (b)) + (~(d) & (c)))
+#define H_S(b, c, d) ((b) ^ ((c) ^ (d)))
 #define I_S(b, c, d) ((c) ^ ((b) | ~(d)))
 #define ROL32(x, s) (((x) << (s)) | ((x) >> (32 - (s))))
-#define STEP(f, a, b, c, d, g, k, s) a += f##_S(b, c, d) + M[g] + k; a = ROL32(a, s) + b;
+/* a + M + k does not wait for b; only f, one add, the rotate and + b do (the chain). */
+#define STEP(f, a, b, c, d, g, k, s) a = (a + M[g] + k) + f##_S(b, c, d); a = ROL32(a, s) + b;
 
 static void md5_scalar(uint32_t st[4], const uint8_t *p, size_t nblocks)
 {
@@ -92,7 +94,7 @@ static void md5_scalar(uint32_t st[4], const uint8_t *p, size_t nblocks)
 typedef void (*kernel_fn)(uint32_t st[4][16], const uint8_t *const ptr[16], const uint64_t step[16], size_t nblocks);
 
 #ifdef HAVE_X86
-#define STEP(f, a, b, c, d, g, k, s) a = ADD(a, ADD(f##_V(b, c, d), ADD(M[g], SET1((int)k)))); a = ADD(ROL(a, s), b);
+#define STEP(f, a, b, c, d, g, k, s) a = ADD(ADD(a, ADD(M[g], SET1((int)k))), f##_V(b, c, d)); a = ADD(ROL(a, s), b);
 
 /* 16 lanes of 32 bits: vprold rotates, vpternlogd computes F/G/H/I in one instruction. Message
  * words come from gathers (8 lane pointers per vpgatherqd). */
@@ -110,16 +112,23 @@ static void md5_x16_avx512(uint32_t st[4][16], const uint8_t *const ptr[16], con
     __m512i c = _mm512_loadu_si512(st[2]), d = _mm512_loadu_si512(st[3]), M[16];
     __m512i p0 = _mm512_loadu_si512(ptr), p1 = _mm512_loadu_si512(ptr + 8);
     __m512i s0 = _mm512_loadu_si512(step), s1 = _mm512_loadu_si512(step + 8);
+#define GATHER16(dst)                                                                       \
+    for (int w = 0; w < 16; w++) {                                                          \
+        __m256i lo = _mm512_i64gather_epi32(p0, (const void *)(uintptr_t)(4 * w), 1);      \
+        __m256i hi = _mm512_i64gather_epi32(p1, (const void *)(uintptr_t)(4 * w), 1);      \
+        dst[w] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);                    \
+    }
+    /* The next block's words are gathered before this block's rounds: the rounds are one long
+     * dependency chain, and the gathers fill the idle ports meanwhile (measured: see md5lanes). */
+    __m512i Mn[16];
+    GATHER16(M)
     for (; nblocks; nblocks--) {
         __m512i aa = a, bb = b, cc = c, dd = d;
-        for (int w = 0; w < 16; w++) {
-            __m256i lo = _mm512_i64gather_epi32(p0, (const void *)(uintptr_t)(4 * w), 1);
-            __m256i hi = _mm512_i64gather_epi32(p1, (const void *)(uintptr_t)(4 * w), 1);
-            M[w] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-        }
+        p0 = _mm512_add_epi64(p0, s0); p1 = _mm512_add_epi64(p1, s1);
+        if (nblocks > 1) GATHER16(Mn)
         MD5_ROUNDS
         a = ADD(a, aa); b = ADD(b, bb); c = ADD(c, cc); d = ADD(d, dd);
-        p0 = _mm512_add_epi64(p0, s0); p1 = _mm512_add_epi64(p1, s1);
+        memcpy(M, Mn, sizeof M);
     }
     _mm512_storeu_si512(st[0], a); _mm512_storeu_si512(st[1], b);
     _mm512_storeu_si512(st[2], c); _mm512_storeu_si512(st[3], d);
@@ -134,22 +143,27 @@ static void md5_x16_avx512(uint32_t st[4][16], const uint8_t *const ptr[16], con
 
 /* 8 lanes in ymm registers, shared by the AVX-512VL (few streams on an AVX-512 CPU: vprold and
  * vpternlogd on ymm) and the AVX2 kernels. */
+#define GATHER8(dst)                                                                        \
+    for (int w = 0; w < 16; w++) {                                                          \
+        __m128i lo = _mm256_i64gather_epi32((const void *)(uintptr_t)(4 * w), p0, 1);      \
+        __m128i hi = _mm256_i64gather_epi32((const void *)(uintptr_t)(4 * w), p1, 1);      \
+        dst[w] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);               \
+    }
 #define X8_BODY                                                                                   \
     __m256i a = _mm256_loadu_si256((const void *)st[0]), b = _mm256_loadu_si256((const void *)st[1]); \
     __m256i c = _mm256_loadu_si256((const void *)st[2]), d = _mm256_loadu_si256((const void *)st[3]); \
     __m256i p0 = _mm256_loadu_si256((const void *)ptr), p1 = _mm256_loadu_si256((const void *)(ptr + 4)); \
     __m256i s0 = _mm256_loadu_si256((const void *)step), s1 = _mm256_loadu_si256((const void *)(step + 4)); \
     __m256i M[16];                                                                                \
+    __m256i Mn[16];                                                                               \
+    GATHER8(M)                                                                                    \
     for (; nblocks; nblocks--) {                                                                  \
         __m256i aa = a, bb = b, cc = c, dd = d;                                                   \
-        for (int w = 0; w < 16; w++) {                                                            \
-            __m128i lo = _mm256_i64gather_epi32((const void *)(uintptr_t)(4 * w), p0, 1);        \
-            __m128i hi = _mm256_i64gather_epi32((const void *)(uintptr_t)(4 * w), p1, 1);        \
-            M[w] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);                   \
-        }                                                                                         \
+        p0 = _mm256_add_epi64(p0, s0); p1 = _mm256_add_epi64(p1, s1);                             \
+        if (nblocks > 1) GATHER8(Mn)                                                              \
         MD5_ROUNDS                                                                                \
         a = ADD(a, aa); b = ADD(b, bb); c = ADD(c, cc); d = ADD(d, dd);                          \
-        p0 = _mm256_add_epi64(p0, s0); p1 = _mm256_add_epi64(p1, s1);                             \
+        memcpy(M, Mn, sizeof M);                                                                  \
     }                                                                                             \
     _mm256_storeu_si256((void *)st[0], a); _mm256_storeu_si256((void *)st[1], b);                \
     _mm256_storeu_si256((void *)st[2], c); _mm256_storeu_si256((void *)st[3], d);
@@ -174,8 +188,8 @@ static void md5_x8_avx512vl(uint32_t st[4][16], const uint8_t *const ptr[16], co
 
 #define ROL(x, s) _mm256_or_si256(_mm256_slli_epi32(x, s), _mm256_srli_epi32(x, 32 - (s)))
 #define F_V(b, c, d) _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
-#define G_V(b, c, d) _mm256_xor_si256(c, _mm256_and_si256(d, _mm256_xor_si256(b, c)))
-#define H_V(b, c, d) _mm256_xor_si256(_mm256_xor_si256(b, c), d)
+#define G_V(b, c, d) _mm256_add_epi32(_mm256_and_si256(d, b), _mm256_andnot_si256(d, c))
+#define H_V(b, c, d) _mm256_xor_si256(b, _mm256_xor_si256(c, d))
 #define I_V(b, c, d) _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, _mm256_set1_epi32(-1))))
 __attribute__((target("avx2")))
 static void md5_x8_avx2(uint32_t st[4][16], const uint8_t *const ptr[16], const uint64_t step[16], size_t nblocks)
