@@ -154,6 +154,24 @@ def test_threads_hash_distinct_md5s_at_once(api):
     assert [results[t] for t in range(4)] == [expected] * 4
 
 
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "hashlib"])
+def test_one_md5_from_two_threads_raises_instead_of_corrupting(kernel):
+    api = md5lanes.kernel_api(kernel)
+    blob = _blob(64 << 20)
+    md5 = api.Md5()
+    worker = threading.Thread(target=api.update_many, args=([(md5, blob)],))
+    worker.start()
+    refused = 0
+    while worker.is_alive():  # the worker hashes without the GIL for ~0.1 s: meanwhile md5 is claimed
+        try:
+            md5.digest()  # read-only: a call before the worker claims it changes nothing
+        except RuntimeError:
+            refused += 1
+    worker.join()
+    assert refused > 0
+    assert md5.digest() == hashlib.md5(blob).digest()
+
+
 def _kernel_in_subprocess(forced: str) -> str:
     env = {**os.environ, "S3FERRY_MD5": forced}
     code = "from s3ferry.core import md5lanes as m; print(m.KERNEL, m.LANES)"
