@@ -125,3 +125,24 @@ def test_a_lane_job_without_batches_runs_alone_and_raises_its_error():
 
 def test_the_kernel_in_use_is_one_of_the_known_ones():
     assert (md5lanes.KERNEL, md5lanes.LANES) in {("avx512", 16), ("avx2", 8), ("hashlib", 1)}
+
+
+def test_a_width_keeps_that_many_jobs_live_and_starts_the_next_as_one_ends():
+    live, most = [0], [0]
+
+    def job(data, pieces):
+        live[0] += 1
+        most[0] = max(most[0], live[0])
+        try:
+            for _ in range(pieces):
+                yield data
+        finally:
+            live[0] -= 1
+        return pieces
+
+    specs = [(bytes([i]) * 50, i % 3 + 1) for i in range(7)]
+    md5s = [Md5() for _ in specs]
+    outcomes = lanes.drive(zip(md5s, (job(d, n) for d, n in specs)), width=2)
+    assert [o.result for o in outcomes] == [n for _, n in specs]
+    assert [m.digest() for m in md5s] == [hashlib.md5(d * n).digest() for d, n in specs]
+    assert most[0] == 2

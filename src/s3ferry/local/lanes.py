@@ -11,7 +11,7 @@ piece is hashed (and then written) while it is still in the CPU's cache.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable
 from typing import Any, TypeVar
 
 from s3ferry.core import md5lanes
@@ -31,37 +31,50 @@ class Outcome:
         self.error: BaseException | None = None
 
 
-def drive(jobs: Sequence[tuple[Md5, LaneJob[Any]]]) -> list[Outcome]:
-    """Run every job to its end, side by side; each job's error is its own (the others go on)."""
-    outcomes = [Outcome() for _ in jobs]
-    live = list(range(len(jobs)))
-    while live:
-        items: list[tuple[Md5, Any]] = []
-        stepped: list[int] = []
-        for i in live:
-            md5, job = jobs[i]
-            try:
-                piece = next(job)
-            except StopIteration as stop:
-                outcomes[i].result = stop.value
-                continue
-            except BaseException as exc:  # noqa: BLE001 - the job's own, raised by its caller
-                outcomes[i].error = exc
-                continue
-            if type(piece) is list:
-                items.extend((md5, p) for p in piece)
-            else:
-                items.append((md5, piece))
-            stepped.append(i)
-        try:
-            md5lanes.update_many(items)
-        except BaseException as exc:  # noqa: BLE001 - a bad piece: every job in the step fails
-            for i in stepped:
-                outcomes[i].error = exc
-                jobs[i][1].close()  # its finally clauses close what it opened
+def drive(jobs: Iterable[tuple[Md5, LaneJob[Any]]], width: int | None = None) -> list[Outcome]:
+    """Run every job to its end, side by side, at most ``width`` at a time (the next starts as
+    one ends); each job's error is its own (the others go on). The outcomes are in job order."""
+    pending = iter(jobs)
+    outcomes: list[Outcome] = []
+    live: list[tuple[Outcome, Md5, LaneJob[Any]]] = []
+    while True:
+        while width is None or len(live) < width:
+            if (job := next(pending, None)) is None:
+                break
+            outcomes.append(Outcome())
+            live.append((outcomes[-1], *job))
+        if not live:
             return outcomes
-        live = stepped
-    return outcomes
+        live = _step(live)
+
+
+def _step(live: list[tuple[Outcome, Md5, LaneJob[Any]]]) -> list[tuple[Outcome, Md5, LaneJob[Any]]]:
+    """One piece of each live job, hashed side by side; the jobs that go on."""
+    items: list[tuple[Md5, Any]] = []
+    stepped = []
+    for entry in live:
+        outcome, md5, job = entry
+        try:
+            piece = next(job)
+        except StopIteration as stop:
+            outcome.result = stop.value
+            continue
+        except BaseException as exc:  # noqa: BLE001 - the job's own, raised by its caller
+            outcome.error = exc
+            continue
+        if type(piece) is list:
+            items.extend((md5, p) for p in piece)
+        else:
+            items.append((md5, piece))
+        stepped.append(entry)
+    try:
+        md5lanes.update_many(items)
+    except BaseException as exc:  # noqa: BLE001 - a bad piece: every job in the step fails
+        for outcome, _, job in stepped:
+            outcome.error = exc
+            job.close()  # its finally clauses close what it opened
+        return []
+    return stepped
 
 
 def drive_one(md5: Md5, job: LaneJob[T]) -> T:
