@@ -83,3 +83,8 @@ def drive_one(md5: Md5, job: LaneJob[T]) -> T:
     if outcome.error is not None:
         raise outcome.error
     return outcome.result  # type: ignore[no-any-return]
+
+
+def hash_job(data: Any) -> LaneJob[None]:
+    """A lane job that only hashes ``data`` (bytes already in memory)."""
+    yield data
