@@ -111,6 +111,16 @@ def test_buffer_kinds(api):
         assert api.md5_many(kinds) == expected
 
 
+def test_other_hashers_in_the_list_get_their_own_update(api):
+    """As the plain loop: a hashlib.md5 (or any object with update) among the items is updated too."""
+    blobs = [_blob(3000 + i, i) for i in range(12)]
+    ours = [api.Md5() for _ in range(6)]
+    theirs = [hashlib.md5() for _ in range(6)]
+    hashers = [h for pair in zip(ours, theirs) for h in pair]
+    api.update_many([(h, b[:1000]) for h, b in zip(hashers, blobs)] + [(h, b[1000:]) for h, b in zip(hashers, blobs)])
+    assert [h.digest() for h in hashers] == [hashlib.md5(b).digest() for b in blobs]
+
+
 @pytest.mark.parametrize("bad", ["text", 7, None, [1, 2]])
 def test_non_buffer_is_type_error(api, bad):
     with pytest.raises(TypeError):

@@ -337,6 +337,7 @@ static void run_lanes(Stream *streams, Py_ssize_t ns, int lanes, kernel_fn k)
 }
 
 static int have_avx512, have_avx2;
+static PyObject *update_name; /* "update", interned */
 
 /* The widest kernel that is worth it for ns streams (lanes: 16, 8 or 1 as asked by the caller). */
 static void hash_streams(Stream *streams, Py_ssize_t ns, int lanes)
@@ -443,7 +444,7 @@ static PyObject *Md5_copy(Md5Obj *self, PyObject *unused)
 }
 
 /* Gathers the items' buffers (with the GIL), groups them by Md5 keeping list order, then hashes
- * without the GIL. Each Md5 is claimed for this call, so another thread touching it fails loudly
+ * without the GIL; an item whose hasher is not an Md5 gets that hasher's update() on the way. Each Md5 is claimed for this call, so another thread touching it fails loudly
  * instead of corrupting it; nothing else is shared between calls. */
 static PyObject *update_many(PyObject *module, PyObject *args)
 {
@@ -462,9 +463,16 @@ static PyObject *update_many(PyObject *module, PyObject *args)
     if (!views || !ordered || !of || !streams || !fill) { PyErr_NoMemory(); goto done; }
     for (; got < n; got++) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, got);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyObject_TypeCheck(PyTuple_GET_ITEM(item, 0), &Md5Type)) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
             PyErr_SetString(PyExc_TypeError, "update_many() wants (Md5, buffer) tuples");
             goto done;
+        }
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(item, 0), &Md5Type)) {
+            /* Another hasher (hashlib's, say): its own update, now, as the plain loop would. */
+            PyObject *r = PyObject_CallMethodOneArg(PyTuple_GET_ITEM(item, 0), update_name, PyTuple_GET_ITEM(item, 1));
+            if (r == NULL) goto done;
+            Py_DECREF(r);
+            continue;
         }
         Md5Obj *m = of[got] = (Md5Obj *)PyTuple_GET_ITEM(item, 0);
         int fresh = claim(m, &token);
@@ -479,7 +487,8 @@ static PyObject *update_many(PyObject *module, PyObject *args)
         streams[s].i = at; at += streams[s].end; streams[s].end = at; streams[s].pieces = ordered;
         fill[s] = streams[s].i;
     }
-    for (Py_ssize_t i = 0; i < n; i++) ordered[fill[of[i]->mark]++] = &views[i];
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (of[i]) ordered[fill[of[i]->mark]++] = &views[i];
     if (total < GIL_FREE_BYTES) {
         hash_streams(streams, ns, lanes);
     } else {
@@ -491,7 +500,8 @@ static PyObject *update_many(PyObject *module, PyObject *args)
     Py_INCREF(result);
 done:
     if (result == NULL && of) /* undo the lengths counted before the failure */
-        for (Py_ssize_t i = 0; i < got; i++) of[i]->len -= (uint64_t)views[i].len;
+        for (Py_ssize_t i = 0; i < got; i++)
+            if (of[i]) of[i]->len -= (uint64_t)views[i].len;
     for (Py_ssize_t s = 0; s < ns; s++) streams[s].m->owner = NULL;
     for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
     PyMem_Free(views); PyMem_Free(ordered); PyMem_Free(of); PyMem_Free(streams); PyMem_Free(fill);
@@ -540,6 +550,7 @@ PyMODINIT_FUNC PyInit__md5lanes(void)
     have_avx2 = __builtin_cpu_supports("avx2");
 #endif
     if (PyType_Ready(&Md5Type) < 0) return NULL;
+    if (update_name == NULL && (update_name = PyUnicode_InternFromString("update")) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m && PyModule_AddObjectRef(m, "Md5", (PyObject *)&Md5Type) < 0) Py_CLEAR(m);
     return m;
