@@ -15,7 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* MD5LANES_NO_SIMD: build the portable module only (how a non-x86 machine gets it; tested so). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MD5LANES_NO_SIMD)
 #define HAVE_X86 1
 #include <immintrin.h>
 #endif
@@ -292,6 +293,7 @@ static void run_scalar(Stream *s)
     while ((n = next_run(s, &p))) md5_scalar(s->m->st, p, n);
 }
 
+#ifdef HAVE_X86
 static const uint8_t ZERO_BLOCK[64];
 
 /* Streams through `lanes` lanes of kernel k; a lane that finishes takes the next stream. When one
@@ -335,6 +337,8 @@ static void run_lanes(Stream *streams, Py_ssize_t ns, int lanes, kernel_fn k)
             if (left[l]) { left[l] -= n; ptr[l] += 64 * n; }
     }
 }
+
+#endif /* HAVE_X86 */
 
 static int have_avx512, have_avx2;
 static PyObject *update_name; /* "update", interned */
