@@ -481,7 +481,7 @@ static PyObject *update_many(PyObject *module, PyObject *args)
         Md5Obj *m = of[got] = (Md5Obj *)PyTuple_GET_ITEM(item, 0);
         int fresh = claim(m, &token);
         if (fresh < 0) goto done;
-        if (fresh) { m->mark = ns; streams[ns++].m = m; }
+        if (fresh) { m->mark = ns; streams[ns++].m = m; Py_INCREF(m); } /* the list may change meanwhile */
         if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, 1), &views[got], PyBUF_SIMPLE) < 0) goto done;
         streams[m->mark].end++;
         total += (size_t)views[got].len;
@@ -506,7 +506,7 @@ done:
     if (result == NULL && of) /* undo the lengths counted before the failure */
         for (Py_ssize_t i = 0; i < got; i++)
             if (of[i]) of[i]->len -= (uint64_t)views[i].len;
-    for (Py_ssize_t s = 0; s < ns; s++) streams[s].m->owner = NULL;
+    for (Py_ssize_t s = 0; s < ns; s++) { streams[s].m->owner = NULL; Py_DECREF(streams[s].m); }
     for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
     PyMem_Free(views); PyMem_Free(ordered); PyMem_Free(of); PyMem_Free(streams); PyMem_Free(fill);
     Py_DECREF(seq);

@@ -121,6 +121,8 @@ whose updates update_many can run side by side with other Md5s'."""
 update_many = _api.update_many
 """update_many(items): as ``for md5, data in items: md5.update(data)``, but distinct Md5s are hashed
 side by side in SIMD lanes, without the GIL. The same Md5 may appear more than once: its pieces go
-in list order. Another hasher among the items (a hashlib.md5, say) just gets its update() called."""
+in list order. Another hasher among the items (a hashlib.md5, say) just gets its update() called.
+If it raises (a bad buffer), treat the Md5s in that call as spoiled: the native kernels leave them
+as they were, the hashlib loop has updated those before the bad item."""
 md5_many = _api.md5_many
 """md5_many(buffers): ``[hashlib.md5(b).digest() for b in buffers]``, side by side."""
