@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
@@ -185,6 +183,8 @@ def _http_date(value: str) -> Any:
     """An HTTP date (Last-Modified, Expires) as a datetime. Cached: replies within one second
     carry the same text, and parsing it was a third of a reply's parse (datetimes are
     immutable, so sharing one is safe)."""
+    from email.utils import parsedate_to_datetime  # here: a put's replies carry no date (~2 ms of start-up)
+
     try:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -233,6 +233,8 @@ def _local(tag: str) -> str:
 
 
 def _phrase(status: int) -> str:
+    from http import HTTPStatus  # errors only
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
