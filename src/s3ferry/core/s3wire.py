@@ -274,21 +274,35 @@ def parse_list_page(body: bytes) -> dict[str, Any]:
             if name in page:
                 page[name] = unquote_plus(page[name])
         for entry in page.get("Contents", []):
-            entry["Key"] = unquote_plus(entry["Key"])
+            entry["Key"] = _url_decoded(entry["Key"])
         for entry in page.get("CommonPrefixes", []):
-            entry["Prefix"] = unquote_plus(entry["Prefix"])
+            entry["Prefix"] = _url_decoded(entry["Prefix"])
     return page
+
+
+def _url_decoded(text: str) -> str:
+    """unquote_plus(text), without its ~2.5 us for the usual key, in which only '/' is
+    encoded (as %2F): a listing decodes one per object."""
+    plain = text.replace("%2F", "/")
+    return unquote_plus(text) if "%" in plain or "+" in plain else plain
 
 
 def xml_element(element: ElementTree.Element, types: Mapping[str, str], repeated: frozenset[str],
                 renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
     """An S3 XML reply's element as botocore's dict: leaves converted by ``types`` (else
-    strings), the flattened lists in ``repeated`` gathered under their name (or ``renamed``'s)."""
+    strings), the flattened lists in ``repeated`` gathered under their name (or ``renamed``'s).
+    Runs once per element of a listing (~6 per object), hence the inlined name and string case."""
     out: dict[str, Any] = {}
     for child in element:
-        name = _local(child.tag)
-        value: Any = (xml_element(child, types, repeated, renamed) if len(child)
-                      else _convert(child.text or "", types.get(name, _S)))
+        tag = child.tag
+        name = tag[tag.rfind("}") + 1:]
+        if len(child):
+            value: Any = xml_element(child, types, repeated, renamed)
+        else:
+            kind = types.get(name)
+            value = child.text or ""
+            if kind is not None and kind != _S:
+                value = _convert(value, kind)
         if name in repeated:
             out.setdefault(renamed.get(name, name) if renamed else name, []).append(value)
         else:
