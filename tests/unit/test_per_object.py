@@ -19,7 +19,8 @@ from s3ferry.core.errors import SourceChangedError, UnsafeKeyError
 from s3ferry.core.locations import S3Location
 from s3ferry.core.results import Summary, TransferResult, Verdict
 from s3ferry.core.sync_plan import Action, Item, Step
-from s3ferry.local import hashcache
+from s3ferry.core.md5lanes import Md5
+from s3ferry.local import hashcache, lanes
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops import get as get_ops
 from s3ferry.ops import get_small
@@ -154,13 +155,19 @@ def test_one_request_takes_only_small_single_put_objects():
     assert not get_small.one_request(ctx, RemoteObject(S3Location("b", "k"), 10, "", None))  # no ETag
 
 
+def _write_small(*args):
+    """write_small's lane job run alone, as a batch of one runs it."""
+    md5 = Md5()
+    return lanes.drive_one(md5, get_small.write_small(md5, *args))
+
+
 def test_small_write_installs_a_verified_file_with_the_object_mtime(tmp_path):
     dest = tmp_path / "sub" / "f"
     data = [b"hello ", b"world"]
     digest = hashlib.md5(b"hello world").digest()
     stamp = datetime(2020, 1, 2, tzinfo=UTC)
     with HashCache(tmp_path / "cache.sqlite") as cache:
-        got, installed = get_small.write_small(get_ops.temp_path(dest), dest, data, digest, stamp,
+        got, installed = _write_small(get_ops.temp_path(dest), dest, data, digest, stamp,
                                               (tmp_path, "sub/f"), cache)
         assert (got, installed) == (digest, True)
         assert dest.read_bytes() == b"hello world" and os.stat(dest).st_mtime == stamp.timestamp()
@@ -170,7 +177,7 @@ def test_small_write_installs_a_verified_file_with_the_object_mtime(tmp_path):
 
 def test_small_write_keeps_a_mismatch_in_the_temporary_file_only(tmp_path):
     dest = tmp_path / "f"
-    got, installed = get_small.write_small(get_ops.temp_path(dest), dest, [b"flipped"], b"\0" * 16, None, None, None)
+    got, installed = _write_small(get_ops.temp_path(dest), dest, [b"flipped"], b"\0" * 16, None, None, None)
     assert not installed and got == hashlib.md5(b"flipped").digest()
     assert not dest.exists() and get_ops.temp_path(dest).read_bytes() == b"flipped"  # for the judge
     get_ops.temp_path(dest).unlink()  # what _download_small does after judging
@@ -183,7 +190,7 @@ def test_small_write_refuses_a_link_out_of_the_root_before_creating_anything(tmp
     (root / "sub").symlink_to(outside)
     dest = root / "sub" / "f"
     with pytest.raises(UnsafeKeyError):
-        get_small.write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, (root, "sub/f"), None)
+        _write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, (root, "sub/f"), None)
     assert list(outside.iterdir()) == []
 
 
@@ -192,10 +199,11 @@ def test_small_write_leaves_no_temporary_file_when_the_write_fails(tmp_path, mon
 
     def broken(*args):
         raise OSError(28, "No space left on device")
+        yield b""  # a lane job, which fails at its first step
 
-    monkeypatch.setattr(get_small.fileio, "write_and_hash", broken)
+    monkeypatch.setattr(get_small.fileio, "write_job", broken)
     with pytest.raises(OSError):
-        get_small.write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, None, None)
+        _write_small(get_ops.temp_path(dest), dest, [b"x"], None, None, None, None)
     assert list(tmp_path.iterdir()) == []
 
 

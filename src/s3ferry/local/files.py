@@ -1,7 +1,8 @@
 """Blocking local-file helpers, each meant to run on a worker thread (anyio.to_thread).
 
-Reading and hashing happen in the same hop: hashlib releases the GIL on large buffers, so
-parts hash in parallel on all cores while the event loop keeps the network busy.
+Reading and hashing happen in the same hop, without the GIL, while the event loop keeps the
+network busy; a part's or a range's read-and-hash or hash-and-write is a lane job
+(local/lanes.py), so several of them hash side by side in MD5 lanes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from pathlib import Path
 
 from s3ferry.core.config import HASH_BLOCK
 from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError, UnsafeKeyError
+from s3ferry.core.md5lanes import Md5
+from s3ferry.local import lanes
 from s3ferry.local.buffers import PartBuffers
+from s3ferry.local.lanes import LaneJob
 
 # Bytes hashed then written while they are still in the CPU's cache: hashing a whole batch
 # and then writing it reads every byte from RAM twice (measured 3.1 vs 2.1 CPU-s per GiB).
@@ -64,21 +68,26 @@ def pread_exact(fd: int, size: int, offset: int) -> bytes:
 
 
 def read_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
-    """read_and_hash into a reused buffer, which the caller gives back once the part is sent.
-    Read and hashed a cache-sized piece at a time: hashing each piece right after it lands
-    saves reading the whole part back from RAM (measured below, in benchmarks/profile.md)."""
+    """read_and_hash into a reused buffer, which the caller gives back once the part is sent."""
+    md5 = Md5()
+    return lanes.drive_one(md5, read_part_job(buffers, fd, offset, size)), md5.digest()
+
+
+def read_part_job(buffers: PartBuffers, fd: int, offset: int, size: int) -> LaneJob[memoryview]:
+    """A lane job (local/lanes.py) that reads a part into a buffer from ``buffers`` and yields it
+    to be hashed, a cache-sized piece at a time: hashing each piece right after it lands saves
+    reading the whole part back from RAM (benchmarks/profile.md). Returns the buffer."""
     buffer = buffers.take(size)
     try:
-        md5 = hashlib.md5()
         got = 0
         while got < size:
             piece = buffer[got:got + CACHE_PIECE]
             n = os.preadv(fd, [piece], offset + got)
             if n == 0:
                 raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
-            md5.update(piece[:n])
+            yield piece[:n]
             got += n
-        return buffer, md5.digest()
+        return buffer
     except BaseException:
         buffers.discard(buffer)  # the caller gives back the room it reserved
         raise
@@ -111,19 +120,24 @@ def check_unchanged(fd: int, before: os.stat_result) -> None:
         raise SourceChangedError("file changed while it was being uploaded")
 
 
-def write_and_hash(fd: int, offset: int, chunks: Sequence[bytes], md5: "hashlib._Hash") -> None:
+def write_and_hash(fd: int, offset: int, chunks: Sequence[bytes], md5: Md5) -> None:
+    lanes.drive_one(md5, write_job(fd, offset, chunks))
+
+
+def write_job(fd: int, offset: int, chunks: Sequence[bytes]) -> LaneJob[None]:
+    """A lane job (local/lanes.py) that yields ``chunks`` to be hashed and writes each piece
+    at ``offset`` onwards right after, while it is still in the CPU's cache."""
     if 1 < len(chunks) <= SMALL_WRITE_PIECES and sum(map(len, chunks)) <= CACHE_PIECE:
         # A small body as the socket gave it (2-3 pieces for 64 KiB): all of it stays in the
         # cache, so hash it, then one pwritev instead of a pwrite per piece.
-        for chunk in chunks:
-            md5.update(chunk)
+        yield list(chunks)
         _writev_all(fd, chunks, offset)
         return
     for chunk in chunks:
         view = memoryview(chunk)
         for start in range(0, len(view), CACHE_PIECE):
             piece = view[start:start + CACHE_PIECE]
-            md5.update(piece)
+            yield piece
             _write_all(fd, piece, offset)
             offset += len(piece)
 

@@ -17,7 +17,6 @@ themselves are independent: each worker reads and hashes whole parts at their of
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import threading
@@ -25,7 +24,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from s3ferry.core.config import MiB
+from s3ferry.core import md5lanes
 from s3ferry.core.etag import composite_etag
+from s3ferry.core.md5lanes import Md5
+from s3ferry.local import lanes
+from s3ferry.local.lanes import LaneJob
 
 # Read unit of the one-pass hasher, and how many blocks may wait for the slowest worker.
 HASH_BLOCK = 8 * MiB
@@ -33,8 +36,9 @@ QUEUE_DEPTH = 4
 
 ReadAt = Callable[[int, int], bytes]  # (offset, length) -> bytes
 ReadInto = Callable[[memoryview, int], int]  # (buffer, offset) -> bytes read into it
-# Per-thread read buffer of a known layout's hash: small enough to stay in the CPU cache.
-SCRATCH_BLOCK = 256 * 1024
+# Read buffer of each part being hashed in a known layout: small enough that a thread's lanes
+# (16 with AVX-512) stay in the CPU's cache.
+SCRATCH_BLOCK = 64 * 1024
 
 
 # ---- hashing ----------------------------------------------------------------------------
@@ -48,25 +52,39 @@ class _PartHasher:
     def __init__(self, part_size: int):
         self.part_size = part_size
         self.position = 0
-        self.md5 = hashlib.md5()
+        self.md5 = Md5()
         self.digests: list[bytes] = []
 
-    def update(self, block: memoryview) -> None:
+    def plan(self, block: memoryview, items: list[tuple[Md5, memoryview]], ends: list[tuple[_PartHasher, Md5]]) -> None:
+        """Cut ``block`` at this candidate's part ends: the (MD5, piece) pairs to hash go to
+        ``items``, the parts it finishes to ``ends``."""
         start, length = 0, len(block)
         while start < length:
             left_in_part = self.part_size - self.position % self.part_size
             take = min(left_in_part, length - start)
-            self.md5.update(block[start:start + take])
+            items.append((self.md5, block[start:start + take]))
             start += take
             self.position += take
             if self.position % self.part_size == 0:
-                self.digests.append(self.md5.digest())
-                self.md5 = hashlib.md5()
+                ends.append((self, self.md5))
+                self.md5 = Md5()
 
     def finish(self) -> list[bytes]:
         if self.position % self.part_size or self.position == 0:
             self.digests.append(self.md5.digest())  # the short tail (or the one empty part)
         return self.digests
+
+
+def _update_all(hashers: Sequence[_PartHasher], block: memoryview) -> None:
+    """Feed ``block`` to every candidate: their parts' MD5s are independent, so they hash side
+    by side in MD5 lanes."""
+    items: list[tuple[Md5, memoryview]] = []
+    ends: list[tuple[_PartHasher, Md5]] = []
+    for hasher in hashers:
+        hasher.plan(block, items, ends)
+    md5lanes.update_many(items)
+    for hasher, md5 in ends:
+        hasher.digests.append(md5.digest())
 
 
 def default_workers() -> int:
@@ -87,45 +105,56 @@ def hash_parts(read_at: ReadAt, size: int, part_sizes: Sequence[int], *, workers
 
 
 def _hash_one_layout(read_at: ReadAt, size: int, part_size: int, workers: int, block: int) -> list[bytes]:
-    """One layout: the parts are independent, so whole parts hash on different threads."""
+    """One layout: the parts are independent, so whole parts hash on different threads, and
+    on each thread side by side in MD5 lanes."""
     count = max(1, -(-size // part_size))
     into = getattr(read_at, "into", None)
-    scratch = threading.local()
+    if into is None:  # a reader that cannot fill a buffer: a part at a time, each read whole
+        return [_digest_read(read_at, i * part_size, min(size, (i + 1) * part_size), size, block)
+                for i in range(count)]
+    workers = min(workers, count)
+    shares = [range(w, count, workers) for w in range(workers)]
 
-    def one(index: int) -> bytes:
-        offset, end = index * part_size, min(size, (index + 1) * part_size)
-        if into is not None:
-            return _digest_into(into, offset, end, scratch)
-        md5 = hashlib.md5()
-        while offset < end:
-            data = read_at(offset, min(block, end - offset))
-            if not data:
-                raise EOFError(f"file shrank: nothing at offset {offset} of {size}")
-            md5.update(data)
-            offset += len(data)
-        return md5.digest()
+    def share(indexes: range) -> list[bytes]:
+        md5s = [Md5() for _ in indexes]
+        jobs = (_read_job(into, i * part_size, min(size, (i + 1) * part_size)) for i in indexes)
+        for outcome in lanes.drive(zip(md5s, jobs), width=md5lanes.LANES):
+            if outcome.error is not None:
+                raise outcome.error
+        return [md5.digest() for md5 in md5s]
 
-    if workers == 1 or count == 1:
-        return [one(i) for i in range(count)]
-    with ThreadPoolExecutor(max_workers=min(workers, count), thread_name_prefix="s3ferry-hash") as pool:
-        return list(pool.map(one, range(count)))
+    if workers == 1:
+        return share(shares[0])
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3ferry-hash") as pool:
+        done = list(pool.map(share, shares))
+    digests = [b""] * count
+    for w, got in enumerate(done):
+        digests[w::workers] = got
+    return digests
 
 
-def _digest_into(into: ReadInto, offset: int, end: int, scratch: threading.local) -> bytes:
-    """The MD5 of [offset, end) read into one small buffer per thread, reused: a fresh 8 MiB
-    bytes per block costs page faults (each page zeroed) and an munmap, and hashing a block
-    that fits the CPU cache right after reading it saves a pass over RAM."""
-    buffer = getattr(scratch, "buffer", None)
-    if buffer is None:
-        buffer = scratch.buffer = memoryview(bytearray(SCRATCH_BLOCK))
-    md5 = hashlib.md5()
+def _digest_read(read_at: ReadAt, offset: int, end: int, size: int, block: int) -> bytes:
+    md5 = Md5()
+    while offset < end:
+        data = read_at(offset, min(block, end - offset))
+        if not data:
+            raise EOFError(f"file shrank: nothing at offset {offset} of {size}")
+        md5.update(data)
+        offset += len(data)
+    return md5.digest()
+
+
+def _read_job(into: ReadInto, offset: int, end: int) -> LaneJob[None]:
+    """A lane job that yields [offset, end) read into one small buffer of its own, reused: a
+    fresh 8 MiB bytes per block costs page faults (each page zeroed) and an munmap, and hashing
+    a piece that fits the CPU cache right after reading it saves a pass over RAM."""
+    buffer = memoryview(bytearray(min(SCRATCH_BLOCK, end - offset)))
     while offset < end:
         got = into(buffer[:min(SCRATCH_BLOCK, end - offset)], offset)
         if not got:
             raise EOFError(f"file shrank: nothing at offset {offset}")
-        md5.update(buffer[:got])
+        yield buffer[:got]
         offset += got
-    return md5.digest()
 
 
 def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, block: int) -> dict[int, list[bytes]]:
@@ -135,7 +164,7 @@ def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, 
     workers = min(workers, len(hashers))
     groups = [hashers[i::workers] for i in range(workers)]
     if workers == 1:
-        _read_blocks(read_at, size, block, lambda view: [h.update(view) for h in hashers])
+        _read_blocks(read_at, size, block, lambda view: _update_all(hashers, view))
         return {h.part_size: h.finish() for h in hashers}
 
     queues: list[queue.Queue[memoryview | None]] = [queue.Queue(QUEUE_DEPTH) for _ in groups]
@@ -146,8 +175,7 @@ def _hash_many(read_at: ReadAt, size: int, part_sizes: list[int], workers: int, 
             if errors:
                 continue  # keep draining so the reader never blocks on a dead worker
             try:
-                for hasher in group:
-                    hasher.update(view)
+                _update_all(group, view)
             except BaseException as exc:  # noqa: BLE001 - re-raised by the reader
                 errors.append(exc)
 

@@ -17,6 +17,10 @@ import anyio
 from anyio import CancelScope, to_thread
 from anyio.abc import TaskGroup
 
+from s3ferry.core.md5lanes import Md5
+from s3ferry.local import lanes
+from s3ferry.local.lanes import LaneJob
+
 T = TypeVar("T")
 
 # Hops at a time: two keep the disk busy while the loop hands the next batch over, and keep
@@ -31,10 +35,11 @@ _QUEUED, _RUNNING, _DONE, _HANDED = 0, 1, 2, 3
 
 
 class _Call(Generic[T]):
-    __slots__ = ("args", "done", "error", "func", "result", "state")
+    __slots__ = ("args", "done", "error", "func", "lane", "result", "state")
 
-    def __init__(self, func: Callable[..., T], args: tuple[Any, ...]) -> None:
-        self.func, self.args = func, args
+    def __init__(self, func: Callable[..., T] | None, args: tuple[Any, ...],
+                 lane: tuple[Md5, LaneJob[T]] | None = None) -> None:
+        self.func, self.args, self.lane = func, args, lane
         self.state = _QUEUED
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -44,9 +49,13 @@ class _Call(Generic[T]):
 
     def run(self) -> None:  # on the worker thread
         try:
-            self.result = self.func(*self.args)
+            self.result = self.func(*self.args)  # type: ignore[misc]
         except BaseException as exc:  # noqa: BLE001 - the caller's to raise, on its own task
             self.error = exc
+        self.state = _DONE
+
+    def ran(self, outcome: lanes.Outcome) -> None:  # on the worker thread
+        self.result, self.error = outcome.result, outcome.error
         self.state = _DONE
 
     def hand_back(self) -> None:  # on the loop
@@ -60,8 +69,14 @@ class _Call(Generic[T]):
 
 
 def _run_all(calls: list[_Call[Any]]) -> None:
+    """The batch's lane jobs side by side in MD5 lanes, then its plain calls."""
+    side = [call for call in calls if call.lane is not None]
+    if side:
+        for call, outcome in zip(side, lanes.drive([call.lane for call in side])):  # type: ignore[misc]
+            call.ran(outcome)
     for call in calls:
-        call.run()
+        if call.lane is None:
+            call.run()
 
 
 class LocalBatches:
@@ -80,7 +95,14 @@ class LocalBatches:
         it never runs; cancelled while running, it is waited for (as ``to_thread`` waits),
         and ``undo`` is given its result (close the file it opened, remove the temporary
         file it left) before the cancellation goes on."""
-        call: _Call[T] = _Call(func, args)
+        return await self._wait(_Call(func, args), undo)
+
+    async def run_lane(self, md5: Md5, job: LaneJob[T], undo: Callable[[T], None] | None = None) -> T:
+        """A lane job (local/lanes.py) run to its end on a worker thread, side by side with
+        the other lane jobs of its batch; as ``run`` otherwise."""
+        return await self._wait(_Call(None, (), (md5, job)), undo)
+
+    async def _wait(self, call: _Call[T], undo: Callable[[T], None] | None) -> T:
         self._queue.append(call)
         if self._running < self._hops:
             self._running += 1
@@ -125,3 +147,13 @@ async def run_local(batches: LocalBatches | None, func: Callable[..., T], *args:
     if batches is None:
         return await to_thread.run_sync(func, *args)
     return await batches.run(func, *args, undo=undo)
+
+
+async def run_lane(batches: LocalBatches | None, md5: Md5, job: LaneJob[T],
+                   undo: Callable[[T], None] | None = None) -> T:
+    """A lane job run to its end on a worker thread: in a batch, side by side with others,
+    when a run_jobs provides ``batches``, else alone in a hop of its own. A job not yet
+    started when it is cancelled is closed without running."""
+    if batches is None:
+        return await to_thread.run_sync(lanes.drive_one, md5, job)
+    return await batches.run_lane(md5, job, undo)

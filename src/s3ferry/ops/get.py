@@ -3,7 +3,6 @@ is renamed into place only once its ETag is verified."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -19,12 +18,13 @@ from s3ferry.core.errors import IntegrityError, UnsafeKeyError, UnverifiableErro
 from s3ferry.core.etag import ETag, composite_etag, normalize
 from s3ferry.core.layout import SINGLE, Layout
 from s3ferry.core.locations import S3Location
+from s3ferry.core.md5lanes import Md5
 from s3ferry.core.parts import Part, plan_parts
 from s3ferry.core.results import TransferResult, Verdict, report_kept
 from s3ferry.local import files as fileio
 from s3ferry.local import hashing
 from s3ferry.local.hashcache import HashCache
-from s3ferry.ops.batched import run_local
+from s3ferry.ops.batched import run_lane
 from s3ferry.ops.context import Context
 from s3ferry.ops.get_small import fetch_whole, one_request, write_small
 from s3ferry.ops.get_small import install as _install
@@ -95,8 +95,9 @@ async def _download_small(ctx: Context, obj: RemoteObject, dest: Path, inside: t
         await ctx.slots.acquire_on_behalf_of(token)
         try:
             chunks = await ctx.store.retry(lambda: fetch_whole(ctx, obj))
-            digest, installed = await run_local(ctx.batches, write_small, tmp, dest, chunks, expected,
-                                                obj.last_modified, inside, cache, undo=partial(_left, tmp))
+            md5 = Md5()
+            job = write_small(md5, tmp, dest, chunks, expected, obj.last_modified, inside, cache)
+            digest, installed = await run_lane(ctx.batches, md5, job, undo=partial(_left, tmp))
         finally:
             ctx.slots.release_on_behalf_of(token)
         if installed:
@@ -318,10 +319,10 @@ async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, who
     """One GET of one range, hashed and written as it streams in, a batch per thread hop
     (hashed while it is still in cache). With ``block``, the raw HTTP client receives the
     body straight into it, a block at a time, and the thread hashes and writes it from there."""
-    md5 = hashlib.md5()
+    md5 = Md5()
 
     async def write(offset: int, chunks: list[bytes]) -> None:
-        await to_thread.run_sync(fileio.write_and_hash, fd, offset, chunks, md5)
+        await run_lane(ctx.batches, md5, fileio.write_job(fd, offset, chunks))
         ctx.progress.advanced(sum(len(c) for c in chunks))
 
     await ctx.store.read_range(obj.loc, part, write, if_match=obj.etag_raw, whole=whole, into=block)

@@ -4,15 +4,16 @@ costs ~0.1 ms of CPU, as much as the request itself, so a small file pays for on
 
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import datetime
 from pathlib import Path
 
 from s3ferry.core.config import DOWNLOAD_CHUNK
+from s3ferry.core.md5lanes import Md5
 from s3ferry.core.parts import Part
 from s3ferry.local import files as fileio
 from s3ferry.local.hashcache import HashCache
+from s3ferry.local.lanes import LaneJob
 from s3ferry.ops.context import Context
 from s3ferry.ops.remote import RemoteObject
 
@@ -38,12 +39,13 @@ async def fetch_whole(ctx: Context, obj: RemoteObject) -> list[bytes]:
     return chunks
 
 
-def write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | None,
-                 last_modified: datetime | None, inside: tuple[Path, str] | None,
-                 cache: HashCache | None) -> tuple[bytes, bool]:
-    """The local side of get.py's ``_download_small``, on a worker thread: (MD5, installed). Not
-    installed (the MD5 is not ``expected``): the temporary file stays for the caller, which
-    removes it. On any error, no temporary file is left. A verified file goes into ``cache``."""
+def write_small(md5: Md5, tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | None,
+                last_modified: datetime | None, inside: tuple[Path, str] | None,
+                cache: HashCache | None) -> LaneJob[tuple[bytes, bool]]:
+    """The local side of get.py's ``_download_small``, a lane job (local/lanes.py) on a worker
+    thread, side by side with other files': (MD5, installed). Not installed (the MD5 is not
+    ``expected``): the temporary file stays for the caller, which removes it. On any error, no
+    temporary file is left. A verified file goes into ``cache``."""
     if inside is not None:
         fileio.check_inside(*inside)
     # No space reserved (size 0): the bytes are here already, and a full disk fails the
@@ -51,8 +53,7 @@ def write_small(tmp: Path, dest: Path, chunks: list[bytes], expected: bytes | No
     fd = fileio.create_temp(tmp, 0)
     try:
         try:
-            md5 = hashlib.md5()
-            fileio.write_and_hash(fd, 0, chunks, md5)
+            yield from fileio.write_job(fd, 0, chunks)
         finally:
             os.close(fd)
         digest = md5.digest()

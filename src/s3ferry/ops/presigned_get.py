@@ -4,7 +4,6 @@ says of the object (size, ETag, our part-size metadata) comes from the reply hea
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from s3ferry.core.config import META_PART_SIZE
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import ETag, composite_etag, normalize, parse_etag
 from s3ferry.core.layout import candidate_part_sizes, from_metadata, part_text
+from s3ferry.core.md5lanes import Md5
 from s3ferry.core.parts import Part, plan_parts
 from s3ferry.core.presign import total_size, url_label
 from s3ferry.core.results import TransferResult, Verdict
@@ -85,7 +85,7 @@ async def _fetch_all(ctx: URLContext, url: str, fd: int, size: int, range_size: 
 
     async def fetch(part: Part) -> None:
         async def attempt() -> bytes:
-            md5 = hashlib.md5()
+            md5 = Md5()
 
             async def sink(offset: int, chunks: list[bytes]) -> None:
                 await to_thread.run_sync(fileio.write_and_hash, fd, offset, chunks, md5)

@@ -10,18 +10,20 @@ from typing import Any
 
 from anyio import to_thread
 
-from s3ferry.core import checksums
+from s3ferry.core import checksums, md5lanes
 from s3ferry.core.checksums import encode_crc, etag_is_opaque
 from s3ferry.core.config import DIRECT_READ, INLINE_READ
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
+from s3ferry.core.md5lanes import Md5
 from s3ferry.core.object_options import write_params
 from s3ferry.core.parts import choose_part_size, use_multipart
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.local import files as fileio
+from s3ferry.local import lanes
 from s3ferry.local.hashcache import HashCache
-from s3ferry.ops.batched import run_local
+from s3ferry.ops.batched import LocalBatches, run_lane, run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import delete_quietly
@@ -136,7 +138,7 @@ async def _opened(ctx: Context, path: Path) -> tuple[int, os.stat_result, Whole 
         if use_multipart(info.st_size, threshold) or info.st_size > DIRECT_READ:
             return fd, info, None
         if info.st_size <= INLINE_READ:
-            return fd, info, _read_whole(fd, info, crc)
+            return fd, info, await _read_inline(ctx.batches, fd, info, crc)
         return fd, info, await run_local(ctx.batches, _read_whole, fd, info, crc)
     except BaseException:  # a cancelled hop has ended (run_local waits for it) before this
         os.close(fd)
@@ -155,6 +157,18 @@ def _open_and_read(path: Path, threshold: int, crc: bool) -> tuple[int, os.stat_
     except BaseException:
         os.close(fd)
         raise
+
+
+async def _read_inline(batches: LocalBatches, fd: int, info: os.stat_result, crc: bool) -> Whole:
+    """A small file read on the loop; its MD5 in a batched hop, side by side with other files'
+    in MD5 lanes (the hop's cost shared by the batch), or on the loop when there are no lanes."""
+    if md5lanes.LANES == 1:
+        return _read_whole(fd, info, crc)
+    data = memoryview(fileio.pread_exact(fd, info.st_size, 0))
+    fileio.check_unchanged(fd, info)
+    md5 = Md5()
+    await run_lane(batches, md5, lanes.hash_job(data))
+    return data, md5.digest(), checksums.crc64nvme(data) if crc else None
 
 
 def _read_whole(fd: int, info: os.stat_result, crc: bool) -> Whole:

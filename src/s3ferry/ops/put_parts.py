@@ -22,7 +22,10 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part, part_count, plan_parts
 from s3ferry.core.resume import StoredPart, reusable, worth_hashing
 from s3ferry.local import files as fileio
+from s3ferry.core.md5lanes import Md5
 from s3ferry.local.buffers import PartBuffers
+from s3ferry.local.lanes import LaneJob
+from s3ferry.ops.batched import run_lane
 from s3ferry.ops.context import Context
 from s3ferry.ops.multipart import complete_upload, guarded_upload, send_parts
 from s3ferry.ops.resume.uploads import find_upload, note_upload
@@ -51,10 +54,11 @@ def checksum_args(ctx: Context) -> dict[str, Any]:
 
 
 def read_part(fd: int, offset: int, size: int, crc: bool,
-               buffers: PartBuffers) -> tuple[memoryview, bytes, int | None]:
-    data, digest = fileio.read_part(buffers, fd, offset, size)
+              buffers: PartBuffers) -> LaneJob[tuple[memoryview, int | None]]:
+    """A lane job: the part read into a buffer from ``buffers`` and hashed, then its CRC."""
+    data = yield from fileio.read_part_job(buffers, fd, offset, size)
     try:
-        return data, digest, checksums.crc64nvme(data) if crc else None
+        return data, checksums.crc64nvme(data) if crc else None
     except BaseException:
         buffers.discard(data)
         raise
@@ -149,8 +153,9 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
         # Shielded: the thread finishes its read either way, and a cancellation must then
         # reach the send below, whose clean-up gives the buffer back to the count.
         with CancelScope(shield=True):
-            data, digest, value = await to_thread.run_sync(read_part, fd, part.offset, part.size, crc,
-                                                           ctx.buffers)
+            md5 = Md5()
+            data, value = await run_lane(ctx.batches, md5, read_part(fd, part.offset, part.size, crc, ctx.buffers))
+            digest = md5.digest()
     except BaseException:
         ctx.buffers.release(part.size)
         raise
