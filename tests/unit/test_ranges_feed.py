@@ -131,11 +131,16 @@ async def _object_server(reader, writer) -> None:
         writer.write(OBJECT)  # the body apart from the head, as the RGW writes it
 
 
-def test_a_small_get_on_the_lean_path_runs_no_async_generator(monkeypatch):
+def test_a_small_get_on_the_lean_path_runs_no_async_generator_and_parses_no_reply(monkeypatch):
     """Each async generator per GET (an @asynccontextmanager, a generator of pieces) cost
-    its frames and the loop's asyncgen hooks: profile.md "smallreq7"."""
+    its frames and the loop's asyncgen hooks, and read_range returns no reply to parse:
+    profile.md "smallreq7"."""
+    from s3ferry.core import s3wire
     from s3ferry.store.s3 import open_store
 
+    parsed: list[int] = []
+    parse_reply = s3wire.parse_reply
+    monkeypatch.setattr(s3wire, "parse_reply", lambda *a: parsed.append(1) or parse_reply(*a))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
 
@@ -171,4 +176,4 @@ def test_a_small_get_on_the_lean_path_runs_no_async_generator(monkeypatch):
 
     body, generators = asyncio.run(main())
     assert body == OBJECT * 3
-    assert generators == 0
+    assert generators == 0 and not parsed
