@@ -141,6 +141,9 @@ def test_a_small_get_on_the_lean_path_runs_no_async_generator_and_parses_no_repl
     parsed: list[int] = []
     parse_reply = s3wire.parse_reply
     monkeypatch.setattr(s3wire, "parse_reply", lambda *a: parsed.append(1) or parse_reply(*a))
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                 "AWS_CREDENTIAL_EXPIRATION", "S3FERRY_HTTP", "S3FERRY_ENGINE"):
+        monkeypatch.delenv(name, raising=False)  # the default path: lean engine, raw HTTP client
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK")
 
