@@ -111,6 +111,16 @@ def test_buffer_kinds(api):
         assert api.md5_many(kinds) == expected
 
 
+def test_other_hashers_in_the_list_get_their_own_update(api):
+    """As the plain loop: a hashlib.md5 (or any object with update) among the items is updated too."""
+    blobs = [_blob(3000 + i, i) for i in range(12)]
+    ours = [api.Md5() for _ in range(6)]
+    theirs = [hashlib.md5() for _ in range(6)]
+    hashers = [h for pair in zip(ours, theirs) for h in pair]
+    api.update_many([(h, b[:1000]) for h, b in zip(hashers, blobs)] + [(h, b[1000:]) for h, b in zip(hashers, blobs)])
+    assert [h.digest() for h in hashers] == [hashlib.md5(b).digest() for b in blobs]
+
+
 @pytest.mark.parametrize("bad", ["text", 7, None, [1, 2]])
 def test_non_buffer_is_type_error(api, bad):
     with pytest.raises(TypeError):
@@ -152,6 +162,24 @@ def test_threads_hash_distinct_md5s_at_once(api):
         th.join()
     expected = [hashlib.md5(b).digest() for b in blobs]
     assert [results[t] for t in range(4)] == [expected] * 4
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "hashlib"])
+def test_one_md5_from_two_threads_raises_instead_of_corrupting(kernel):
+    api = md5lanes.kernel_api(kernel)
+    blob = _blob(64 << 20)
+    md5 = api.Md5()
+    worker = threading.Thread(target=api.update_many, args=([(md5, blob)],))
+    worker.start()
+    refused = 0
+    while worker.is_alive():  # the worker hashes without the GIL for ~0.1 s: meanwhile md5 is claimed
+        try:
+            md5.digest()  # read-only: a call before the worker claims it changes nothing
+        except RuntimeError:
+            refused += 1
+    worker.join()
+    assert refused > 0
+    assert md5.digest() == hashlib.md5(blob).digest()
 
 
 def _kernel_in_subprocess(forced: str) -> str:
