@@ -23,9 +23,11 @@ from s3ferry.local.lanes import LaneJob
 
 T = TypeVar("T")
 
-# Hops at a time: two keep the disk busy while the loop hands the next batch over, and keep
-# batches large (a third would mostly split them).
-HOPS = 2
+# Hops at a time. One: the calls that arrive while it runs go together in the next, which keeps
+# batches large, and the lane jobs in a batch hash side by side (a second hop would take the one
+# call that arrived first, to hash alone). A 1 GiB get: 1.45 -> 1.30 CPU-s with one hop instead
+# of two, small trees no dearer (benchmarks/profile.md, "lanes").
+HOPS = 1
 # Files per hop at most: a batch's first file waits for its last, holding its slot meanwhile.
 BATCH = 32
 
