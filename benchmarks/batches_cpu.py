@@ -9,7 +9,9 @@ memory (O_EXCL temporary file, fallocate, write + MD5, utime, rename, hash cache
 interleaved round by round (medians of CPU = getrusage(RUSAGE_SELF) user+sys):
 - ``hop``: one ``anyio.to_thread.run_sync`` per file (before ops/batched.py);
 - ``batched``: ops.batched.LocalBatches (several files per hop, HOPS at a time);
+- ``alone``: LocalBatches, each file's lane job run alone, one after another in its hop;
 - ``inline``: on the event loop itself (no thread: the floor, for reference only).
+``batched`` runs a hop's files side by side (their MD5s in lanes): compare it with ``alone``.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from anyio import to_thread
 from s3ferry.cli import tuning
 from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.batched import LocalBatches
+from s3ferry.core.md5lanes import Md5
+from s3ferry.local import lanes
 from s3ferry.ops.get_small import write_small
 
 
@@ -48,15 +52,19 @@ async def one_round(way: str, root: Path, files: int, inflight: int, body: list[
         try:
             dest = root / f"f{i:05d}.bin"
             tmp = root / f".f{i:05d}.bin.s3ferry-tmp"
-            args = (tmp, dest, body, expected, stamp, (root, dest.name), cache)
+            md5 = Md5()
+            job = write_small(md5, tmp, dest, body, expected, stamp, (root, dest.name), cache)
             if way == "hop":
-                await to_thread.run_sync(write_small, *args)
+                await to_thread.run_sync(lanes.drive_one, md5, job)
             elif way == "inline":
-                write_small(*args)
+                lanes.drive_one(md5, job)
                 await anyio.lowlevel.checkpoint()
+            elif way == "alone":
+                assert batches is not None
+                await batches.run(lanes.drive_one, md5, job)
             else:
                 assert batches is not None
-                await batches.run(write_small, *args)
+                await batches.run_lane(md5, job)
         finally:
             limit.release()
 
@@ -73,11 +81,11 @@ async def main(args: argparse.Namespace) -> None:
     body = [os.urandom(64 * 1024)]
     expected = hashlib.md5(body[0]).digest()
     work = Path(tempfile.mkdtemp(prefix="batches-cpu-"))
-    ways = ("hop", "batched", "inline")
+    ways = ("hop", "batched", "alone", "inline")
     figures: dict[str, list[float]] = {way: [] for way in ways}
     with HashCache(work / "cache.sqlite") as cache:
         for r in range(args.rounds + 1):
-            for way in ways[r % 3:] + ways[:r % 3]:
+            for way in ways[r % len(ways):] + ways[:r % len(ways)]:
                 ms = await one_round(way, work / f"{way}{r}", args.files, args.inflight, body, expected, cache)
                 if r:  # the first round warms the disk, the cache and the thread pool
                     figures[way].append(ms)

@@ -6,6 +6,8 @@ import botocore.session
 import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import RestXMLParser
+from hypothesis import given
+from hypothesis import strategies as st
 
 from s3ferry.core import s3wire
 
@@ -146,3 +148,32 @@ def test_head_bucket_reply_equals_botocores_parse() -> None:
     assert ours["ResponseMetadata"]["RequestId"] == "R2"
     for name, member in shape.members.items():
         assert s3wire.BUCKET_REPLY_HEADERS[member.serialization["name"].lower()][0] == name
+
+
+@given(st.text())
+def test_url_decoding_is_unquote_plus(text) -> None:
+    from urllib.parse import unquote_plus
+
+    assert s3wire._url_decoded(text) == unquote_plus(text)
+    assert s3wire._url_decoded(text.replace("/", "%2F")) == unquote_plus(text.replace("/", "%2F"))
+
+
+@given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=5), st.booleans())
+def test_listed_keys_come_back_decoded_as_botocore_decodes_them(keys, plus) -> None:
+    """Keys as S3 url-encodes them (Ceph encodes '/', AWS and '+'-for-space encoders differ)."""
+    from urllib.parse import quote, quote_plus
+    from xml.sax.saxutils import escape
+
+    from botocore.handlers import decode_list_object_v2
+
+    encode = quote_plus if plus else quote
+    contents = "".join(f"<Contents><Key>{escape(encode(k, safe=''))}</Key><Size>1</Size>"
+                       f"<LastModified>2026-12-01T16:38:55.123Z</LastModified><ETag>&quot;e&quot;</ETag></Contents>"
+                       for k in keys if k.isprintable())
+    body = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>").encode()
+    shape = MODEL.operation_model("ListObjectsV2").output_shape
+    theirs = RestXMLParser().parse({"headers": HeadersDict({}), "status_code": 200, "body": body}, shape)
+    decode_list_object_v2(theirs, context={"encoding_type_auto_set": True})
+    theirs.pop("ResponseMetadata")
+    assert s3wire.parse_list_page(body) == theirs

@@ -188,3 +188,21 @@ def test_an_error_document_in_a_200_keeps_its_code_and_is_retryable():
     assert is_retryable(ClientError(error, "CompleteMultipartUpload"))  # type: ignore[arg-type]
     assert wire.special_error(200, HEADERS, COMPLETE.encode()) is None
     assert wire.special_error(204, HEADERS, b"") is None and wire.special_error(200, HEADERS, b"") is None
+
+
+@given(st.text())
+def test_escape_is_saxutils_escape(text):
+    from xml.sax.saxutils import escape
+
+    assert wire.escape(text) == escape(text)
+
+
+def test_the_wire_modules_import_neither_saxutils_nor_email():
+    """Each cost every CLI start milliseconds (saxutils pulls in urllib.request, http.client
+    and email); the date parser and HTTP phrases load when a reply needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import s3ferry.core.s3wire, s3ferry.core.s3wire_multipart;"
+            "print(sorted(m for m in ('xml.sax.saxutils', 'email.utils', 'urllib.request', 'http') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

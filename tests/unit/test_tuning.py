@@ -4,6 +4,7 @@ when aiohttp is imported; the CLI import itself imports no aiohttp."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -130,3 +131,13 @@ def test_parsing_a_put_imports_no_pydantic():
             "print('pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_bound_allocator_reaches_libc_without_running_ldconfig():
+    """ctypes.util.find_library("c") ran /sbin/ldconfig in a child process on every start;
+    the interpreter's own symbols hold libc's mallopt."""
+    code = ("import sys, ctypes; from s3ferry.cli import tuning; tuning.bound_allocator();"
+            "print('ctypes.util' in sys.modules, 'subprocess' in sys.modules, ctypes.CDLL(None).mallopt(-3, 1 << 20))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}).stdout.split()
+    assert out == ["False", "False", "1"]

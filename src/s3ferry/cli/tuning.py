@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import importlib.util
 import os
@@ -27,11 +26,11 @@ def bound_allocator() -> None:
     """
     if not sys.platform.startswith("linux") or os.environ.get("MALLOC_MMAP_THRESHOLD_"):
         return
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
     try:
-        libc = ctypes.CDLL(name)
+        # The interpreter's own symbols, libc's among them: ctypes.util.find_library("c") ran
+        # /sbin/ldconfig -p in a child process on every CLI start (~2 ms of CPU, and its import
+        # of tempfile/random/subprocess) to find the same library.
+        libc = ctypes.CDLL(None)
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         libc.mallopt(M_TRIM_THRESHOLD, 4 * MMAP_THRESHOLD)
     except (OSError, AttributeError):  # musl or another libc: nothing to tune

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
@@ -185,6 +183,8 @@ def _http_date(value: str) -> Any:
     """An HTTP date (Last-Modified, Expires) as a datetime. Cached: replies within one second
     carry the same text, and parsing it was a third of a reply's parse (datetimes are
     immutable, so sharing one is safe)."""
+    from email.utils import parsedate_to_datetime  # here: a put's replies carry no date (~2 ms of start-up)
+
     try:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -233,6 +233,8 @@ def _local(tag: str) -> str:
 
 
 def _phrase(status: int) -> str:
+    from http import HTTPStatus  # errors only
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -272,21 +274,35 @@ def parse_list_page(body: bytes) -> dict[str, Any]:
             if name in page:
                 page[name] = unquote_plus(page[name])
         for entry in page.get("Contents", []):
-            entry["Key"] = unquote_plus(entry["Key"])
+            entry["Key"] = _url_decoded(entry["Key"])
         for entry in page.get("CommonPrefixes", []):
-            entry["Prefix"] = unquote_plus(entry["Prefix"])
+            entry["Prefix"] = _url_decoded(entry["Prefix"])
     return page
+
+
+def _url_decoded(text: str) -> str:
+    """unquote_plus(text), without its ~2.5 us for the usual key, in which only '/' is
+    encoded (as %2F): a listing decodes one per object."""
+    plain = text.replace("%2F", "/")
+    return unquote_plus(text) if "%" in plain or "+" in plain else plain
 
 
 def xml_element(element: ElementTree.Element, types: Mapping[str, str], repeated: frozenset[str],
                 renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
     """An S3 XML reply's element as botocore's dict: leaves converted by ``types`` (else
-    strings), the flattened lists in ``repeated`` gathered under their name (or ``renamed``'s)."""
+    strings), the flattened lists in ``repeated`` gathered under their name (or ``renamed``'s).
+    Runs once per element of a listing (~6 per object), hence the inlined name and string case."""
     out: dict[str, Any] = {}
     for child in element:
-        name = _local(child.tag)
-        value: Any = (xml_element(child, types, repeated, renamed) if len(child)
-                      else _convert(child.text or "", types.get(name, _S)))
+        tag = child.tag
+        name = tag[tag.rfind("}") + 1:]
+        if len(child):
+            value: Any = xml_element(child, types, repeated, renamed)
+        else:
+            kind = types.get(name)
+            value = child.text or ""
+            if kind is not None and kind != _S:
+                value = _convert(value, kind)
         if name in repeated:
             out.setdefault(renamed.get(name, name) if renamed else name, []).append(value)
         else:

@@ -208,34 +208,53 @@ class Response:
             filled += take
         return filled
 
+    def ready_chunk(self) -> bytes | None:
+        """readchunk's piece when it need not wait (b"" at the end), else None: a body already
+        buffered (a small GET's, in with its head) is taken without a coroutine per piece."""
+        while not self._ready:
+            if self._done:
+                return b""
+            data = self.conn.ready_piece(self._want())
+            if data is None:
+                return None
+            self._take(data)
+        return self._ready.popleft()
+
     async def _next(self) -> bytes:
         while not self._ready:
             if self._done:
                 return b""
-            left = self._left
-            want = 1 if left is None else min(left, WHOLE_BELOW)
+            want = self._want()
             data = self.conn.ready_piece(want)
             if data is None:
                 data = await self.conn.piece(want)
-            if self._chunked is not None:
-                if not data:
-                    raise Disconnected("connection closed inside a chunked body")
-                self._ready.extend(self._chunked.feed(data))
-                self._end_if(self._chunked.done, bytes(self._chunked.buf))
-            elif self._left is None:
-                self._ready.append(data)
-                self._end_if(not data, b"")
-            else:
-                if not data:
-                    raise Disconnected(f"connection closed with {self._left} bytes of the body unread")
-                if len(data) > self._left:
-                    data, extra = data[:self._left], data[self._left:]
-                    self.conn.keep = False  # more bytes than announced: never reuse this connection
-                    self.conn.unread(extra)
-                self._left -= len(data)
-                self._ready.append(data)
-                self._end_if(self._left == 0, b"")
+            self._take(data)
         return self._ready.popleft()
+
+    def _want(self) -> int:
+        left = self._left
+        return 1 if left is None else min(left, WHOLE_BELOW)
+
+    def _take(self, data: bytes) -> None:
+        """Bytes from the connection (b"": it ended) into the body's ready pieces."""
+        if self._chunked is not None:
+            if not data:
+                raise Disconnected("connection closed inside a chunked body")
+            self._ready.extend(self._chunked.feed(data))
+            self._end_if(self._chunked.done, bytes(self._chunked.buf))
+        elif self._left is None:
+            self._ready.append(data)
+            self._end_if(not data, b"")
+        else:
+            if not data:
+                raise Disconnected(f"connection closed with {self._left} bytes of the body unread")
+            if len(data) > self._left:
+                data, extra = data[:self._left], data[self._left:]
+                self.conn.keep = False  # more bytes than announced: never reuse this connection
+                self.conn.unread(extra)
+            self._left -= len(data)
+            self._ready.append(data)
+            self._end_if(self._left == 0, b"")
 
     def _end_if(self, ended: bool, leftover: bytes) -> None:
         if ended:

@@ -220,9 +220,10 @@ class LeanEngine:
         finally:
             await release(target, response, url)
 
-    def get(self, bucket: str, key: str, params: dict[str, Any]) -> OpenGet:
-        """``async with``: (reply, stream) of a GetObject, or NOT_SERVED."""
-        return OpenGet(self._open, ("GET", bucket, key, params))
+    def get(self, bucket: str, key: str, params: dict[str, Any], parse: bool = True) -> OpenGet:
+        """``async with``: (reply, stream) of a GetObject, or NOT_SERVED. ``parse`` False: the
+        reply is None, for a caller that wants only the body (no reply dict built per GET)."""
+        return OpenGet(self._open, ("GET", bucket, key, params), parse)
 
     async def put(self, bucket: str, key: str, body: Any, params: dict[str, Any]) -> Any:
         """PutObject, or UploadPart when params hold PartNumber and UploadId."""

@@ -142,17 +142,20 @@ class OpenGet:
     it gives the response back (its connection pooled, or closed if the body was not all read).
     A class rather than @asynccontextmanager: no generator per request."""
 
-    __slots__ = ("_args", "_open", "_opened")
+    __slots__ = ("_args", "_open", "_opened", "_parse")
 
-    def __init__(self, open_: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+    def __init__(self, open_: Callable[..., Awaitable[Any]], args: tuple[Any, ...], parse: bool = True) -> None:
         self._open, self._args = open_, args  # LeanEngine._open and its arguments
         self._opened: Any = NOT_SERVED
+        self._parse = parse  # False: the reply is None (a caller that reads only the body)
 
     async def __aenter__(self) -> Any:
         self._opened = await self._open(*self._args)
         if self._opened is NOT_SERVED:
             return NOT_SERVED
         _, response, _ = self._opened
+        if not self._parse:
+            return None, response.content
         try:
             return s3wire.parse_reply(response_headers(response), response.status), response.content
         except BaseException:

@@ -3,16 +3,17 @@ each attempt one lean request under the one retry policy, botocore's client for 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from s3ferry.core.config import Config
+from s3ferry.core.config import DOWNLOAD_CHUNK, Config
 from s3ferry.core.locations import S3Location
+from s3ferry.core.parts import Part
 from s3ferry.store.client import S3Client
 from s3ferry.store.direct import Direct
 from s3ferry.store.lean import NOT_SERVED, LeanEngine
 from s3ferry.store.lean_multipart import LeanMultipartRequests
+from s3ferry.store.ranges import Sink, read_body
 from s3ferry.store.s3 import ObjectStore, Reply
 
 
@@ -47,14 +48,21 @@ class LeanStore(LeanMultipartRequests, ObjectStore):
 
         return await self.retry(attempt)
 
-    @asynccontextmanager
-    async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
-        async with self.lean.get(loc.bucket, loc.key, params) as served:
-            if served is NOT_SERVED:
-                async with super()._body(loc, params) as stream:
-                    yield stream
-            else:
-                yield served[1]
+    async def read_range(self, loc: S3Location, part: Part, sink: Sink, *, if_match: str | None = None,
+                         whole: bool = False, batch: int = DOWNLOAD_CHUNK,
+                         into: Callable[[], Awaitable[memoryview]] | None = None) -> None:
+        """ObjectStore.read_range on the lean path, its GET opened by lean_http.OpenGet (a class)
+        rather than through _body (an @asynccontextmanager: a generator per GET), and no reply
+        dict parsed from the headers (read_range returns none)."""
+        params: dict[str, Any] = {} if whole else {"Range": part.http_range}
+        if if_match is not None:
+            params["IfMatch"] = if_match
+        async with self.lean.get(loc.bucket, loc.key, params, parse=False) as served:  # the reply goes unused
+            if served is not NOT_SERVED:
+                await read_body(served[1], part, sink, batch, into)
+                return
+        async with super()._body(loc, params) as stream:
+            await read_body(stream, part, sink, batch, into)
 
     async def put(self, loc: S3Location, body: Any, **params: Any) -> Reply:
         async def attempt() -> Reply:

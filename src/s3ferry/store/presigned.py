@@ -19,7 +19,7 @@ from s3ferry.core.errors import EndpointError
 from s3ferry.core.etag import content_md5
 from s3ferry.core.parts import Part
 from s3ferry.core.presign import parse_s3_reply, url_label
-from s3ferry.store.ranges import Sink, feed_range, pieces
+from s3ferry.store.ranges import Sink, feed_range
 from s3ferry.store.retry import with_retry
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class PresignedStore:
             headers["If-Match"] = if_match
         async with self._request("GET", url, headers=headers) as reply:
             await _check(reply, url)
-            await feed_range(pieces(reply.content), part, sink, DOWNLOAD_CHUNK)
+            await feed_range(reply.content, part, sink, DOWNLOAD_CHUNK)
 
     @asynccontextmanager
     async def _request(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:

@@ -26,7 +26,7 @@ from s3ferry.store.buckets import BucketRequests
 from s3ferry.store.client import LazyClient, Reply, S3Client, new_session, open_client
 from s3ferry.store.errors import error_code, is_missing
 from s3ferry.store.multipart import MultipartRequests
-from s3ferry.store.ranges import Sink, feed_range, fill_range, pieces
+from s3ferry.store.ranges import Sink, read_body
 from s3ferry.store.retry import with_retry
 
 T = TypeVar("T")
@@ -86,10 +86,7 @@ class ObjectStore(MultipartRequests, BucketRequests):
         if if_match is not None:
             params["IfMatch"] = if_match
         async with self._body(loc, params) as stream:
-            if into is not None and hasattr(stream, "readinto"):
-                await fill_range(stream, part, sink, await into())
-            else:
-                await feed_range(pieces(stream), part, sink, batch)
+            await read_body(stream, part, sink, batch, into)
 
     @asynccontextmanager
     async def _body(self, loc: S3Location, params: dict[str, Any]) -> AsyncIterator[Any]:
