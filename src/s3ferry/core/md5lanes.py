@@ -35,7 +35,9 @@ try:  # the extension is optional: no compiler, non-x86 or an old CPU -> hashlib
 except ImportError:  # pragma: no cover - depends on the build
     _native = None
 
-_LANES = {"avx512": 16, "avx2": 8, "hashlib": 1}
+# MD5s worth running side by side: AVX2 has 8 lanes, but its kernel interleaves two groups of 8
+# (hash_file_parts: 0.51 -> 0.44 CPU-s/GiB at 16 instead of 8, benchmarks/profile.md "md5lanes").
+_LANES = {"avx512": 16, "avx2": 16, "hashlib": 1}
 _ORDER = ("avx512", "avx2", "hashlib")
 
 
