@@ -151,6 +151,14 @@ async def run_local(batches: LocalBatches | None, func: Callable[..., T], *args:
     return await batches.run(func, *args, undo=undo)
 
 
+async def md5_of(batches: LocalBatches | None, data: Any) -> bytes:
+    """The MD5 of bytes already in memory, on a worker thread, side by side with the lane jobs
+    of its batch."""
+    md5 = Md5()
+    await run_lane(batches, md5, lanes.hash_job(data))
+    return md5.digest()
+
+
 async def run_lane(batches: LocalBatches | None, md5: Md5, job: LaneJob[T],
                    undo: Callable[[T], None] | None = None) -> T:
     """A lane job run to its end on a worker thread: in a batch, side by side with others,

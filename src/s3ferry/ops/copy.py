@@ -13,12 +13,10 @@ later sync can still tell an unchanged pair apart when the ETags differ (sync_pl
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 
 from s3ferry.core.checksums import etag_is_opaque
 from s3ferry.core.config import META_PART_SIZE, META_SOURCE_ETAG
@@ -30,6 +28,7 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.object_options import copy_params
 from s3ferry.core.parts import Part, part_count, plan_parts
 from s3ferry.core.results import TransferResult, Verdict
+from s3ferry.ops.batched import md5_of
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
@@ -201,7 +200,7 @@ async def _read_range(ctx: Context, obj: RemoteObject, part: Part, whole: bool) 
     """One ranged GET into one buffer of exactly the part's size: the part is the only copy
     held, and it goes to UploadPart as a memoryview (no further copy)."""
     buffer = await read_into_buffer(ctx, obj.loc, part, obj.etag_raw, whole)
-    digest = await to_thread.run_sync(lambda: hashlib.md5(buffer).digest())
+    digest = await md5_of(ctx.batches, buffer)
     return memoryview(buffer), digest
 
 

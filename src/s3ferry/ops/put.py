@@ -16,14 +16,12 @@ from s3ferry.core.config import DIRECT_READ, INLINE_READ
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import content_md5, normalize, parse_etag, single_etag
 from s3ferry.core.locations import S3Location
-from s3ferry.core.md5lanes import Md5
 from s3ferry.core.object_options import write_params
 from s3ferry.core.parts import choose_part_size, use_multipart
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.local import files as fileio
-from s3ferry.local import lanes
 from s3ferry.local.hashcache import HashCache
-from s3ferry.ops.batched import LocalBatches, run_lane, run_local
+from s3ferry.ops.batched import LocalBatches, md5_of, run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import delete_quietly
@@ -166,9 +164,7 @@ async def _read_inline(batches: LocalBatches, fd: int, info: os.stat_result, crc
         return _read_whole(fd, info, crc)
     data = memoryview(fileio.pread_exact(fd, info.st_size, 0))
     fileio.check_unchanged(fd, info)
-    md5 = Md5()
-    await run_lane(batches, md5, lanes.hash_job(data))
-    return data, md5.digest(), checksums.crc64nvme(data) if crc else None
+    return data, await md5_of(batches, data), checksums.crc64nvme(data) if crc else None
 
 
 def _read_whole(fd: int, info: os.stat_result, crc: bool) -> Whole:

@@ -11,7 +11,6 @@ are out by then, so a mismatch says so (exit 3)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from s3ferry.core.parts import Part, plan_parts
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.core.streams import InOrderHasher, check_part_number, stream_part_size
 from s3ferry.local.streams import InputStream, OutputStream
+from s3ferry.ops.batched import md5_of
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
@@ -115,7 +115,7 @@ async def _send_stream(ctx: Context, stream: InputStream, dest: S3Location,
 async def _single(ctx: Context, dest: S3Location, part: _Part, params: dict[str, Any]) -> tuple[str, Any, int, str]:
     try:
         data = memoryview(part.buffer)[:part.size]
-        digest = await to_thread.run_sync(lambda: hashlib.md5(data).digest())
+        digest = await md5_of(ctx.batches, data)
         reply = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params)
     finally:
         _free(ctx, part)
@@ -160,7 +160,7 @@ async def _send_part(ctx: Context, dest: S3Location, upload_id: str, part: _Part
                      sent: dict[int, tuple[bytes, str]]) -> None:
     try:
         data = memoryview(part.buffer)[:part.size]
-        digest = await to_thread.run_sync(lambda: hashlib.md5(data).digest())
+        digest = await md5_of(ctx.batches, data)
         reply = await ctx.store.upload_part(dest, upload_id, part.number, data, digest)
     finally:
         _free(ctx, part)  # the slot is free: so is the memory
