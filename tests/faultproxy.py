@@ -43,6 +43,10 @@ Fault modes (one or more rules, configurable at runtime from any thread):
     elements of an XML body) to another, deterministic, hex value (the ``-N``
     suffix kept) and add ``x-amz-server-side-encryption: aws:kms``: what AWS
     answers for an SSE-KMS object, whose ETags are not MD5s.
+``other_checksum``
+    Rewrite every ``x-amz-checksum-<algorithm>`` header of the response to another
+    value of the same length (the store saying it kept other bytes than the client
+    checksummed).  Only responses carrying such a header qualify.
 ``flip_request``
     For a request with a ``Content-Length`` body: XOR its middle byte with 0xFF
     on the way to the upstream (headers unchanged, so ``Content-MD5`` no longer
@@ -116,9 +120,10 @@ except ImportError:  # pragma: no cover - non-POSIX
 __all__ = ["FaultProxy", "FaultStats", "Record", "MODES"]
 
 MODES = ("status", "reset_request", "reset_response", "truncate", "stall", "flip", "flip_request",
-         "stall_response", "opaque_etag", "short_body")
+         "stall_response", "opaque_etag", "short_body", "other_checksum")
 _REQUEST_MODES = frozenset({"status", "reset_request", "stall", "flip_request"})
-_RESPONSE_MODES = frozenset({"reset_response", "truncate", "flip", "stall_response", "opaque_etag", "short_body"})
+_RESPONSE_MODES = frozenset({"reset_response", "truncate", "flip", "stall_response", "opaque_etag", "short_body",
+                             "other_checksum"})
 
 CHUNK = 256 * 1024  # streaming piece size
 _STREAM_LIMIT = 1024 * 1024  # max request/response head size, reader buffer
@@ -466,6 +471,8 @@ class FaultProxy:
         self._server: Optional[asyncio.AbstractServer] = None
         self._tasks: set = set()
         self._transports: set = set()
+        self._capture: Optional[Callable[[str, str], bool]] = None
+        self._bodies: list = []
 
     # ------------------------------------------------------------------ control
     @property
@@ -569,6 +576,17 @@ class FaultProxy:
                      code, seed)
         with self._lock:
             self._rules.append(rule)
+
+    def capture(self, match: Callable[[str, str], bool]) -> None:
+        """Keep the bodies of the requests ``match(method, target)`` selects (see :attr:`bodies`)."""
+        with self._lock:
+            self._capture = match
+
+    @property
+    def bodies(self) -> list:
+        """(method, target, body bytes) of each captured request, in the order they ended."""
+        with self._lock:
+            return list(self._bodies)
 
     def clear(self) -> None:
         """Remove all fault rules (stats are kept)."""
@@ -689,6 +707,10 @@ class FaultProxy:
             return False
 
         body = _request_body(creader, req)
+        with self._lock:
+            capture = self._capture is not None and self._capture(req.method, req.target)
+        if capture:
+            body = self._captured(req, body)
         if self._has_candidate(frozenset({"opaque_etag"}), req.method, req.target):
             body = await self._opaque_request(req, body)
         if mode == "flip_request" and req.length and not req.chunked:
@@ -700,6 +722,14 @@ class FaultProxy:
                 return False
             body = _replay(pieces)
         return await self._forward(req, body, cwriter, up_box, stalled=mode == "stall")
+
+    async def _captured(self, req: _Request, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        pieces = []
+        async for piece in body:
+            pieces.append(piece)
+            yield piece
+        with self._lock:
+            self._bodies.append((req.method, req.target, b"".join(pieces)))
 
     async def _opaque_request(self, req: _Request, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """Turn the rewritten ETags a client sends back into the store's own."""
@@ -820,6 +850,8 @@ class FaultProxy:
         def eligible(mode: str) -> bool:
             if mode in ("reset_response", "stall_response", "opaque_etag"):
                 return True
+            if mode == "other_checksum":
+                return any(_is_checksum(k) for k, _ in resp.headers.items)
             if mode == "truncate":
                 return bool(resp.length)
             if mode in ("flip", "short_body"):
@@ -851,6 +883,9 @@ class FaultProxy:
                 resp.headers = resp.headers.without("content-length")
                 resp.headers.items.append(("Content-Length", str(len(buffered))))
                 resp.length = len(buffered)
+
+        if mode == "other_checksum":
+            resp.headers = _Headers([(k, _other_checksum(v) if _is_checksum(k) else v) for k, v in resp.headers.items])
 
         if mode == "short_body":
             whole = buffered if buffered is not None else b"".join([p async for p in _iter_length(reader, resp.length)])
@@ -931,6 +966,17 @@ class FaultProxy:
 
 
 _HEX = "0123456789abcdef"
+
+
+def _is_checksum(header: str) -> bool:
+    name = header.lower()
+    return name.startswith("x-amz-checksum-") and name not in (
+        "x-amz-checksum-type", "x-amz-checksum-algorithm", "x-amz-checksum-mode")
+
+
+def _other_checksum(value: str) -> str:
+    """Another base64 value of the same length (the first character changed)."""
+    return ("B" if value[:1] == "A" else "A") + value[1:]
 
 
 def _opaque(etag: str, back: bool = False) -> str:

@@ -91,6 +91,49 @@ class CrcBuilder:
         return encode_crc(total)
 
 
+# --checksum modes whose multipart uploads are COMPOSITE (S3's default type for them): each
+# part carries its own CRC, and Complete must list every part's, or S3 refuses it
+# ("The upload was created using a crc32c checksum. The complete request must include the
+# checksum for each part.").
+COMPOSITE_MODES = {"crc32": "CRC32", "crc32c": "CRC32C"}
+
+
+class PartChecksums:
+    """Each part's checksum of a COMPOSITE upload, base64 as S3 spells it, kept beside its
+    ETag for Complete's part list. Parts arrive in any order."""
+
+    def __init__(self, name: str):
+        self.algorithm = ALGORITHMS[name]
+        self.member = f"Checksum{name}"  # UploadPart's, CompletedPart's and ListParts' member
+        self._values: dict[int, str] = {}
+
+    def of(self, data: bytes | memoryview, previous: int = 0) -> int:
+        """The CRC of ``data``, continuing from ``previous`` (the bytes before it)."""
+        fn: Callable[[Any, int], int] = getattr(crt(), self.algorithm.crc)  # type: ignore[arg-type]
+        return fn(data, previous)
+
+    def encode(self, crc: int) -> str:
+        return encode_crc(crc, self.algorithm.width)
+
+    def add(self, number: int, value: str) -> None:
+        self._values[number] = value
+
+    def get(self, number: int) -> str | None:
+        return self._values.get(number)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def complete(self, parts: list[dict[str, Any]]) -> None:
+        """Give each of Complete's ``parts`` its checksum member; a part without one is a bug
+        upstream, and S3 would refuse the whole Complete for it: say which."""
+        for entry in parts:
+            value = self._values.get(entry["PartNumber"])
+            if value is None:
+                raise ValueError(f"part {entry['PartNumber']}: no {self.algorithm.name} checksum to complete with")
+            entry[self.member] = value
+
+
 @dataclass(frozen=True, slots=True)
 class StoredChecksum:
     algorithm: Algorithm

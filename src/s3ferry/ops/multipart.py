@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from s3ferry.core import checksums
-from s3ferry.core.checksums import CrcBuilder
+from s3ferry.core.checksums import COMPOSITE_MODES, CrcBuilder, PartChecksums
 from s3ferry.core.config import ABORT_TIMEOUT
 from s3ferry.core.errors import IntegrityError, SourceChangedError, describe
 from s3ferry.core.etag import CompositeBuilder, normalize
@@ -66,10 +66,37 @@ def keeps_partial(ctx: Context, exc: BaseException) -> bool:
     return not isinstance(map_error(exc), (IntegrityError, SourceChangedError))
 
 
+def part_checksums(ctx: Context) -> PartChecksums | None:
+    """--checksum crc32|crc32c: the upload is created with the algorithm (a COMPOSITE upload),
+    each part sends its CRC and Complete lists them all. None for off and crc64nvme (whose
+    FULL_OBJECT checksum is put's CrcBuilder)."""
+    name = COMPOSITE_MODES.get(ctx.config.checksum)
+    return PartChecksums(name) if name else None
+
+
+def create_args(sums: PartChecksums | None) -> dict[str, str]:
+    """CreateMultipartUpload's parameters for a COMPOSITE upload (S3's default type for CRC32/C)."""
+    return {"ChecksumAlgorithm": sums.algorithm.name} if sums is not None else {}
+
+
+def part_args(sums: PartChecksums | None, number: int, crc: int | None) -> dict[str, str]:
+    """UploadPart's parameters for a part whose CRC we computed: the value itself (the lean path
+    sends it as a header; botocore uses it as given), kept for Complete."""
+    if sums is None or crc is None:
+        return {}
+    value = sums.encode(crc)
+    sums.add(number, value)
+    return {"ChecksumAlgorithm": sums.algorithm.name, sums.member: value}
+
+
 async def complete_upload(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,
-                          crcs: CrcBuilder | None = None, **conditions: str) -> Mapping[str, Any]:
-    """``conditions``: IfMatch / IfNoneMatch for a conditional write (where the store honours them)."""
-    parts = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
+                          crcs: CrcBuilder | None = None, *, sums: PartChecksums | None = None,
+                          **conditions: str) -> Mapping[str, Any]:
+    """``conditions``: IfMatch / IfNoneMatch for a conditional write (where the store honours them).
+    ``sums``: the parts' checksums of a COMPOSITE upload, each listed beside its ETag."""
+    parts: list[dict[str, Any]] = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in builder.part_etags()]
+    if sums is not None:
+        sums.complete(parts)
     extra: dict[str, Any] = {}
     if crcs is not None:
         for entry, value in zip(parts, crcs.part_values()):

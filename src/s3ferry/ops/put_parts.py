@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
-from s3ferry.core.checksums import CrcBuilder, encode_crc
+from s3ferry.core.checksums import CrcBuilder, PartChecksums, encode_crc
 from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
 from s3ferry.core.errors import SourceChangedError
 from s3ferry.core.etag import CompositeBuilder, normalize
@@ -27,7 +27,7 @@ from s3ferry.local.buffers import PartBuffers
 from s3ferry.local.lanes import LaneJob
 from s3ferry.ops.batched import run_lane
 from s3ferry.ops.context import Context
-from s3ferry.ops.multipart import complete_upload, guarded_upload, send_parts
+from s3ferry.ops.multipart import complete_upload, create_args, guarded_upload, part_args, part_checksums, send_parts
 from s3ferry.ops.resume.uploads import find_upload, note_upload
 
 
@@ -44,7 +44,7 @@ class Sent:
 
 def full_crc(ctx: Context) -> bool:
     """crc64nvme: we send the whole object's CRC64NVME, so a store that supports it checks
-    the bytes end to end. crc32/crc32c: botocore adds its per-request checksums."""
+    the bytes end to end. crc32/crc32c: each part's CRC (ops.multipart.part_checksums)."""
     return ctx.config.checksum == "crc64nvme"
 
 
@@ -53,12 +53,15 @@ def checksum_args(ctx: Context) -> dict[str, Any]:
     return {} if mode in ("off", "crc64nvme") else {"ChecksumAlgorithm": mode.upper()}
 
 
-def read_part(fd: int, offset: int, size: int, crc: bool,
+Crc = Callable[..., int]  # (data, previous=0) -> CRC: checksums.crc64nvme or PartChecksums.of
+
+
+def read_part(fd: int, offset: int, size: int, crc: Crc | None,
               buffers: PartBuffers) -> LaneJob[tuple[memoryview, int | None]]:
     """A lane job: the part read into a buffer from ``buffers`` and hashed, then its CRC."""
     data = yield from fileio.read_part_job(buffers, fd, offset, size)
     try:
-        return data, checksums.crc64nvme(data) if crc else None
+        return data, crc(data) if crc is not None else None
     except BaseException:
         buffers.discard(data)
         raise
@@ -69,7 +72,9 @@ async def multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, des
                      params: dict[str, Any], part_size: int, conditions: dict[str, str]) -> Sent:
     count = part_count(info.st_size, part_size)
     crcs = CrcBuilder(count) if full_crc(ctx) else None
-    extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else checksum_args(ctx)
+    sums = None if crcs else part_checksums(ctx)
+    extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": checksums.FULL_OBJECT} if crcs else create_args(sums)
+    sums_of = _Sums(crcs, sums)
     entry = ctx.journal.entry("put", dest.bucket, dest.key, path)
     found = await find_upload(ctx, entry, path, info, dest, part_size)
     if found is not None:
@@ -86,38 +91,62 @@ async def multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, des
         builder = CompositeBuilder(count)
         reused = [0]
         await send_parts(ctx, plan_parts(info.st_size, part_size), lambda part, token: _place_part(
-            ctx, fd, dest, upload_id, part, stored.get(part.number), builder, crcs, token, reused))
+            ctx, fd, dest, upload_id, part, stored.get(part.number), builder, sums_of, token, reused))
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
-        reply = await complete_upload(ctx, dest, upload_id, builder, crcs, **conditions)
+        reply = await complete_upload(ctx, dest, upload_id, builder, crcs, sums=sums, **conditions)
     await to_thread.run_sync(ctx.journal.remove, entry)
     resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
     return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,
                 crcs.value() if crcs else None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """The CRCs an upload keeps of its parts: the FULL_OBJECT CRC64NVME's (``crcs``), or a
+    COMPOSITE upload's CRC32/CRC32C (``sums``); neither without --checksum."""
+
+    crcs: CrcBuilder | None
+    sums: PartChecksums | None
+
+    @property
+    def crc(self) -> Crc | None:
+        if self.crcs is not None:
+            return checksums.crc64nvme
+        return self.sums.of if self.sums is not None else None
+
+    def keep(self, part: Part, crc: int | None) -> dict[str, str]:
+        """Note the part's CRC; UploadPart's checksum parameters for it."""
+        if crc is None:
+            return {}
+        if self.crcs is not None:
+            self.crcs.add(part.number, crc, part.size)
+            return {"ChecksumCRC64NVME": encode_crc(crc)}
+        return part_args(self.sums, part.number, crc)
+
+
 async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                      stored: StoredPart | None, builder: CompositeBuilder, crcs: CrcBuilder | None,
+                      stored: StoredPart | None, builder: CompositeBuilder, crcs: _Sums,
                       token: object, reused: list[int]) -> None:
     """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
     sending); send the part otherwise."""
     if worth_hashing(part, stored):
         try:
-            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs is not None)
+            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs.crc)
         except BaseException:
             ctx.slots.release_on_behalf_of(token)
             raise
         if reusable(part, stored, digest):
             ctx.slots.release_on_behalf_of(token)
             builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
-            if crcs is not None and crc is not None:
-                crcs.add(part.number, crc, part.size)
+            # The kept part's bytes are ours (its ETag is their MD5): so is the CRC computed here.
+            crcs.keep(part, crc)
             reused[0] += 1
             ctx.progress.advanced(part.size)
             return
     await _upload_part(ctx, fd, dest, upload_id, part, builder, crcs, token)
 
 
-def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
+def _hash_part(fd: int, part: Part, crc: Crc | None) -> tuple[bytes, int | None]:
     """A stored part's MD5 (and CRC), a block at a time: re-hashing holds no part buffer."""
     md5, value, offset, end = hashlib.md5(), 0, part.offset, part.end
     while offset < end:
@@ -125,27 +154,25 @@ def _hash_part(fd: int, part: Part, crc: bool) -> tuple[bytes, int | None]:
         if not block:
             raise SourceChangedError(f"file shrank while reading (wanted {part.size} bytes at {part.offset})")
         md5.update(block)
-        if crc:
-            value = checksums.crc64nvme(block, value)
+        if crc is not None:
+            value = crc(block, value)
         offset += len(block)
-    return md5.digest(), value if crc else None
+    return md5.digest(), value if crc is not None else None
 
 
 async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                       builder: CompositeBuilder, crcs: CrcBuilder | None, token: object) -> None:
+                       builder: CompositeBuilder, crcs: _Sums, token: object) -> None:
     try:
-        response, digest, crc = await _send_part(ctx, fd, dest, upload_id, part, crcs is not None)
+        response, digest = await _send_part(ctx, fd, dest, upload_id, part, crcs)
     finally:
         ctx.slots.release_on_behalf_of(token)
     echoed = normalize(response.get("ETag"))
     builder.add(part.number, digest, echoed or digest.hex())
-    if crcs is not None and crc is not None:
-        crcs.add(part.number, crc, part.size)
     ctx.progress.advanced(part.size)
 
 
 async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                     crc: bool = False) -> tuple[Any, bytes, int | None]:
+                     crcs: _Sums) -> tuple[Any, bytes]:
     # Room in the memory budget first: parts beyond it wait here, holding no buffer. The
     # part's buffer goes back to the pool before its slot is released.
     await ctx.buffers.reserve(part.size)
@@ -154,16 +181,16 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
         # reach the send below, whose clean-up gives the buffer back to the count.
         with CancelScope(shield=True):
             md5 = Md5()
-            data, value = await run_lane(ctx.batches, md5, read_part(fd, part.offset, part.size, crc, ctx.buffers))
+            data, value = await run_lane(ctx.batches, md5, read_part(fd, part.offset, part.size, crcs.crc, ctx.buffers))
             digest = md5.digest()
     except BaseException:
         ctx.buffers.release(part.size)
         raise
-    extra = checksum_args(ctx) if value is None else {"ChecksumCRC64NVME": encode_crc(value)}
+    extra = crcs.keep(part, value)
     try:
         response = await ctx.store.upload_part(dest, upload_id, part.number, data, digest, **extra)
     except BaseException:
         ctx.buffers.forget(data)  # a failed send may still hold the bytes: never reuse them
         raise
     ctx.buffers.give(data)
-    return response, digest, value
+    return response, digest

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from anyio import to_thread
 
-from s3ferry.core.checksums import etag_is_opaque
+from s3ferry.core.checksums import PartChecksums, etag_is_opaque
 from s3ferry.core.config import META_PART_SIZE
 from s3ferry.core.errors import IntegrityError, UnverifiableError
 from s3ferry.core.etag import CompositeBuilder, ETag, content_md5, normalize, parse_etag
@@ -33,7 +33,7 @@ from s3ferry.ops.batched import md5_of
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
-from s3ferry.ops.multipart import complete_upload, delete_quietly, guarded_upload
+from s3ferry.ops.multipart import complete_upload, create_args, delete_quietly, guarded_upload, part_args, part_checksums
 from s3ferry.ops.remote import read_into_buffer
 
 STDIN = "-"
@@ -126,8 +126,9 @@ async def _single(ctx: Context, dest: S3Location, part: _Part, params: dict[str,
 async def _multipart(ctx: Context, stream: InputStream, dest: S3Location, part_size: int, first: _Part,
                      second: _Part, params: dict[str, Any]) -> tuple[str, Any, int, str]:
     params["Metadata"] = {**params.get("Metadata", {}), META_PART_SIZE: str(part_size)}
+    sums = part_checksums(ctx)
     try:
-        upload_id = await ctx.store.create_upload(dest, **params)
+        upload_id = await ctx.store.create_upload(dest, **params, **create_args(sums))
     except BaseException:
         _free(ctx, first)
         _free(ctx, second)
@@ -144,7 +145,7 @@ async def _multipart(ctx: Context, stream: InputStream, dest: S3Location, part_s
                     break
                 check_part_number(part.number, part_size)
                 total += part.size
-                tg.start_soon(_send_part, ctx, dest, upload_id, part, sent)
+                tg.start_soon(_send_part, ctx, dest, upload_id, part, sent, sums)
                 if part.size < part_size:
                     break
                 if not queued:
@@ -152,16 +153,18 @@ async def _multipart(ctx: Context, stream: InputStream, dest: S3Location, part_s
         builder = CompositeBuilder(len(sent))
         for number, (digest, etag) in sent.items():
             builder.add(number, digest, etag)
-        reply = await complete_upload(ctx, dest, upload_id, builder)
+        reply = await complete_upload(ctx, dest, upload_id, builder, sums=sums)
     return builder.etag(), reply, total, f"stdin, {len(sent)} parts of {part_size}"
 
 
 async def _send_part(ctx: Context, dest: S3Location, upload_id: str, part: _Part,
-                     sent: dict[int, tuple[bytes, str]]) -> None:
+                     sent: dict[int, tuple[bytes, str]], sums: PartChecksums | None) -> None:
     try:
         data = memoryview(part.buffer)[:part.size]
         digest = await md5_of(ctx.batches, data)
-        reply = await ctx.store.upload_part(dest, upload_id, part.number, data, digest)
+        crc = await to_thread.run_sync(sums.of, data) if sums is not None else None
+        reply = await ctx.store.upload_part(dest, upload_id, part.number, data, digest,
+                                            **part_args(sums, part.number, crc))
     finally:
         _free(ctx, part)  # the slot is free: so is the memory
     sent[part.number] = (digest, normalize(reply.get("ETag")) or digest.hex())

@@ -23,6 +23,18 @@ from s3ferry.store.client import Reply
 
 log = logging.getLogger("s3ferry")
 
+
+def _check_checksums(number: int, params: dict[str, Any], reply: Reply) -> None:
+    """A part checksum the store echoes must be the one we sent, as its ETag must be our MD5:
+    Complete lists our values, so a store that kept other bytes would fail there at best."""
+    for name, sent in params.items():
+        if not name.startswith("Checksum") or name == "ChecksumAlgorithm":
+            continue
+        echoed = reply.get(name)
+        if echoed and echoed != sent:
+            raise RangeIntegrityError(f"part {number}: server {name[8:]} {echoed} differs from the one sent {sent}")
+
+
 class MultipartRequests:
     client: Any
     _call: Callable[..., Awaitable[Reply]]
@@ -92,6 +104,7 @@ class MultipartRequests:
                 # retry below us re-sent a drained body): the same part number, sent again,
                 # replaces them.
                 raise RangeIntegrityError(f"part {number}: server ETag {echoed} differs from the MD5 sent {md5.hex()}")
+            _check_checksums(number, params, reply)
             return reply
 
         return await self.retry(send)
