@@ -115,6 +115,9 @@ def test_a_streamed_copy_lists_every_parts_checksum(server, proxied, bucket, tmp
 
 
 def test_a_server_side_part_copy_lists_the_stores_part_checksums(server, proxied, bucket, tmp_path):
+    if server.name == "ceph":
+        pytest.skip("Ceph Pacific ignores HeadObject(PartNumber): a foreign multipart source's layout is "
+                    "unknown there, so the copy is one CopyObject, with no parts to list")
     proxy, via = proxied
     src = random_file(tmp_path / "f.bin", SIZE, seed=11)
     # A multipart source: the copy keeps its layout, part by part (UploadPartCopy).
@@ -158,3 +161,16 @@ def test_a_part_checksum_the_store_echoes_wrong_fails_loudly(server, proxied, bu
     assert "part 2" in results[0].error and "CRC32" in results[0].error, results[0].error
     assert _completes(proxy) == []
     assert proxy.injected("other_checksum") >= 2  # retried, as a part ETag mismatch is
+
+
+def test_a_small_put_from_stdin_sends_the_objects_checksum(server, bucket, tmp_path):
+    """One PUT: the whole object's CRC32C, computed by s3ferry (botocore cannot checksum the
+    memoryview body itself; the lean path used to send none)."""
+    src = random_file(tmp_path / "f.bin", 100_000, seed=14)
+    with src.open("rb") as stdin:
+        proc = run_cli(server, "put", "-", f"s3://{bucket}/s.bin", "--checksum", "crc32c",
+                       "--addressing-style", "path", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    if server.name == "moto":
+        head = server.client().head_object(Bucket=bucket, Key="s.bin", ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32C"] == _expected(src.read_bytes(), "crc32c")[1]

@@ -42,6 +42,7 @@ from s3ferry.ops.multipart import (
     part_args,
     part_checksums,
     send_parts,
+    single_put_args,
 )
 from s3ferry.ops.remote import RemoteObject, head, read_into_buffer
 
@@ -212,7 +213,8 @@ async def _get_put(ends: Endpoints, obj: RemoteObject, dest: S3Location) -> tupl
     # The bytes live only in this frame, so they are freed before the slot is released.
     ctx = ends.dest
     data, digest = await ends.source.store.retry(lambda: _read_range(ends.source, obj, Part(1, 0, obj.size), True))
-    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(obj, None))
+    response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **_new_object_args(obj, None),
+                                   **await single_put_args(ctx, data))
     return response, digest
 
 

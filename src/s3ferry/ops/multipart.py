@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from anyio import to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import COMPOSITE_MODES, CrcBuilder, PartChecksums
@@ -87,6 +88,17 @@ def part_args(sums: PartChecksums | None, number: int, crc: int | None) -> dict[
     value = sums.encode(crc)
     sums.add(number, value)
     return {"ChecksumAlgorithm": sums.algorithm.name, sums.member: value}
+
+
+async def single_put_args(ctx: Context, data: Any) -> dict[str, str]:
+    """A single PUT's checksum parameters under --checksum crc32|crc32c: the object's CRC, computed
+    here. botocore cannot checksum a memoryview body itself ("'memoryview' object has no
+    attribute 'tell'"), and the lean path would send none."""
+    sums = part_checksums(ctx)
+    if sums is None:
+        return {}
+    crc = await to_thread.run_sync(sums.of, data)
+    return {"ChecksumAlgorithm": sums.algorithm.name, sums.member: sums.encode(crc)}
 
 
 async def complete_upload(ctx: Context, dest: S3Location, upload_id: str, builder: CompositeBuilder,

@@ -33,7 +33,15 @@ from s3ferry.ops.batched import md5_of
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.layout import remote_layout
-from s3ferry.ops.multipart import complete_upload, create_args, delete_quietly, guarded_upload, part_args, part_checksums
+from s3ferry.ops.multipart import (
+    complete_upload,
+    create_args,
+    delete_quietly,
+    guarded_upload,
+    part_args,
+    part_checksums,
+    single_put_args,
+)
 from s3ferry.ops.remote import read_into_buffer
 
 STDIN = "-"
@@ -116,7 +124,8 @@ async def _single(ctx: Context, dest: S3Location, part: _Part, params: dict[str,
     try:
         data = memoryview(part.buffer)[:part.size]
         digest = await md5_of(ctx.batches, data)
-        reply = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params)
+        reply = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params,
+                                    **await single_put_args(ctx, data))
     finally:
         _free(ctx, part)
     ctx.progress.advanced(part.size)
