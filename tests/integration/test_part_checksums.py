@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 from awscrt import checksums as crt
+from helpers import Collect, boto3_multipart, proxy_in_front, random_file, run_cli
 
 import s3ferry
 from s3ferry.core.config import MiB
 from s3ferry.core.results import Verdict
-
-from helpers import Collect, boto3_multipart, proxy_in_front, random_file, run_cli
 
 PART = 5 * MiB
 SIZE = 2 * PART + 4321  # three parts, ragged tail

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from awscrt import checksums as crt
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from s3ferry.core import s3wire_multipart as wire
 from s3ferry.core.checksums import COMPOSITE_MODES, PartChecksums
