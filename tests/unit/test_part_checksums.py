@@ -102,3 +102,22 @@ def test_an_echoed_part_checksum_must_be_the_one_sent():
     _check_checksums(1, sent, {})  # a store without additional checksums echoes none
     with pytest.raises(RangeIntegrityError, match="part 3: server CRC32 BAAAAA== differs"):
         _check_checksums(3, sent, {"ChecksumCRC32": "BAAAAA=="})
+
+
+def test_a_part_copy_keeps_the_checksum_the_store_computed():
+    """UploadPartCopy's bytes never pass through s3ferry: the CRC Complete lists is the one the
+    store's CopyPartResult carries (AWS sends it for a COMPOSITE upload; moto 5.2.5 does not)."""
+    from s3ferry.core.parts import Part
+    from s3ferry.ops.copy import Endpoints, _part_copy_one
+
+    class Store:
+        async def upload_part_copy(self, loc: S3Location, upload_id: str, number: int, source: S3Location,
+                                   **params: Any) -> dict[str, Any]:
+            return {"CopyPartResult": {"ETag": '"' + "ab" * 16 + '"', "ChecksumCRC32C": f"crc{number}=="}}
+
+    ctx = SimpleNamespace(store=Store())
+    obj = SimpleNamespace(loc=S3Location("b", "src"), etag_raw='"e-2"')
+    sums = PartChecksums("CRC32C")
+    digest, etag = asyncio.run(_part_copy_one(Endpoints(ctx, ctx), obj, S3Location("b", "k"), "u",  # type: ignore[arg-type]
+                                              Part(2, 0, 10), sums))
+    assert (digest.hex(), etag, sums.get(2), len(sums)) == ("ab" * 16, "ab" * 16, "crc2==", 1)
