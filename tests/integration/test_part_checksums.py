@@ -173,3 +173,22 @@ def test_a_small_put_from_stdin_sends_the_objects_checksum(server, bucket, tmp_p
     if server.name == "moto":
         head = server.client().head_object(Bucket=bucket, Key="s.bin", ChecksumMode="ENABLED")
         assert head["ChecksumCRC32C"] == _expected(src.read_bytes(), "crc32c")[1]
+
+
+@pytest.mark.parametrize("mode", ["crc32", "crc32c"])
+def test_a_single_put_of_a_file_and_of_a_tree_sends_each_objects_checksum(server, bucket, tmp_path, mode):
+    """A file below the multipart threshold, alone and in a tree: one PUT carrying the object's
+    CRC, computed by s3ferry (the PUT used to fail: botocore cannot checksum a memoryview)."""
+    one = random_file(tmp_path / "one.bin", 300_000, seed=15)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    files = [random_file(tree / f"f{i}.bin", size, seed=16 + i) for i, size in enumerate((10, 70_000, 200_000))]
+    for source, dest in ((one, f"s3://{bucket}/one.bin"), (tree, f"s3://{bucket}/tree/")):
+        proc = run_cli(server, "put", str(source) + ("/" if source.is_dir() else ""), dest, "--checksum", mode,
+                       "--addressing-style", "path")
+        assert proc.returncode == 0, proc.stderr
+    if server.name == "moto":  # Ceph pacific keeps no additional checksums
+        member = "ChecksumCRC32" if mode == "crc32" else "ChecksumCRC32C"
+        for path, key in [(one, "one.bin")] + [(f, f"tree/{f.name}") for f in files]:
+            head = server.client().head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+            assert head[member] == _expected(path.read_bytes(), mode)[1]

@@ -24,8 +24,8 @@ from s3ferry.local.hashcache import HashCache
 from s3ferry.ops.batched import LocalBatches, md5_of, run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
-from s3ferry.ops.multipart import delete_quietly
-from s3ferry.ops.put_parts import Sent, checksum_args, full_crc, multipart
+from s3ferry.ops.multipart import delete_quietly, single_put_args
+from s3ferry.ops.put_parts import Sent, full_crc, multipart
 
 
 async def upload_file(ctx: Context, path: Path, dest: S3Location, cache: HashCache | None = None) -> TransferResult:
@@ -176,7 +176,7 @@ async def _single(ctx: Context, whole: Whole, info: os.stat_result, dest: S3Loca
                   params: dict[str, Any], conditions: dict[str, str]) -> Sent:
     """The PUT of bytes read under a slot the caller holds."""
     data, digest, crc = whole
-    extra = checksum_args(ctx)
+    extra = await single_put_args(ctx, data)
     if crc is not None:
         extra = {"ChecksumAlgorithm": "CRC64NVME", "ChecksumCRC64NVME": encode_crc(crc)}
     response = await ctx.store.put(dest, data, ContentMD5=content_md5(digest), **params, **conditions, **extra)

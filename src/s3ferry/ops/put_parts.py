@@ -48,11 +48,6 @@ def full_crc(ctx: Context) -> bool:
     return ctx.config.checksum == "crc64nvme"
 
 
-def checksum_args(ctx: Context) -> dict[str, Any]:
-    mode = ctx.config.checksum
-    return {} if mode in ("off", "crc64nvme") else {"ChecksumAlgorithm": mode.upper()}
-
-
 Crc = Callable[..., int]  # (data, previous=0) -> CRC: checksums.crc64nvme or PartChecksums.of
 
 
