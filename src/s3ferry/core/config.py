@@ -88,6 +88,9 @@ CACHE_BATCH = 128
 JOURNAL_ENV = "S3FERRY_JOURNAL_DIR"
 # Bytes read per hop when re-hashing a stored part or an already-fetched range on resume.
 HASH_BLOCK = 1 * MiB
+# How far a multipart put hashes its parts ahead of their sends (ops/put_ahead.py): little enough
+# that the bytes are still in the page cache when the send reads them again.
+HASH_AHEAD = 256 * MiB
 # `s3ferry bench`: a sweep that ends in well under a minute on a local server.
 BENCH_SIZE = 256 * MiB
 BENCH_EMBEDDED_SIZE = 64 * MiB  # moto is a test server: slow, and shares the client's cores

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from s3ferry.core.config import HASH_BLOCK
@@ -91,6 +91,39 @@ def read_part_job(buffers: PartBuffers, fd: int, offset: int, size: int) -> Lane
     except BaseException:
         buffers.discard(buffer)  # the caller gives back the room it reserved
         raise
+
+
+def read_into_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> memoryview:
+    """A part read into a buffer from ``buffers`` (its MD5 is known already: put_ahead.py),
+    which the caller gives back once the part is sent."""
+    buffer = buffers.take(size)
+    try:
+        got = 0
+        while got < size:
+            n = os.preadv(fd, [buffer[got:]], offset + got)
+            if n == 0:
+                raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
+            got += n
+        return buffer
+    except BaseException:
+        buffers.discard(buffer)  # the caller gives back the room it reserved
+        raise
+
+
+def hash_part_job(fd: int, offset: int, size: int, crc: Callable[..., int] | None) -> LaneJob[int | None]:
+    """A lane job that yields ``size`` bytes at ``offset`` read into a small buffer of its own
+    (no part buffer), and returns their CRC (with ``crc``: data, previous -> CRC)."""
+    scratch = memoryview(bytearray(min(CACHE_PIECE, size) or 1))
+    value, got = 0, 0
+    while got < size:
+        n = os.preadv(fd, [scratch[:min(len(scratch), size - got)]], offset + got)
+        if n == 0:
+            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
+        yield scratch[:n]
+        if crc is not None:
+            value = crc(scratch[:n], value)
+        got += n
+    return value if crc is not None else None
 
 
 def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import anyio
 from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
@@ -19,15 +20,17 @@ from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
 from s3ferry.core.errors import SourceChangedError
 from s3ferry.core.etag import CompositeBuilder, normalize
 from s3ferry.core.locations import S3Location
+from s3ferry.core.md5lanes import Md5
 from s3ferry.core.parts import Part, part_count, plan_parts
 from s3ferry.core.resume import StoredPart, reusable, worth_hashing
 from s3ferry.local import files as fileio
-from s3ferry.core.md5lanes import Md5
 from s3ferry.local.buffers import PartBuffers
 from s3ferry.local.lanes import LaneJob
-from s3ferry.ops.batched import run_lane
+from s3ferry.ops import put_ahead
+from s3ferry.ops.batched import run_lane, run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.multipart import complete_upload, create_args, guarded_upload, part_args, part_checksums, send_parts
+from s3ferry.ops.put_ahead import PartDigests
 from s3ferry.ops.resume.uploads import find_upload, note_upload
 
 
@@ -85,14 +88,29 @@ async def multipart(ctx: Context, path: Path, fd: int, info: os.stat_result, des
             await note_upload(ctx, entry, path, info, dest, upload_id, part_size)
         builder = CompositeBuilder(count)
         reused = [0]
-        await send_parts(ctx, plan_parts(info.st_size, part_size), lambda part, token: _place_part(
-            ctx, fd, dest, upload_id, part, stored.get(part.number), builder, sums_of, token, reused))
+        parts = list(plan_parts(info.st_size, part_size))
+        async with anyio.create_task_group() as tg:
+            digests = PartDigests(fd, parts, sums_of.crc) if put_ahead.worth_it() else None
+            if digests is not None:
+                tg.start_soon(digests.run)
+            source = _Source(fd, info, digests)
+            await send_parts(ctx, parts, lambda part, token: _place_part(
+                ctx, source, dest, upload_id, part, stored.get(part.number), builder, sums_of, token, reused))
         await to_thread.run_sync(fileio.check_unchanged, fd, info)
         reply = await complete_upload(ctx, dest, upload_id, builder, crcs, sums=sums, **conditions)
     await to_thread.run_sync(ctx.journal.remove, entry)
     resumed = f"; resumed: {reused[0]} of {count} parts were already stored" if reused[0] else ""
     return Sent(builder.etag(), normalize(reply.get("ETag")), f"{count} parts of {part_size}{resumed}", reply,
                 crcs.value() if crcs else None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The file a multipart put sends, and its parts' MD5s when they are hashed ahead."""
+
+    fd: int
+    info: os.stat_result
+    digests: PartDigests | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +137,21 @@ class _Sums:
         return part_args(self.sums, part.number, crc)
 
 
-async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
+async def _place_part(ctx: Context, source: _Source, dest: S3Location, upload_id: str, part: Part,
                       stored: StoredPart | None, builder: CompositeBuilder, crcs: _Sums,
                       token: object, reused: list[int]) -> None:
     """Keep a stored part whose ETag is the local part's MD5 (hashing is cheap next to
     sending); send the part otherwise."""
-    if worth_hashing(part, stored):
+    known = None
+    if source.digests is not None or worth_hashing(part, stored):
         try:
-            digest, crc = await to_thread.run_sync(_hash_part, fd, part, crcs.crc)
+            known = await (source.digests.get(part) if source.digests is not None
+                           else to_thread.run_sync(_hash_part, source.fd, part, crcs.crc))
         except BaseException:
             ctx.slots.release_on_behalf_of(token)
             raise
-        if reusable(part, stored, digest):
+        digest, crc = known
+        if worth_hashing(part, stored) and reusable(part, stored, digest):
             ctx.slots.release_on_behalf_of(token)
             builder.add(part.number, digest, stored.etag)  # type: ignore[union-attr]
             # The kept part's bytes are ours (its ETag is their MD5): so is the CRC computed here.
@@ -138,7 +159,9 @@ async def _place_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, p
             reused[0] += 1
             ctx.progress.advanced(part.size)
             return
-    await _upload_part(ctx, fd, dest, upload_id, part, builder, crcs, token)
+        if source.digests is None:
+            known = None  # hashed for the comparison only: the send reads and hashes again
+    await _upload_part(ctx, source, dest, upload_id, part, builder, crcs, token, known)
 
 
 def _hash_part(fd: int, part: Part, crc: Crc | None) -> tuple[bytes, int | None]:
@@ -155,10 +178,11 @@ def _hash_part(fd: int, part: Part, crc: Crc | None) -> tuple[bytes, int | None]
     return md5.digest(), value if crc is not None else None
 
 
-async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                       builder: CompositeBuilder, crcs: _Sums, token: object) -> None:
+async def _upload_part(ctx: Context, source: _Source, dest: S3Location, upload_id: str, part: Part,
+                       builder: CompositeBuilder, crcs: _Sums, token: object,
+                       known: tuple[bytes, int | None] | None) -> None:
     try:
-        response, digest = await _send_part(ctx, fd, dest, upload_id, part, crcs)
+        response, digest = await _send_part(ctx, source, dest, upload_id, part, crcs, known)
     finally:
         ctx.slots.release_on_behalf_of(token)
     echoed = normalize(response.get("ETag"))
@@ -166,8 +190,8 @@ async def _upload_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, 
     ctx.progress.advanced(part.size)
 
 
-async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, part: Part,
-                     crcs: _Sums) -> tuple[Any, bytes]:
+async def _send_part(ctx: Context, source: _Source, dest: S3Location, upload_id: str, part: Part,
+                     crcs: _Sums, known: tuple[bytes, int | None] | None) -> tuple[Any, bytes]:
     # Room in the memory budget first: parts beyond it wait here, holding no buffer. The
     # part's buffer goes back to the pool before its slot is released.
     await ctx.buffers.reserve(part.size)
@@ -175,9 +199,7 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
         # Shielded: the thread finishes its read either way, and a cancellation must then
         # reach the send below, whose clean-up gives the buffer back to the count.
         with CancelScope(shield=True):
-            md5 = Md5()
-            data, value = await run_lane(ctx.batches, md5, read_part(fd, part.offset, part.size, crcs.crc, ctx.buffers))
-            digest = md5.digest()
+            data, digest, value = await _read(ctx, source, part, crcs, known)
     except BaseException:
         ctx.buffers.release(part.size)
         raise
@@ -189,3 +211,26 @@ async def _send_part(ctx: Context, fd: int, dest: S3Location, upload_id: str, pa
         raise
     ctx.buffers.give(data)
     return response, digest
+
+
+async def _read(ctx: Context, source: _Source, part: Part, crcs: _Sums,
+                known: tuple[bytes, int | None] | None) -> tuple[memoryview, bytes, int | None]:
+    """The part's bytes in a buffer of the budget, with their MD5 and CRC: hashed ahead
+    (``known``: read again, and the file checked unchanged since, so the bytes are the ones
+    hashed), or hashed here as they are read."""
+    if known is not None:
+        data = await run_local(ctx.batches, _read_unchanged, ctx.buffers, source, part)
+        return data, known[0], known[1]
+    md5 = Md5()
+    data, value = await run_lane(ctx.batches, md5, read_part(source.fd, part.offset, part.size, crcs.crc, ctx.buffers))
+    return data, md5.digest(), value
+
+
+def _read_unchanged(buffers: PartBuffers, source: _Source, part: Part) -> memoryview:
+    data = fileio.read_into_part(buffers, source.fd, part.offset, part.size)
+    try:
+        fileio.check_unchanged(source.fd, source.info)
+    except BaseException:
+        buffers.discard(data)
+        raise
+    return data
