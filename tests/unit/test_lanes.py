@@ -146,3 +146,27 @@ def test_a_width_keeps_that_many_jobs_live_and_starts_the_next_as_one_ends():
     assert [o.result for o in outcomes] == [n for _, n in specs]
     assert [m.digest() for m in md5s] == [hashlib.md5(d * n).digest() for d, n in specs]
     assert most[0] == 2
+
+
+def test_small_md5s_asked_for_in_one_loop_pass_are_hashed_together_and_a_cancelled_one_goes():
+    bodies = [os.urandom(1000 + i) for i in range(10)]
+
+    async def main():
+        async with anyio.create_task_group() as hops:
+            batches = LocalBatches(hops)
+            got = {}
+
+            async def one(i):
+                got[i] = await batches.md5_small(bodies[i])
+
+            async with anyio.create_task_group() as tg:
+                for i in range(10):
+                    tg.start_soon(one, i)
+                with anyio.CancelScope() as gone:  # asked for in the same pass, then cancelled
+                    gone.cancel()
+                    await batches.md5_small(b"never")
+            return got, batches.small_batches
+
+    got, passes = anyio.run(main)
+    assert got == {i: hashlib.md5(b).digest() for i, b in enumerate(bodies)}
+    assert passes < 10  # together, not one pass per file

@@ -21,7 +21,7 @@ from s3ferry.core.parts import choose_part_size, use_multipart
 from s3ferry.core.results import TransferResult, Verdict
 from s3ferry.local import files as fileio
 from s3ferry.local.hashcache import HashCache
-from s3ferry.ops.batched import LocalBatches, md5_of, run_local
+from s3ferry.ops.batched import LocalBatches, run_local
 from s3ferry.ops.context import Context
 from s3ferry.ops.jobs import failed
 from s3ferry.ops.multipart import delete_quietly, single_put_args
@@ -158,13 +158,13 @@ def _open_and_read(path: Path, threshold: int, crc: bool) -> tuple[int, os.stat_
 
 
 async def _read_inline(batches: LocalBatches, fd: int, info: os.stat_result, crc: bool) -> Whole:
-    """A small file read on the loop; its MD5 in a batched hop, side by side with other files'
-    in MD5 lanes (the hop's cost shared by the batch), or on the loop when there are no lanes."""
+    """A small file read and hashed on the loop: its MD5 side by side in MD5 lanes with the
+    other files' asked for in the same pass of the loop (LocalBatches.md5_small)."""
     if md5lanes.LANES == 1:
         return _read_whole(fd, info, crc)
     data = memoryview(fileio.pread_exact(fd, info.st_size, 0))
     fileio.check_unchanged(fd, info)
-    return data, await md5_of(batches, data), checksums.crc64nvme(data) if crc else None
+    return data, await batches.md5_small(data), checksums.crc64nvme(data) if crc else None
 
 
 def _read_whole(fd: int, info: os.stat_result, crc: bool) -> Whole:
