@@ -21,27 +21,7 @@ from s3ferry.core import http1wire
 from s3ferry.store import http1
 from s3ferry.store.lean_http import botocore_error
 from s3ferry.store.retry import is_retryable, unreachable
-
-
-class FakeTransport:
-    def __init__(self) -> None:
-        self.written: list[bytes] = []
-        self.closed = False
-
-    def write(self, data) -> None:
-        self.written.append(bytes(data))
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
+from fake_transport import FakeTransport
 
 
 def _conn(pool=None):

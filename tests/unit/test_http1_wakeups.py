@@ -10,29 +10,7 @@ import pytest
 
 from s3ferry.core.http1wire import ReadTimeout
 from s3ferry.store import http1
-
-
-class Transport:
-    def __init__(self) -> None:
-        self.closed = False
-
-    def write(self, data) -> None:
-        pass
-
-    def writelines(self, data) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
+from fake_transport import FakeTransport
 
 
 def _counted(conn: http1.Connection) -> list[int]:
@@ -58,7 +36,7 @@ def test_a_small_reply_wakes_its_request_once(pieces, waits):
 
     async def main():
         conn = http1.Connection(http1.Pool(4, 1.0, 5.0), ("h", 80))
-        conn.connection_made(Transport())
+        conn.connection_made(FakeTransport())
         waits = _counted(conn)
         cuts = [raw]
         if pieces:  # the head alone first, then the body's reads
@@ -86,7 +64,7 @@ def test_a_large_body_still_wakes_its_request_at_the_head():
     """A body above WHOLE_BELOW is not waited for: the head comes back as soon as it is in."""
     async def main():
         conn = http1.Connection(http1.Pool(4, 1.0, 5.0), ("h", 80))
-        conn.connection_made(Transport())
+        conn.connection_made(FakeTransport())
         conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (http1.WHOLE_BELOW + 1) + b"x")
         response = await asyncio.wait_for(conn.response(False), 1)
         return response.status

@@ -19,26 +19,7 @@ from s3ferry.core.locations import S3Location
 from s3ferry.core.parts import Part
 from s3ferry.store import http1
 from s3ferry.store.ranges import feed_range
-
-
-class Transport:
-    def write(self, data) -> None:
-        pass
-
-    def writelines(self, data) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
+from fake_transport import FakeTransport
 
 
 def _chunked(body: bytes, size: int) -> bytes:
@@ -58,7 +39,7 @@ async def _feed(raw: bytes, cuts: list[int], before: int, part: Part, counted: l
     """feed_range over a reply whose first ``before`` pieces are in before the read starts,
     the rest arriving while it runs; ``counted`` records which read each piece came by."""
     conn = http1.Connection(http1.Pool(4, 1.0, 5.0), ("h", 80))
-    conn.connection_made(Transport())
+    conn.connection_made(FakeTransport())
     points = sorted({min(c, len(raw)) for c in cuts} | {0, len(raw)})
     pieces = [raw[a:b] for a, b in itertools.pairwise(points)]
     for piece in pieces[:before]:
