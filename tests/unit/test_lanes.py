@@ -170,3 +170,26 @@ def test_small_md5s_asked_for_in_one_loop_pass_are_hashed_together_and_a_cancell
     got, passes = anyio.run(main)
     assert got == {i: hashlib.md5(b).digest() for i, b in enumerate(bodies)}
     assert passes < 10  # together, not one pass per file
+
+
+def test_a_gathering_job_waits_a_moment_for_company_and_a_plain_one_does_not(monkeypatch):
+    from s3ferry.ops import batched
+
+    monkeypatch.setattr(batched, "GATHER_SECONDS", 0.2)
+    sizes = []
+    real = batched._run_all
+    monkeypatch.setattr(batched, "_run_all", lambda calls: (sizes.append(len(calls)), real(calls))[1])
+
+    async def two(gather):
+        async with anyio.create_task_group() as hops:
+            batches = LocalBatches(hops)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: batches.run_lane(Md5(), _pieces([b"a" * 100]), gather=gather))
+                await anyio.sleep(0.05)  # the second arrives after the first could have started
+                tg.start_soon(lambda: batches.run_lane(Md5(), _pieces([b"b" * 100]), gather=gather))
+
+    anyio.run(two, True)
+    assert sizes == [2]
+    sizes.clear()
+    anyio.run(two, False)
+    assert sizes == [1, 1]

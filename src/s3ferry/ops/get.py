@@ -322,7 +322,7 @@ async def _fetch_range(ctx: Context, obj: RemoteObject, part: Part, fd: int, who
     md5 = Md5()
 
     async def write(offset: int, chunks: list[bytes]) -> None:
-        await run_lane(ctx.batches, md5, fileio.write_job(fd, offset, chunks))
+        await run_lane(ctx.batches, md5, fileio.write_job(fd, offset, chunks), gather=True)
         ctx.progress.advanced(sum(len(c) for c in chunks))
 
     await ctx.store.read_range(obj.loc, part, write, if_match=obj.etag_raw, whole=whole, into=block)
