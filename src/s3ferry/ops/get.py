@@ -35,9 +35,11 @@ from s3ferry.ops.remote import RemoteObject, head
 from s3ferry.ops.resume.rangelog import RangeLog, ranges_for
 
 # What a range's body is received into (store/http1.py), then hashed and written from in one
-# thread hop. Measured per GiB got (profile.md "bigfile"): 1 MiB 3.32, 2 MiB 3.17, 4 MiB 3.05,
-# 8 MiB 3.04 CPU-s (fewer hops, pauses and wake-ups); 4 MiB keeps 12 ranges in the 48 MiB budget.
-RECEIVE_BLOCK = 4 * MiB
+# thread hop. With one hashing stream per thread, larger blocks were cheaper (profile.md
+# "bigfile": 1 MiB 3.32, 4 MiB 3.05 CPU-s per GiB); with MD5 lanes, more ranges in flight make
+# wider batches: 2 MiB keeps 24 ranges in the 48 MiB budget. 1 GiB get, own Ceph, 4 rounds
+# interleaved: 2 MiB 1.96-2.16 s, 4 MiB 2.03-2.13 s, s5cmd 1.72-1.85 s (profile.md "lanes").
+RECEIVE_BLOCK = 2 * MiB
 
 # A whole-object mismatch is fetched once more before it is called a failure: a byte flipped
 # in transit fails the first pass and passes the second.
