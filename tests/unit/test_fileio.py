@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3ferry.core.errors import SourceChangedError
+from s3ferry.core.md5lanes import Md5
 from s3ferry.local import files as fileio
+from s3ferry.local import lanes
 from s3ferry.local.buffers import PartBuffers
 
 
@@ -102,12 +104,31 @@ def test_read_part_reads_and_hashes_the_range(tmp_path_factory, size, offset) ->
     fd = os.open(path, os.O_RDONLY)
     try:
         buffers = PartBuffers(budget=size + 1)
-        view, digest = fileio.read_part(buffers, fd, offset, size)
+        md5 = Md5()
+        view = lanes.drive_one(md5, fileio.read_part_job(buffers, fd, offset, size))
+        digest = md5.digest()
         assert bytes(view) == data[offset:offset + size]
         assert digest == hashlib.md5(data[offset:offset + size]).digest()
         buffers.give(view)
         with pytest.raises(SourceChangedError):
-            fileio.read_part(buffers, fd, len(data) - 1, size + 1)
+            lanes.drive_one(Md5(), fileio.read_part_job(buffers, fd, len(data) - 1, size + 1))
         assert buffers._held == 0  # the free buffer made room; the failed read's is no longer counted
+    finally:
+        os.close(fd)
+
+
+def test_hash_part_is_the_md5_and_crc_of_exactly_its_range_and_refuses_a_short_file(tmp_path) -> None:
+    import zlib
+
+    data = os.urandom(300_000)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = fileio.hash_part(fd, 1000, 200_000, lambda d, v=0: zlib.crc32(d, v))
+        assert got == (hashlib.md5(data[1000:201_000]).digest(), zlib.crc32(data[1000:201_000]))
+        assert fileio.hash_part(fd, 5, 10) == (hashlib.md5(data[5:15]).digest(), None)
+        with pytest.raises(SourceChangedError):
+            fileio.hash_part(fd, 299_000, 2000)
     finally:
         os.close(fd)

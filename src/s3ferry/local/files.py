@@ -13,7 +13,6 @@ import stat as stat_module
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from s3ferry.core.config import HASH_BLOCK
 from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError, UnsafeKeyError
 from s3ferry.core.md5lanes import Md5
 from s3ferry.local import lanes
@@ -65,12 +64,6 @@ def pread_exact(fd: int, size: int, offset: int) -> bytes:
         got += len(more)
     return b"".join(pieces)
 
-
-
-def read_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> tuple[memoryview, bytes]:
-    """read_and_hash into a reused buffer, which the caller gives back once the part is sent."""
-    md5 = Md5()
-    return lanes.drive_one(md5, read_part_job(buffers, fd, offset, size)), md5.digest()
 
 
 def read_part_job(buffers: PartBuffers, fd: int, offset: int, size: int) -> LaneJob[memoryview]:
@@ -133,18 +126,12 @@ def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:
     return data, digest
 
 
-def hash_range(fd: int, offset: int, size: int) -> bytes:
-    """MD5 of ``size`` bytes at ``offset``, read a block at a time (resume re-hashes parts it
-    does not send, so it need not hold them)."""
-    md5 = hashlib.md5()
-    end = offset + size
-    while offset < end:
-        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
-        if not block:
-            raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {end - size})")
-        md5.update(block)
-        offset += len(block)
-    return md5.digest()
+def hash_part(fd: int, offset: int, size: int, crc: Callable[..., int] | None = None) -> tuple[bytes, int | None]:
+    """MD5 (and CRC) of ``size`` bytes at ``offset``, read through a small buffer (resume
+    re-hashes parts it does not send, so it need not hold them): hash_part_job run alone."""
+    md5 = Md5()
+    value = lanes.drive_one(md5, hash_part_job(fd, offset, size, crc))
+    return md5.digest(), value
 
 
 def check_unchanged(fd: int, before: os.stat_result) -> None:

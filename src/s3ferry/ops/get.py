@@ -269,7 +269,7 @@ async def _fetch_all(ctx: Context, obj: RemoteObject, fd: int, range_size: int,
         present = ranges is not None and part.number in ranges.done
         try:
             if present:
-                digests[part.number - 1] = await to_thread.run_sync(fileio.hash_range, fd, part.offset, part.size)
+                digests[part.number - 1] = (await to_thread.run_sync(fileio.hash_part, fd, part.offset, part.size))[0]
             else:
                 digests[part.number - 1] = await _fetch_into_block(ctx, obj, part, fd, whole)
         finally:

@@ -3,7 +3,6 @@ from a resumed upload when their MD5 matches), and the upload completed."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,8 +15,7 @@ from anyio import CancelScope, to_thread
 
 from s3ferry.core import checksums
 from s3ferry.core.checksums import CrcBuilder, PartChecksums, encode_crc
-from s3ferry.core.config import HASH_BLOCK, META_PART_SIZE
-from s3ferry.core.errors import SourceChangedError
+from s3ferry.core.config import META_PART_SIZE
 from s3ferry.core.etag import CompositeBuilder, normalize
 from s3ferry.core.locations import S3Location
 from s3ferry.core.md5lanes import Md5
@@ -146,7 +144,7 @@ async def _place_part(ctx: Context, source: _Source, dest: S3Location, upload_id
     if source.digests is not None or worth_hashing(part, stored):
         try:
             known = await (source.digests.get(part) if source.digests is not None
-                           else to_thread.run_sync(_hash_part, source.fd, part, crcs.crc))
+                           else to_thread.run_sync(fileio.hash_part, source.fd, part.offset, part.size, crcs.crc))
         except BaseException:
             ctx.slots.release_on_behalf_of(token)
             raise
@@ -162,20 +160,6 @@ async def _place_part(ctx: Context, source: _Source, dest: S3Location, upload_id
         if source.digests is None:
             known = None  # hashed for the comparison only: the send reads and hashes again
     await _upload_part(ctx, source, dest, upload_id, part, builder, crcs, token, known)
-
-
-def _hash_part(fd: int, part: Part, crc: Crc | None) -> tuple[bytes, int | None]:
-    """A stored part's MD5 (and CRC), a block at a time: re-hashing holds no part buffer."""
-    md5, value, offset, end = hashlib.md5(), 0, part.offset, part.end
-    while offset < end:
-        block = os.pread(fd, min(HASH_BLOCK, end - offset), offset)
-        if not block:
-            raise SourceChangedError(f"file shrank while reading (wanted {part.size} bytes at {part.offset})")
-        md5.update(block)
-        if crc is not None:
-            value = crc(block, value)
-        offset += len(block)
-    return md5.digest(), value if crc is not None else None
 
 
 async def _upload_part(ctx: Context, source: _Source, dest: S3Location, upload_id: str, part: Part,
