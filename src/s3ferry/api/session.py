@@ -8,15 +8,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from s3ferry.core.config import Config
 from s3ferry.core.results import NoProgress, Progress, Summary, TransferResult
 from s3ferry.ops.context import Context
-from s3ferry.ops.presign import URLContext
 from s3ferry.store.errors import map_error
-from s3ferry.store.presigned import open_presigned
 from s3ferry.store.profiles import profile_values
 from s3ferry.store.s3 import open_store
+
+if TYPE_CHECKING:
+    from s3ferry.ops.presign import URLContext
 
 
 @asynccontextmanager
@@ -54,6 +56,10 @@ async def source_context(ctx: Context, config: Config | None) -> AsyncIterator[C
 
 @asynccontextmanager
 async def url_context(config: Config, progress: Progress | None) -> AsyncIterator[URLContext]:
+    # Imported here: every other transfer would pay for them at start-up (~7 ms of CPU).
+    from s3ferry.ops.presign import URLContext
+    from s3ferry.store.presigned import open_presigned
+
     try:
         async with open_presigned(config) as http:
             yield URLContext(http, config, progress or NoProgress())
