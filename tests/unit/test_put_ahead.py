@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 
 import anyio
@@ -111,6 +112,30 @@ def test_the_second_read_refuses_a_file_changed_since_it_was_hashed(tmp_path):
         with open(tmp_path / "f.bin", "r+b") as f:
             f.write(b"changed")
         os.utime(tmp_path / "f.bin", ns=(info.st_atime_ns, info.st_mtime_ns + 1))
+        with pytest.raises(SourceChangedError):
+            put_parts._read_unchanged(buffers, source, part)
+    finally:
+        os.close(fd)
+
+
+def test_the_second_read_refuses_a_rewrite_that_put_the_mtime_back(tmp_path):
+    """Same size, same mtime (cp -p, rsync -t): only the ctime tells; the bytes would no
+    longer be the ones whose MD5 was hashed ahead."""
+    data, fd = _file(tmp_path, 3000)
+    info = os.fstat(fd)
+    source = put_parts._Source(fd, info, None)
+    part = next(iter(plan_parts(len(data), 1000)))
+    buffers = PartBuffers(1 << 20)
+    try:
+        for _ in range(1000):  # until the ctime's clock has ticked past the first stat
+            with open(tmp_path / "f.bin", "r+b") as f:
+                f.write(b"changed")
+            os.utime(tmp_path / "f.bin", ns=(info.st_atime_ns, info.st_mtime_ns))
+            if os.fstat(fd).st_ctime_ns != info.st_ctime_ns:
+                break
+            time.sleep(0.001)
+        after = os.fstat(fd)
+        assert (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns)
         with pytest.raises(SourceChangedError):
             put_parts._read_unchanged(buffers, source, part)
     finally:

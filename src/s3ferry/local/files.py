@@ -135,8 +135,13 @@ def hash_part(fd: int, offset: int, size: int, crc: Callable[..., int] | None = 
 
 
 def check_unchanged(fd: int, before: os.stat_result) -> None:
+    """The file is as ``before`` said. The ctime too: a rewrite that puts the mtime back (cp -p,
+    rsync -t, a build tool's stamp) still moves it, and would otherwise pass as unchanged, its
+    bytes torn or, for a part hashed ahead (ops/put_ahead.py), unlike the digest sent with them.
+    Replaced by rename (an editor's save) also counts: the bytes sent would be the old file's."""
     after = os.fstat(fd)
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+    if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (before.st_size, before.st_mtime_ns,
+                                                                 before.st_ctime_ns):
         raise SourceChangedError("file changed while it was being uploaded")
 
 

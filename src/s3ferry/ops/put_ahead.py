@@ -8,9 +8,11 @@ Hashed ahead, 16 at a time, their MD5 costs about a tenth; the send reads the pa
 the page cache (one more copy, ~0.1 CPU-s per GiB). The hashing stays at most ``HASH_AHEAD``
 bytes ahead of the sends, so the bytes are still cached when they are read again.
 
-The bytes hashed and the bytes sent are two reads: the server checks each part's Content-MD5
-against what it receives, so a file changed between them fails that part (BadDigest, which the
-caller reports as a changed file), and the composite ETag is checked at the end as before.
+The bytes hashed and the bytes sent are two reads. A file changed between them fails the part
+at the second read: its size, mtime or ctime differ (files.check_unchanged; a rewrite that puts
+the mtime back still moves the ctime). Should that miss one, the server checks each part's
+Content-MD5 against the bytes it receives (BadDigest), and the composite ETag is checked at the
+end, as before.
 """
 
 from __future__ import annotations
