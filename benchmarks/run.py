@@ -562,8 +562,10 @@ class Bench:
         tools = [t for t in self.tools if t.available]
         for rnd in range(1, a.rounds + 1):
             log("round %d/%d" % (rnd, a.rounds))
-            # rotate the order each round so no tool is always first
-            k = (rnd - 1) % len(tools)
+            # Rotate the order each round, spreading each tool's places evenly over the round
+            # (with 9 tools and 3 rounds: 1st, 7th, 4th), not by one place a round, which kept
+            # a tool's places together (1st, 9th, 8th).
+            k = round((rnd - 1) * len(tools) / a.rounds) % len(tools)
             order = tools[k:] + tools[:k]
             for wl in a.workloads:
                 if wl == "sync_big" and rnd > 1:
