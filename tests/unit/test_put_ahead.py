@@ -101,7 +101,22 @@ def test_a_file_that_shrank_fails_the_parts_it_lost_and_those_after(tmp_path):
         os.close(fd)
 
 
-def test_the_second_read_refuses_a_file_changed_since_it_was_hashed(tmp_path):
+def _rewrite(path, info, mtime_ns: int) -> None:
+    """Overwrite the file's first bytes in place (same size), then set its mtime to ``mtime_ns``;
+    with the old mtime put back, until the ctime's clock has ticked past ``info``."""
+    for _ in range(1000):
+        with open(path, "r+b") as f:
+            f.write(b"changed")
+        os.utime(path, ns=(info.st_atime_ns, mtime_ns))
+        if os.stat(path).st_ctime_ns != info.st_ctime_ns:
+            return
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("mtime_moved", [1, 0], ids=["new-mtime", "mtime-put-back"])
+def test_the_second_read_refuses_a_file_changed_since_it_was_hashed(tmp_path, mtime_moved):
+    """Also when the rewrite put the mtime back (cp -p, rsync -t): only the ctime tells, and
+    the bytes would no longer be the ones whose MD5 was hashed ahead."""
     data, fd = _file(tmp_path, 3000)
     info = os.fstat(fd)
     source = put_parts._Source(fd, info, None)
@@ -109,33 +124,9 @@ def test_the_second_read_refuses_a_file_changed_since_it_was_hashed(tmp_path):
     buffers = PartBuffers(1 << 20)
     try:
         assert bytes(put_parts._read_unchanged(buffers, source, part)) == data[:1000]
-        with open(tmp_path / "f.bin", "r+b") as f:
-            f.write(b"changed")
-        os.utime(tmp_path / "f.bin", ns=(info.st_atime_ns, info.st_mtime_ns + 1))
-        with pytest.raises(SourceChangedError):
-            put_parts._read_unchanged(buffers, source, part)
-    finally:
-        os.close(fd)
-
-
-def test_the_second_read_refuses_a_rewrite_that_put_the_mtime_back(tmp_path):
-    """Same size, same mtime (cp -p, rsync -t): only the ctime tells; the bytes would no
-    longer be the ones whose MD5 was hashed ahead."""
-    data, fd = _file(tmp_path, 3000)
-    info = os.fstat(fd)
-    source = put_parts._Source(fd, info, None)
-    part = next(iter(plan_parts(len(data), 1000)))
-    buffers = PartBuffers(1 << 20)
-    try:
-        for _ in range(1000):  # until the ctime's clock has ticked past the first stat
-            with open(tmp_path / "f.bin", "r+b") as f:
-                f.write(b"changed")
-            os.utime(tmp_path / "f.bin", ns=(info.st_atime_ns, info.st_mtime_ns))
-            if os.fstat(fd).st_ctime_ns != info.st_ctime_ns:
-                break
-            time.sleep(0.001)
+        _rewrite(tmp_path / "f.bin", info, info.st_mtime_ns + mtime_moved)
         after = os.fstat(fd)
-        assert (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns)
+        assert after.st_size == info.st_size and (after.st_mtime_ns == info.st_mtime_ns) == (not mtime_moved)
         with pytest.raises(SourceChangedError):
             put_parts._read_unchanged(buffers, source, part)
     finally:
