@@ -49,6 +49,15 @@ def test_secrets_are_never_shown():
     assert from_profile["secret_access_key"].source == "profile ci" and SECRET not in from_profile["secret_access_key"].shown
 
 
+def test_part_memory_comes_from_the_flag_the_environment_or_the_file():
+    file = ConfigFile("/c.toml", {"part_memory": "128MiB"})
+    assert (resolve({}, {}, None)["part_memory"].value, resolve({}, {}, None)["part_memory"].source) == ("48MiB", "default")
+    assert s3ferry_level(resolve({}, {}, file))["part_memory"] == "128MiB"
+    assert s3ferry_level(resolve({}, {"S3FERRY_PART_MEMORY": "1GiB"}, file))["part_memory"] == "1GiB"
+    assert s3ferry_level(resolve({"part_memory": "20MiB"}, {"S3FERRY_PART_MEMORY": "1GiB"}, file))["part_memory"] == "20MiB"
+    assert "part_memory" not in s3ferry_level(resolve({}, {}, None))  # the default is Config's own
+
+
 def test_config_file_parsing():
     parsed = parse_config_file('endpoint_url = "http://x:1"\npart_size = "16MiB"\nconcurrency = 4\n', "/c.toml")
     assert parsed.values == {"endpoint_url": "http://x:1", "part_size": "16MiB", "concurrency": 4}

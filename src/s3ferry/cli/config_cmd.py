@@ -28,6 +28,7 @@ def show(config: Annotated[Opt, typer.Option("--config", help="TOML config file 
          region: Annotated[Opt, typer.Option("--region")] = None,
          part_size: Annotated[Opt, typer.Option("--part-size")] = None,
          multipart_threshold: Annotated[Opt, typer.Option("--multipart-threshold")] = None,
+         part_memory: Annotated[Opt, typer.Option("--part-memory")] = None,
          concurrency: Annotated[Optional[int], typer.Option("--concurrency", "-c")] = None,
          max_attempts: Annotated[Optional[int], typer.Option("--max-attempts")] = None,
          checksum: Annotated[Opt, typer.Option("--checksum")] = None,
@@ -36,7 +37,8 @@ def show(config: Annotated[Opt, typer.Option("--config", help="TOML config file 
     """Print each setting, its value and its source (flag, S3FERRY_* variable, config file,
     AWS_* variable or profile, default); secrets are never printed."""
     flags = {"endpoint_url": endpoint_url, "profile": profile, "region": region, "part_size": part_size,
-             "multipart_threshold": multipart_threshold, "concurrency": concurrency, "max_attempts": max_attempts,
+             "multipart_threshold": multipart_threshold, "part_memory": part_memory, "concurrency": concurrency,
+             "max_attempts": max_attempts,
              "checksum": checksum, "addressing_style": addressing_style}
 
     try:

@@ -21,6 +21,7 @@ from s3ferry.core.config import (
     DEFAULT_ENGINE,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_PART_MEMORY_TEXT,
     Config,
     parse_duration,
     parse_size,
@@ -32,6 +33,10 @@ Profile = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (
 Region = Annotated[Optional[str], typer.Option("--region", help="Region (default: AWS_REGION / profile).")]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-c", help="Requests in flight.")]
 PartSize = Annotated[str, typer.Option("--part-size", metavar="SIZE", help="Multipart part size, e.g. 8MiB.")]
+PartMemory = Annotated[str, typer.Option(
+    "--part-memory", metavar="SIZE",
+    help="Part buffers held at once, across all files (room for at least 4 parts). Raise it for "
+         "fast, distant links, where more bytes must be in flight.")]
 Threshold = Annotated[Optional[str], typer.Option("--multipart-threshold", metavar="SIZE",
                                                   help="Files at least this big go multipart (default: part size).")]
 Attempts = Annotated[int, typer.Option("--max-attempts", help="Attempts per request, including the first.")]
@@ -59,7 +64,7 @@ Workers = Annotated[Optional[str], typer.Option(
     "--workers", metavar="N|auto", show_default=False,
     help="Worker processes for a tree, each with its own event loop and connections (auto: one per core, "
          "for trees of 1,000 files or more; 1: this process alone, the default). Memory grows with them: "
-         "up to workers x --concurrency x --part-size.")]
+         "each holds up to --part-memory of part buffers, plus -c files of up to 1 MiB.")]
 ClusterOption = Annotated[Optional[str], typer.Option(
     "--cluster", help="Shard the tree over Dask: local:N worker processes, or tcp://scheduler:8786 "
                       "(s3ferry[dask]).")]
@@ -68,7 +73,8 @@ ClusterOption = Annotated[Optional[str], typer.Option(
 TRANSFER_OPTIONS: dict[str, tuple[object, object]] = {
     "endpoint_url": (Endpoint, None), "profile": (Profile, None), "region": (Region, None),
     "concurrency": (Concurrency, DEFAULT_MAX_CONCURRENCY), "part_size": (PartSize, "8MiB"),
-    "multipart_threshold": (Threshold, None), "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
+    "multipart_threshold": (Threshold, None), "part_memory": (PartMemory, DEFAULT_PART_MEMORY_TEXT),
+    "max_attempts": (Attempts, DEFAULT_MAX_ATTEMPTS),
     "no_verify": (NoVerify, False), "require_verify": (RequireVerify, False), "checksum": (Checksum, "off"),
     "addressing_style": (Addressing, "auto"), "json": (Json, False), "quiet": (Quiet, False),
     "keep_partial": (KeepPartial, False), "retry_for": (RetryFor, "60s"), "no_follow_symlinks": (NoFollow, False),
@@ -89,11 +95,13 @@ class TransferOptions:
 def build_config(endpoint_url: str | None, profile: str | None, region: str | None, concurrency: int,
                  part_size: str, multipart_threshold: str | None, max_attempts: int, no_verify: bool,
                  require_verify: bool, checksum: str, addressing_style: str, keep_partial: bool = False,
-                 retry_for: str = "60s", no_follow_symlinks: bool = False, engine: str = DEFAULT_ENGINE) -> Config:
+                 retry_for: str = "60s", no_follow_symlinks: bool = False, engine: str = DEFAULT_ENGINE,
+                 part_memory: str = DEFAULT_PART_MEMORY_TEXT) -> Config:
     part = parse_size(part_size)
     return Config(
         endpoint_url=endpoint_url, profile=profile, region=region, max_concurrency=concurrency,
         part_size=part, multipart_threshold=parse_size(multipart_threshold) if multipart_threshold else part,
+        part_memory=parse_size(part_memory),
         max_attempts=max_attempts, verify=not no_verify, require_verify=require_verify,
         checksum=checksum, addressing_style=addressing_style, keep_partial=keep_partial,  # type: ignore[arg-type]
         retry_for=parse_duration(retry_for), follow_symlinks=not no_follow_symlinks,

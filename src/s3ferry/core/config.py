@@ -41,6 +41,7 @@ DEFAULT_MAX_CONCURRENCY = 48
 # at no cost in speed on a local Ceph (benchmarks/profile.md, "memory"). A larger --part-size
 # still gets MIN_PARTS_IN_FLIGHT parts at once (the user chose the size; see Config.part_budget).
 DEFAULT_PART_MEMORY = 48 * MiB
+DEFAULT_PART_MEMORY_TEXT = f"{DEFAULT_PART_MEMORY // MiB}MiB"  # as --part-memory and `config show` print it
 MIN_PARTS_IN_FLIGHT = 4
 DEFAULT_MAX_ATTEMPTS = 5
 # Seconds a failing request keeps being retried (with at least max_attempts tries): long

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY
+from s3ferry.core.config import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_PART_MEMORY_TEXT
 from s3ferry.core.errors import ConfigError
 
 CONFIG_ENV = "S3FERRY_CONFIG"
@@ -41,6 +41,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("region", "--region", "S3FERRY_REGION", ("AWS_REGION", "AWS_DEFAULT_REGION"), "region"),
     Spec("part_size", "--part-size", "S3FERRY_PART_SIZE", default="8MiB"),
     Spec("multipart_threshold", "--multipart-threshold", "S3FERRY_MULTIPART_THRESHOLD"),
+    Spec("part_memory", "--part-memory", "S3FERRY_PART_MEMORY", default=DEFAULT_PART_MEMORY_TEXT),
     Spec("concurrency", "--concurrency", "S3FERRY_CONCURRENCY", default=DEFAULT_MAX_CONCURRENCY),
     Spec("max_attempts", "--max-attempts", "S3FERRY_MAX_ATTEMPTS", default=DEFAULT_MAX_ATTEMPTS),
     Spec("checksum", "--checksum", "S3FERRY_CHECKSUM", default="off"),
