@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat as stat_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from s3ferry.core.errors import LocalIOError, NotFoundError, SourceChangedError, UnsafeKeyError
@@ -72,14 +72,7 @@ def read_part_job(buffers: PartBuffers, fd: int, offset: int, size: int) -> Lane
     reading the whole part back from RAM (benchmarks/profile.md). Returns the buffer."""
     buffer = buffers.take(size)
     try:
-        got = 0
-        while got < size:
-            piece = buffer[got:got + CACHE_PIECE]
-            n = os.preadv(fd, [piece], offset + got)
-            if n == 0:
-                raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
-            yield piece[:n]
-            got += n
+        yield from _read_exactly(fd, offset, size, lambda got: buffer[got:got + CACHE_PIECE])
         return buffer
     except BaseException:
         buffers.discard(buffer)  # the caller gives back the room it reserved
@@ -91,12 +84,8 @@ def read_into_part(buffers: PartBuffers, fd: int, offset: int, size: int) -> mem
     which the caller gives back once the part is sent."""
     buffer = buffers.take(size)
     try:
-        got = 0
-        while got < size:
-            n = os.preadv(fd, [buffer[got:]], offset + got)
-            if n == 0:
-                raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
-            got += n
+        for _ in _read_exactly(fd, offset, size, lambda got: buffer[got:]):
+            pass  # one preadv for the whole part, mostly
         return buffer
     except BaseException:
         buffers.discard(buffer)  # the caller gives back the room it reserved
@@ -107,16 +96,25 @@ def hash_part_job(fd: int, offset: int, size: int, crc: Callable[..., int] | Non
     """A lane job that yields ``size`` bytes at ``offset`` read into a small buffer of its own
     (no part buffer), and returns their CRC (with ``crc``: data, previous -> CRC)."""
     scratch = memoryview(bytearray(min(CACHE_PIECE, size) or 1))
-    value, got = 0, 0
+    value = 0
+    for piece in _read_exactly(fd, offset, size, lambda got: scratch[:min(len(scratch), size - got)]):
+        yield piece
+        if crc is not None:
+            value = crc(piece, value)
+    return value if crc is not None else None
+
+
+def _read_exactly(fd: int, offset: int, size: int, into: Callable[[int], memoryview]) -> Iterator[memoryview]:
+    """``size`` bytes at ``offset``, each read into ``into(got)`` (the view for the bytes from
+    ``got`` on) and yielded as far as it was filled; the next read waits for the consumer."""
+    got = 0
     while got < size:
-        n = os.preadv(fd, [scratch[:min(len(scratch), size - got)]], offset + got)
+        view = into(got)
+        n = os.preadv(fd, [view], offset + got)
         if n == 0:
             raise SourceChangedError(f"file shrank while reading (wanted {size} bytes at {offset}, got {got})")
-        yield scratch[:n]
-        if crc is not None:
-            value = crc(scratch[:n], value)
+        yield view[:n]
         got += n
-    return value if crc is not None else None
 
 
 def read_whole(fd: int, before: os.stat_result) -> tuple[memoryview, bytes]:

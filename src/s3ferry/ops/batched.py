@@ -32,7 +32,7 @@ HOPS = 1
 # Files per hop at most: a batch's first file waits for its last, holding its slot meanwhile.
 BATCH = 32
 # A hop about to start with fewer than GATHER_BELOW lane jobs, the first of which asked to
-# gather (a download's 4 MiB blocks), waits GATHER_SECONDS for more to hash side by side: the
+# gather (a download's receive blocks), waits GATHER_SECONDS for more to hash side by side: the
 # ranges' blocks fill at different times and reached the hop ~5 at a time. A 1 GiB get on a
 # local Ceph: 2.13-2.23 -> 2.00-2.08 s, 0.72-0.78 -> 0.56-0.63 user CPU-s (benchmarks/profile.md,
 # "lanes"). The other ranges keep receiving meanwhile; small files never wait.

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-
 from anyio import to_thread
 
 from s3ferry.core.checksums import PartChecksums, etag_is_opaque
