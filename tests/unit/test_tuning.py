@@ -141,3 +141,38 @@ def test_bound_allocator_reaches_libc_without_running_ldconfig():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}).stdout.split()
     assert out == ["False", "False", "1"]
+
+
+LEAVE = textwrap.dedent('''
+    import atexit, sys, threading, time
+    from s3ferry.cli import tuning
+    tuning.THREADS_GRACE = float(sys.argv[2])
+    atexit.register(lambda: print("atexit ran", flush=True))
+    class Noisy:  # a finaliser that only the interpreter's own teardown runs
+        def __del__(self):
+            print("teardown ran", flush=True)
+    keep = Noisy()
+    worker = threading.Thread(target=time.sleep, args=(float(sys.argv[1]),))
+    worker.start()
+    sys.stdout.write("buffered, not flushed\\n")
+    tuning.leave(3)
+    print("leave returned")
+    sys.exit(5)
+''')
+
+
+def _leave(thread_seconds: float, grace: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", LEAVE, str(thread_seconds), str(grace)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_leave_skips_the_teardown_but_not_atexit_nor_the_buffered_output():
+    done = _leave(0.2, 5.0)  # the thread ends within the grace: it is waited for, then the fast exit
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines() == ["buffered, not flushed", "atexit ran"]
+
+
+def test_leave_takes_the_usual_way_out_while_a_thread_still_works():
+    done = _leave(2.0, 0.1)  # still sleeping after the grace: the normal exit waits for it
+    assert done.returncode == 5, done.stderr
+    assert done.stdout.splitlines() == ["buffered, not flushed", "leave returned", "atexit ran", "teardown ran"]

@@ -183,6 +183,10 @@ def main() -> None:
         command = typer.main.get_command(app)  # what app() calls, minus typer's traceback hook (disabled)
         plain_values_skip_pydantic(command)
         command(prog_name="s3ferry")
+    except SystemExit as done:  # click ends every run this way, success included
+        if done.code is None or isinstance(done.code, int):
+            tuning.leave(done.code or 0)
+        raise
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, not a traceback
         if os.environ.get("S3FERRY_DEBUG"):
             raise

@@ -5,14 +5,17 @@ are cli/cluster.py's, imported only when one starts."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3ferry.cli import tuning
 from s3ferry.cli.options import TransferOptions
 from s3ferry.cli.running import guard, usage_error
-from s3ferry.core.shards import WorkerCount, parse_workers
+
+if TYPE_CHECKING:
+    from s3ferry.core.shards import WorkerCount
 
 api = tuning.lazy_import("s3ferry.api")
+shards = tuning.lazy_import("s3ferry.core.shards")  # its dataclasses cost ~3 ms of a one-process start
 cluster_cli = tuning.lazy_import("s3ferry.cli.cluster")
 
 # --workers when it is not given. "1" keeps every command in this one process: on the
@@ -25,7 +28,10 @@ def workers_given(text: str | None, cluster: str | None) -> WorkerCount | None:
     """The parsed --workers (None: run in this process), refusing it next to --cluster."""
     if text is not None and cluster is not None:
         usage_error("--workers and --cluster: choose one (--cluster brings its own workers)")
-    workers = guard(lambda: parse_workers(text if text is not None else DEFAULT_WORKERS))
+    text = DEFAULT_WORKERS if text is None else text
+    if text == "1":
+        return None
+    workers = guard(lambda: shards.parse_workers(text))
     return None if workers.count == 1 else workers
 
 
@@ -33,7 +39,7 @@ def not_a_tree(flag_text: str | None, cluster: str | None, why: str) -> None:
     """One file (or stdin, a URL...): --workers/--cluster given by the user is refused."""
     if cluster is not None:
         usage_error(f"--cluster {why}")
-    if flag_text is not None and guard(lambda: parse_workers(flag_text)).count != 1:
+    if flag_text is not None and guard(lambda: shards.parse_workers(flag_text)).count != 1:
         usage_error(f"--workers {why}")
 
 

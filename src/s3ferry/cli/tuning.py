@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import gc
 import importlib.util
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -170,3 +173,35 @@ def calm_gc() -> None:
     reference counting, so memory stays bounded; only garbage cycles wait a little longer."""
     gc.freeze()  # what the imports made lives as long as the process
     gc.set_threshold(20_000, 10, 10)
+
+
+THREADS_GRACE = 1.0  # seconds for the run's last threads to end before a fast exit gives up
+
+
+def leave(code: int) -> None:
+    """Exit with ``code`` without the interpreter's teardown, when nothing is left to do.
+
+    After a command, every transfer has ended, every file is closed and the loop's threads have
+    been told to stop; what remains is freeing each module object by object: ~40 ms of CPU and
+    ~20 ms of wall after a put (``perf stat``), paid on every run. Threads still running get
+    THREADS_GRACE to end, then atexit handlers (a Dask client's close) run, the standard streams
+    are flushed, and the process ends. Returns (for the normal exit) only when a thread
+    outlived the grace."""
+    deadline = time.monotonic() + THREADS_GRACE
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # not CPython: take the usual way out
+        return
+    run_exit_handlers()
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            code = code or 1
+    os._exit(code)
