@@ -182,11 +182,12 @@ def leave(code: int) -> None:
     """Exit with ``code`` without the interpreter's teardown, when nothing is left to do.
 
     After a command, every transfer has ended, every file is closed and the loop's threads have
-    been told to stop; what remains is freeing each module object by object: ~40 ms of CPU and
-    ~20 ms of wall after a put (``perf stat``), paid on every run. Threads still running get
-    THREADS_GRACE to end, then atexit handlers (a Dask client's close) run, the standard streams
-    are flushed, and the process ends. Returns (for the normal exit) only when a thread
-    outlived the grace."""
+    been told to stop; what remains is freeing each module object by object, paid on every run:
+    12-15 ms of CPU and of wall after a one-file put (``perf stat``; ~40 ms of CPU where
+    calm_gc has not frozen the imports' objects). Threads still running get THREADS_GRACE to
+    end, then atexit handlers (a Dask client's close) run, the standard streams are flushed,
+    and the process ends. Returns, for the usual exit, only when a thread outlived the grace
+    (or off CPython)."""
     deadline = time.monotonic() + THREADS_GRACE
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
