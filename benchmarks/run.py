@@ -472,7 +472,8 @@ class Bench:
         m = self.measure(tool, cmd)
         nobj, nbytes = expect
         if warm_up:
-            log("  %-8s %-10s r%d warm-up %.2fs, not counted" % (tool.name, wl, rnd, m["wall"]))
+            log("  %-8s %-10s r%d warm-up %.2fs%s, not counted" % (
+                tool.name, wl, rnd, m["wall"], " (exit %d)" % m["rc"] if m["rc"] else ""))
         elif m["rc"] != 0:
             self.record(tool, wl, rnd, m, nbytes, nobj, False,
                         "exit %d: %s" % (m["rc"], m["log"].strip()))

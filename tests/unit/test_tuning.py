@@ -176,3 +176,17 @@ def test_leave_takes_the_usual_way_out_while_a_thread_still_works():
     done = _leave(2.0, 0.1)  # still sleeping after the grace: the normal exit waits for it
     assert done.returncode == 5, done.stderr
     assert done.stdout.splitlines() == ["buffered, not flushed", "leave returned", "atexit ran", "teardown ran"]
+
+
+def test_leave_fails_a_run_whose_output_could_not_be_delivered():
+    code = textwrap.dedent('''
+        import os, sys
+        from s3ferry.cli import tuning
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # whoever read the output has gone (`s3ferry ls | head -1`)
+        sys.stdout = open(write_end, "w")
+        print("a line that cannot arrive")
+        tuning.leave(0)
+    ''')
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr

@@ -38,8 +38,7 @@ def show(config: Annotated[Opt, typer.Option("--config", help="TOML config file 
     AWS_* variable or profile, default); secrets are never printed."""
     flags = {"endpoint_url": endpoint_url, "profile": profile, "region": region, "part_size": part_size,
              "multipart_threshold": multipart_threshold, "part_memory": part_memory, "concurrency": concurrency,
-             "max_attempts": max_attempts,
-             "checksum": checksum, "addressing_style": addressing_style}
+             "max_attempts": max_attempts, "checksum": checksum, "addressing_style": addressing_style}
 
     try:
         file = load_config_file(config)
